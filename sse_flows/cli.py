@@ -1,0 +1,93 @@
+"""The ``sse-flows`` command line (thin: parse, call the package, print).
+
+Sub-commands live beside the stage they drive (``sse_flows/<stage>/commands.py``) and are
+imported lazily, so ``sse-flows --help`` is fast and one stage's heavy imports do not slow
+the others.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+#: command name -> (module, attribute, one-line help)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "data": ("sse_flows.data.commands", "data", "Build or inspect the derived datasets."),
+    "screen": ("sse_flows.screening.commands", "screen", "Run the four-step screening funnel."),
+    "train": ("sse_flows.models.commands", "train", "Evaluate the nine classifiers."),
+    "predict": ("sse_flows.models.commands", "predict", "Vote GB+LightGBM on formulas."),
+    "md": ("sse_flows.md.commands", "md", "Run (CHGNet) or submit (VASP) the MD protocol."),
+    "analyze": ("sse_flows.analysis.commands", "analyze", "Diffusion analysis of trajectories."),
+    "submit": ("sse_flows.flows.commands", "submit", "Submit the discovery flow to the LaunchPad."),
+    "worker": ("sse_flows.flows.commands", "worker", "Run a (single) worker on the LaunchPad."),
+    "status": ("sse_flows.flows.commands", "status", "Stage-by-stage state of a workflow."),
+    "results": ("sse_flows.flows.commands", "results", "The candidate table from the JobStore."),
+    "report": ("sse_flows.report.commands", "report", "Write the HTML report."),
+    "demo": ("sse_flows.flows.commands", "demo", "The main job: the whole flow, embedded."),
+    "config": ("sse_flows.stores_commands", "config", "Show settings and store locations."),
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose sub-commands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module_name, attr, short = COMMANDS[name]
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and exc.name.startswith("sse_flows"):
+                return _unavailable(name, short)
+            raise
+        return getattr(module, attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, short) for name, (_, _, short) in COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+def _unavailable(name: str, short: str) -> click.Command:
+    @click.command(name=name, help=short)
+    def _cmd() -> None:
+        raise click.ClickException(f"'{name}' is not available in this build of sse-flows.")
+
+    return _cmd
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="sse-flows")
+def cli() -> None:
+    """sse-flows: discover superionic Li-ion solid electrolytes (Kang, Kim & Min 2023).
+
+    Settings come from SSE_FLOWS_* variables (SSE_FLOWS_HOME, SSE_FLOWS_MONGODB_URI,
+    SSE_FLOWS_MP_API_KEY, ...) or a YAML file; see `sse-flows config`.
+    """
+
+
+def main() -> None:
+    """Console-script entry point: user errors print one clear line, not a traceback."""
+    from sse_flows.settings import ConfigError
+
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except ConfigError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,1 @@
+"""sse_flows.report stage."""

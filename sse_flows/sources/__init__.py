@@ -1,0 +1,1 @@
+"""Materials sources: the offline MP snapshot (default) and the live MP API."""
