@@ -61,7 +61,7 @@ class SseFlowsSettings(BaseSettings):
     )
     RAW_DATA_DIR: Path = Field(
         default_factory=_default_raw_data_dir,
-        description="Folder with the raw reference data (shared/data/raw); only data builds need it.",
+        description="Folder of the raw reference data (shared/data/raw); data builds read it.",
     )
     MONGODB_URI: str | None = Field(
         default=None,
@@ -154,6 +154,11 @@ def load_settings(**overrides: Any) -> SseFlowsSettings:
 @lru_cache(maxsize=1)
 def _cached() -> SseFlowsSettings:
     return load_settings()
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (the next :func:`get_settings` re-reads the environment)."""
+    _cached.cache_clear()
 
 
 def get_settings(fresh: bool = False) -> SseFlowsSettings:

@@ -25,8 +25,8 @@ def sse_home(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("SSE_FLOWS_HOME", str(home))
     for var in ("SSE_FLOWS_MONGODB_URI", "SSE_FLOWS_CONFIG_FILE", "SSE_FLOWS_MP_API_KEY"):
         monkeypatch.delenv(var, raising=False)
-    from sse_flows.settings import get_settings
+    from sse_flows.settings import reset_settings
 
-    get_settings(fresh=True)
+    reset_settings()
     yield home
-    get_settings(fresh=True)
+    reset_settings()

@@ -1,0 +1,336 @@
+"""The one place that builds the jobflow ``JobStore`` and the FireWorks ``LaunchPad``.
+
+Two back ends, chosen by settings alone (the calling code never changes):
+
+* **embedded** (default, no server): the JobStore is two maggma ``MontyStore`` s on disk
+  (sqlite), ``docs`` plus an additional ``data`` store for large objects, and the LaunchPad is
+  FireWorks' mongomock server-store file. Both live under ``$SSE_FLOWS_HOME/stores``.
+* **MongoDB** (``SSE_FLOWS_MONGODB_URI`` set): a ``MongoURIStore`` for the docs, a
+  ``GridFSURIStore`` for the data, and a real FireWorks LaunchPad on the same database.
+
+The mongomock server store lives in the memory of one process and is written to its file
+only when that process exits cleanly. :class:`EmbeddedLaunchPadSession` makes this safe:
+it holds an exclusive file lock (one launcher at a time, a clear error for the second),
+reloads the file on entry and writes it atomically after every state change it is told
+about (``flush``), so a ``kill -9`` loses at most the Firework that was running.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sse_flows.settings import ConfigError, SseFlowsSettings, get_settings
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from fireworks import LaunchPad
+    from jobflow import JobStore
+
+#: name of the embedded LaunchPad database and file names under ``HOME/stores``
+LAUNCHPAD_FILE = "launchpad.json"
+LOCK_FILE = "launchpad.lock"
+JOBSTORE_DIR = "jobstore"
+LAUNCHPAD_DB = "sse_flows_fireworks"
+
+
+class StoreError(ConfigError):
+    """A store cannot be reached or used; the message names the problem and the fix."""
+
+
+class LauncherBusyError(StoreError):
+    """Another process holds the embedded LaunchPad."""
+
+
+# --------------------------------------------------------------------------------------
+# JobStore
+# --------------------------------------------------------------------------------------
+def job_store_spec(settings: SseFlowsSettings | None = None) -> dict[str, Any]:
+    """The JobStore as a serializable dict (what a ``jobflow.yaml`` would hold)."""
+    return get_job_store(settings, connect=False).as_dict()
+
+
+def get_job_store(settings: SseFlowsSettings | None = None, connect: bool = True) -> JobStore:
+    """Build the JobStore (``docs`` + additional ``data`` store) from settings.
+
+    Parameters
+    ----------
+    settings
+        Settings to use (default: the process settings).
+    connect
+        Connect (and, for the embedded store, create the database files) before returning.
+        Creating the embedded database once, up front, avoids MontyDB's race when several
+        processes create the same new database at once.
+    """
+    from jobflow import JobStore
+
+    settings = settings or get_settings()
+    if settings.embedded:
+        from maggma.stores import MontyStore
+
+        path = settings.embedded_dir / JOBSTORE_DIR
+        path.mkdir(parents=True, exist_ok=True)
+        docs = MontyStore("outputs", database_path=str(path), database_name="sse_flows")
+        data = MontyStore("outputs_data", database_path=str(path), database_name="sse_flows")
+    else:
+        from maggma.stores import GridFSStore, MongoStore
+
+        uri = settings.MONGODB_URI
+        database = settings.MONGODB_DATABASE
+        docs = MongoStore.from_uri(uri, "outputs", database=database)
+        data = GridFSStore.from_uri(uri, "outputs_data", database=database)
+    store = JobStore(docs, additional_stores={"data": data})
+    if connect:
+        if not settings.embedded:
+            check_mongodb(settings)
+        store.connect()
+    return store
+
+
+def check_mongodb(settings: SseFlowsSettings) -> None:
+    """Fail fast, with the fix, when the configured MongoDB does not answer."""
+    import pymongo
+    from pymongo.errors import ConfigurationError, InvalidURI, PyMongoError
+
+    uri = settings.MONGODB_URI or ""
+    if not uri.startswith(("mongodb://", "mongodb+srv://")):
+        raise StoreError(
+            f"SSE_FLOWS_MONGODB_URI={_redact(uri)!r} is not a valid MongoDB URI (it must start "
+            "with mongodb:// or mongodb+srv://). Fix it, or unset it to use the embedded stores."
+        )
+    try:
+        client = pymongo.MongoClient(
+            settings.MONGODB_URI, serverSelectionTimeoutMS=settings.MONGODB_TIMEOUT_MS
+        )
+    except (InvalidURI, ConfigurationError, ValueError) as exc:
+        raise StoreError(
+            f"SSE_FLOWS_MONGODB_URI is not a valid MongoDB URI ({exc}). Fix it, or unset it to "
+            "use the embedded stores under SSE_FLOWS_HOME."
+        ) from exc
+    try:
+        client.admin.command("ping")
+    except PyMongoError as exc:
+        raise StoreError(
+            f"MongoDB at {_redact(settings.MONGODB_URI)} is unreachable "
+            f"({type(exc).__name__}). Start the server or fix SSE_FLOWS_MONGODB_URI; unset it to "
+            "use the embedded stores."
+        ) from exc
+    finally:
+        client.close()
+
+
+def _redact(uri: str | None) -> str:
+    if not uri or "@" not in uri:
+        return str(uri)
+    scheme, rest = uri.split("://", 1) if "://" in uri else ("", uri)
+    return f"{scheme}://***@{rest.split('@', 1)[1]}"
+
+
+# --------------------------------------------------------------------------------------
+# LaunchPad
+# --------------------------------------------------------------------------------------
+def launchpad_file(settings: SseFlowsSettings | None = None) -> Path:
+    """Path of the embedded LaunchPad's server-store file."""
+    settings = settings or get_settings()
+    return settings.embedded_dir / LAUNCHPAD_FILE
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so a kill leaves either the old or the new file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _patch_mongomock_persistence() -> None:
+    """Make mongomock-persistence's exit-time write atomic too (it truncates in place)."""
+    import bson.json_util
+    from mongomock_persistence.store import ServerStore
+
+    if getattr(ServerStore, "_sse_flows_atomic", False):
+        return
+
+    def _to_file(self) -> None:
+        if self._filename:
+            _write_atomic(Path(self._filename), bson.json_util.dumps(self.to_dict()))
+
+    ServerStore._to_file = _to_file
+    ServerStore._sse_flows_atomic = True
+
+
+def _embedded_launchpad(settings: SseFlowsSettings) -> LaunchPad:
+    """A LaunchPad on the mongomock server-store file (loaded from disk now)."""
+    import fireworks.core.launchpad as fw_launchpad
+    import mongomock_persistence
+    from mongomock.gridfs import enable_gridfs_integration
+
+    path = launchpad_file(settings)
+    if not path.exists():
+        _write_atomic(path, "{}")
+    else:
+        _check_launchpad_file(path)
+    _patch_mongomock_persistence()
+    enable_gridfs_integration()  # the LaunchPad opens a GridFS fallback collection
+    # mongomock-persistence reads the file named by this variable when a client is created.
+    os.environ["MONGOMOCK_SERVERSTORE_FILE"] = str(path)
+    original = fw_launchpad.MongoClient
+    fw_launchpad.MongoClient = mongomock_persistence.MongoClient
+    try:
+        lpad = fw_launchpad.LaunchPad(host="localhost", name=LAUNCHPAD_DB, strm_lvl="ERROR")
+    finally:
+        fw_launchpad.MongoClient = original
+    # Never write this process's copy back implicitly at exit: a reader would overwrite the
+    # launcher's newer state. Writes happen only through EmbeddedLaunchPadSession.flush().
+    finalizer = getattr(lpad.connection._store, "_finalizer", None)
+    if finalizer is not None:
+        finalizer.detach()
+    return _initialized(lpad)
+
+
+def _initialized(lpad: LaunchPad) -> LaunchPad:
+    """Initialize a brand-new (empty) LaunchPad database; never touches one in use."""
+    if lpad.fw_id_assigner.count_documents({}) == 0 and lpad.fireworks.count_documents({}) == 0:
+        lpad.reset("", require_password=False)
+    return lpad
+
+
+def _check_launchpad_file(path: Path) -> None:
+    import bson.json_util
+
+    try:
+        content = bson.json_util.loads(path.read_text(encoding="utf-8") or "{}")
+    except ValueError as exc:
+        raise StoreError(
+            f"The embedded LaunchPad file {path} is corrupt ({exc}). Move it aside to start an "
+            "empty LaunchPad (workflow state is lost; outputs in the JobStore are kept)."
+        ) from exc
+    if not isinstance(content, dict):
+        raise StoreError(
+            f"The embedded LaunchPad file {path} does not hold a store; move it aside."
+        )
+
+
+def get_launchpad(settings: SseFlowsSettings | None = None) -> LaunchPad:
+    """Build the FireWorks LaunchPad from settings.
+
+    Embedded: the state on disk now (use :func:`launchpad_session` to change it safely).
+    MongoDB: a real LaunchPad; an unreachable server fails at once with the fix.
+    """
+    settings = settings or get_settings()
+    if settings.embedded:
+        return _embedded_launchpad(settings)
+    from fireworks import LaunchPad
+
+    check_mongodb(settings)
+    return _initialized(
+        LaunchPad.from_dict(
+            {
+                "host": settings.MONGODB_URI,
+                "uri_mode": True,
+                "name": settings.MONGODB_DATABASE,
+                "mongoclient_kwargs": {"serverSelectionTimeoutMS": settings.MONGODB_TIMEOUT_MS},
+                "strm_lvl": "ERROR",
+            }
+        )
+    )
+
+
+@dataclass
+class EmbeddedLaunchPadSession:
+    """Exclusive, crash-safe use of the embedded LaunchPad by one process.
+
+    Attributes
+    ----------
+    launchpad
+        The LaunchPad (loaded from disk when the lock was taken).
+    path
+        The server-store file.
+    """
+
+    launchpad: LaunchPad
+    path: Path | None
+    _lock_handle: Any = field(default=None, repr=False)
+
+    def flush(self) -> None:
+        """Write the LaunchPad state to disk atomically (no-op for MongoDB)."""
+        if self.path is None:
+            return
+        self.launchpad.connection._store._to_file()
+
+
+@contextmanager
+def launchpad_session(
+    settings: SseFlowsSettings | None = None, purpose: str = "launcher"
+) -> Iterator[EmbeddedLaunchPadSession]:
+    """Hold the LaunchPad for a series of changes.
+
+    Embedded: take the exclusive lock (a second holder gets :class:`LauncherBusyError`
+    naming the process that holds it), load the file, and write it back on exit. MongoDB:
+    no lock is needed, the server is shared.
+    """
+    settings = settings or get_settings()
+    if not settings.embedded:
+        yield EmbeddedLaunchPadSession(get_launchpad(settings), None)
+        return
+    settings.embedded_dir.mkdir(parents=True, exist_ok=True)
+    lock_path = settings.embedded_dir / LOCK_FILE
+    handle = open(lock_path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the session
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise LauncherBusyError(
+            f"The embedded LaunchPad in {settings.embedded_dir} is in use by {holder}. The "
+            "embedded store allows one launcher at a time: wait for it to finish (or stop it), "
+            "or configure SSE_FLOWS_MONGODB_URI to run several workers."
+        ) from None
+    try:
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{purpose} (pid {os.getpid()})")
+        handle.flush()
+        session = EmbeddedLaunchPadSession(_embedded_launchpad(settings), launchpad_file(settings))
+        session._lock_handle = handle
+        try:
+            yield session
+        finally:
+            session.flush()
+    finally:
+        handle.seek(0)
+        handle.truncate()
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        handle.close()
+
+
+def describe_stores(settings: SseFlowsSettings | None = None) -> dict[str, str]:
+    """Human-readable locations of the configured stores."""
+    settings = settings or get_settings()
+    if settings.embedded:
+        return {
+            "mode": "embedded",
+            "home": str(settings.HOME),
+            "jobstore": f"MontyStore (sqlite) in {settings.embedded_dir / JOBSTORE_DIR}",
+            "launchpad": f"mongomock server-store file {launchpad_file(settings)}",
+        }
+    return {
+        "mode": "mongodb",
+        "home": str(settings.HOME),
+        "jobstore": f"MongoURIStore + GridFSURIStore on {_redact(settings.MONGODB_URI)}",
+        "launchpad": f"LaunchPad on {_redact(settings.MONGODB_URI)}/{settings.MONGODB_DATABASE}",
+    }

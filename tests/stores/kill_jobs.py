@@ -1,0 +1,29 @@
+"""Small jobflow jobs for the worker-kill tests (imported by the worker subprocess too)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from jobflow import Flow, job
+
+
+@job
+def slow_step(name: str, seconds: float, log_dir: str, after: dict | None = None) -> dict:
+    """Record that it ran (one line per run), wait, return its name and its predecessor's."""
+    with open(Path(log_dir) / f"{name}.runs", "a", encoding="utf-8") as handle:
+        handle.write(f"{os.getpid()}\n")
+    time.sleep(seconds)
+    return {"name": name, "after": after["name"] if after else None}
+
+
+def chain(n: int, seconds: float, log_dir: str) -> Flow:
+    """``n`` jobs, each waiting for the previous one's output."""
+    jobs = []
+    for i in range(n):
+        after = jobs[-1].output if jobs else None
+        step = slow_step(f"step{i}", seconds, log_dir, after=after)
+        step.name = f"step{i}"
+        jobs.append(step)
+    return Flow(jobs, name="kill-test-chain")
