@@ -1,0 +1,1 @@
+"""Final ranking of candidates: votes, stability and MD results in one table."""

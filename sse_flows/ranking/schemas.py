@@ -1,0 +1,80 @@
+"""Documents of the final ranking stage (the candidate table users query)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from sse_flows.provenance import Provenance
+
+MDStatus = Literal["ok", "failed", "no_structure", "not_run"]
+Verdict = Literal["superionic", "close", "not superionic", "undetermined"]
+
+
+class CandidateDoc(BaseModel):
+    """One row of the candidate table."""
+
+    material_id: str | None = Field(None, description="Materials Project id, when known.")
+    formula: str = Field(..., description="Reduced formula.")
+    role: Literal["candidate", "positive_control"] = Field(
+        "candidate",
+        description="'candidate' from the ML vote, or 'positive_control' (a known fast conductor "
+        "run beside the candidates to check the MD protocol).",
+    )
+    anion_class: str | None = Field(None, description="Anion class (oxide, halide, sulfide, ...).")
+    votes_gb: int | None = Field(None, description="GradientBoosting votes for superionic (0-100).")
+    votes_lgbm: int | None = Field(None, description="LightGBM votes for superionic (0-100).")
+    p_superionic: float | None = Field(
+        None, description="Mean predicted probability of sigma_RT >= 1e-4 S/cm over all models."
+    )
+    band_gap: float | None = Field(None, description="PBE band gap (eV).")
+    e_hull: float | None = Field(None, description="Energy above hull (eV/atom).")
+    v_ox: float | None = Field(None, description="Oxidation limit vs Li/Li+ (V).")
+    v_red: float | None = Field(None, description="Reduction limit vs Li/Li+ (V).")
+    structure_origin: str | None = Field(
+        None, description="Where the MD structure came from (MP, user folder, package, pymatgen)."
+    )
+    md_engine: str | None = Field(None, description="MD engine used ('chgnet' or 'vasp').")
+    md_protocol: str | None = Field(
+        None, description="MD protocol summary, e.g. 'reduced: 600-1200 K, 300 steps'."
+    )
+    md_status: MDStatus = Field("not_run", description="State of the MD validation.")
+    md_reason: str | None = Field(
+        None, description="Why MD failed or did not run, and what the user can do about it."
+    )
+    ea_eV: float | None = Field(None, description="Activation energy from the Arrhenius fit (eV).")
+    ea_err_eV: float | None = Field(None, description="Standard error of the activation energy.")
+    sigma_rt_S_cm: float | None = Field(
+        None, description="Extrapolated room-temperature conductivity (S/cm); None if not robust."
+    )
+    sigma_rt_low: float | None = Field(None, description="Lower end of the sigma_RT interval.")
+    sigma_rt_high: float | None = Field(None, description="Upper end of the sigma_RT interval.")
+    li_hops: int | None = Field(None, description="Li hops counted over all temperatures.")
+    diffusion_flags: list[str] = Field(
+        default_factory=list, description="Warnings from the diffusion analysis."
+    )
+    verdict: Verdict = Field(
+        "undetermined",
+        description="superionic (sigma_RT >= 1e-4 S/cm), close (>= 1e-5), not superionic, or "
+        "undetermined (no MD or no confident extrapolation).",
+    )
+
+
+class RankingDoc(BaseModel):
+    """The final candidate table of one discovery run."""
+
+    candidates: list[CandidateDoc] = Field(
+        default_factory=list,
+        description="Candidates and controls, ranked: MD-confirmed first, then by probability.",
+    )
+    n_screened: int = Field(0, description="Materials that passed the screening funnel.")
+    n_voted_candidates: int = Field(0, description="Materials selected by the vote rule.")
+    n_md_ok: int = Field(0, description="Materials whose MD validation finished.")
+    n_superionic: int = Field(0, description="Candidates with an MD verdict of superionic.")
+    md_reduced_protocol: bool = Field(
+        False, description="True when MD used a reduced (shorter) protocol than the paper's."
+    )
+    provenance: Provenance = Field(
+        default_factory=Provenance, description="Parameters and versions of this run."
+    )

@@ -1,0 +1,213 @@
+"""Pick the materials that go to MD, and assemble the final ranked candidate table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from sse_flows.provenance import Provenance
+from sse_flows.ranking.schemas import CandidateDoc, RankingDoc
+
+#: sigma_RT thresholds of the paper (S/cm)
+SUPERIONIC_S_CM = 1e-4
+CLOSE_S_CM = 1e-5
+
+NO_STRUCTURE_HELP = (
+    "No structure for this composition in the structure library. Put a CIF/POSCAR named "
+    "'<mp-id>.cif' or '<formula>.cif' in the folder given by --structures-dir "
+    "(SSE_FLOWS_STRUCTURES_DIR), or run with --source mp and an MP API key so structures come "
+    "from the Materials Project."
+)
+
+
+class MDTarget(BaseModel):
+    """A material selected for MD validation."""
+
+    label: str = Field(..., description="Unique label: MP id when known, else the formula.")
+    material_id: str | None = Field(None, description="Materials Project id, when known.")
+    formula: str = Field(..., description="Reduced formula.")
+    role: str = Field("candidate", description="'candidate' or 'positive_control'.")
+    structure: dict[str, Any] | None = Field(
+        None, description="pymatgen Structure.as_dict() for MD; None when none was found."
+    )
+    structure_origin: str | None = Field(None, description="Where the structure came from.")
+
+
+class SelectionDoc(BaseModel):
+    """The candidate rows (votes + stability) and the MD targets chosen among them."""
+
+    rows: list[CandidateDoc] = Field(
+        ..., description="Every voted candidate plus the control, before MD."
+    )
+    targets: list[MDTarget] = Field(..., description="Materials that will run MD, in order.")
+    max_md: int = Field(..., description="Most candidates sent to MD (the control is extra).")
+    provenance: Provenance = Field(..., description="Parameters of the selection.")
+
+
+def _get(obj: Any, name: str, default: Any = None) -> Any:
+    if isinstance(obj, dict):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+def candidate_rows(screening: Any, votes: Any) -> list[CandidateDoc]:
+    """Join vote-rule candidates with their screening record, most probable first."""
+    survivors = {
+        (_get(m, "material_id"), _get(m, "formula")): m for m in _get(screening, "on_hull")
+    }
+    by_formula = {_get(m, "formula"): m for m in _get(screening, "on_hull")}
+    rows = []
+    for vote in _get(votes, "candidates") or []:
+        key = (_get(vote, "material_id"), _get(vote, "formula"))
+        material = survivors.get(key) or by_formula.get(_get(vote, "formula"))
+        counts = _get(vote, "votes") or {}
+        rows.append(
+            CandidateDoc(
+                material_id=_get(vote, "material_id"),
+                formula=_get(vote, "formula"),
+                votes_gb=counts.get("gb"),
+                votes_lgbm=counts.get("lgbm"),
+                p_superionic=_get(vote, "p_superionic"),
+                anion_class=_get(material, "anion_class") if material else None,
+                band_gap=_get(material, "band_gap") if material else None,
+                e_hull=_get(material, "e_above_hull") if material else None,
+                v_ox=_get(material, "v_ox") if material else None,
+                v_red=_get(material, "v_red") if material else None,
+            )
+        )
+    rows.sort(key=lambda r: (-(r.p_superionic or 0.0), r.formula))
+    return rows
+
+
+def choose_targets(
+    rows: list[CandidateDoc],
+    find_structure,
+    max_md: int,
+    control_formula: str | None,
+) -> tuple[list[CandidateDoc], list[MDTarget]]:
+    """Pick up to ``max_md`` candidates that have a structure, plus the positive control.
+
+    ``find_structure(material_id, formula)`` returns ``(structure_dict, origin)`` or None.
+    Candidates without a structure are marked ``no_structure`` with what the user can do.
+    """
+    targets: list[MDTarget] = []
+    for row in rows:
+        found = find_structure(row.material_id, row.formula)
+        if found is None:
+            row.md_status = "no_structure"
+            row.md_reason = NO_STRUCTURE_HELP
+            continue
+        row.structure_origin = found[1]
+        if len(targets) >= max_md:
+            row.md_reason = f"not run: only the {max_md} most probable candidates run MD"
+            continue
+        targets.append(
+            MDTarget(
+                label=row.material_id or row.formula,
+                material_id=row.material_id,
+                formula=row.formula,
+                structure=found[0],
+                structure_origin=found[1],
+            )
+        )
+    if control_formula:
+        found = find_structure(None, control_formula)
+        control = CandidateDoc(formula=control_formula, role="positive_control")
+        if found is None:
+            control.md_status = "no_structure"
+            control.md_reason = NO_STRUCTURE_HELP
+        else:
+            control.structure_origin = found[1]
+            targets.append(
+                MDTarget(
+                    label=f"control:{control_formula}",
+                    formula=control_formula,
+                    role="positive_control",
+                    structure=found[0],
+                    structure_origin=found[1],
+                )
+            )
+        rows = [*rows, control]
+    return rows, targets
+
+
+def verdict(sigma_rt: float | None) -> str:
+    """The paper's classes of an MD room-temperature conductivity."""
+    if sigma_rt is None:
+        return "undetermined"
+    if sigma_rt >= SUPERIONIC_S_CM:
+        return "superionic"
+    if sigma_rt >= CLOSE_S_CM:
+        return "close"
+    return "not superionic"
+
+
+def merge_md_result(row: CandidateDoc, result: Any, engine: str, protocol: str) -> None:
+    """Fill a candidate row from its MD/diffusion result (a dict or document; None = lost)."""
+    row.md_engine = engine
+    row.md_protocol = protocol
+    if result is None:
+        row.md_status = "failed"
+        row.md_reason = "MD or analysis job failed without a result; see the worker's log."
+        return
+    status = _get(result, "status", "ok")
+    if status != "ok":
+        row.md_status = "failed"
+        row.md_reason = _get(result, "reason") or _get(result, "failure_reason") or status
+        return
+    diffusion = _get(result, "diffusion", result)
+    row.md_status = "ok"
+    row.ea_eV = _get(diffusion, "ea_eV")
+    row.ea_err_eV = _get(diffusion, "ea_err_eV")
+    row.sigma_rt_S_cm = _get(diffusion, "sigma_rt_S_cm")
+    row.sigma_rt_low = _get(diffusion, "sigma_rt_low")
+    row.sigma_rt_high = _get(diffusion, "sigma_rt_high")
+    row.diffusion_flags = list(_get(diffusion, "flags") or [])
+    temperatures = _get(diffusion, "temperatures") or []
+    hops = [_get(t, "li_hops") for t in temperatures]
+    row.li_hops = int(sum(h for h in hops if h is not None)) if hops else None
+    row.verdict = verdict(row.sigma_rt_S_cm)
+
+
+def rank(
+    selection: SelectionDoc | dict,
+    md_results: dict[str, Any] | None,
+    engine: str,
+    protocol: str,
+    reduced_protocol: bool,
+    n_screened: int,
+    parameters: dict[str, Any] | None = None,
+) -> RankingDoc:
+    """Merge MD results into the candidate rows and rank them.
+
+    Order: MD verdict (superionic, close, not superionic, undetermined), then sigma_RT,
+    then vote probability.
+    """
+    selection = SelectionDoc.model_validate(selection)
+    md_results = md_results or {}
+    labels = {(t.material_id, t.formula, t.role): t.label for t in selection.targets}
+    rows = [row.model_copy(deep=True) for row in selection.rows]
+    for row in rows:
+        label = labels.get((row.material_id, row.formula, row.role))
+        if label is not None:
+            merge_md_result(row, md_results.get(label), engine, protocol)
+    order = {"superionic": 0, "close": 1, "not superionic": 2, "undetermined": 3}
+    rows.sort(
+        key=lambda r: (
+            r.role != "candidate",
+            order[r.verdict],
+            -(r.sigma_rt_S_cm or 0.0),
+            -(r.p_superionic or 0.0),
+        )
+    )
+    candidates = [r for r in rows if r.role == "candidate"]
+    return RankingDoc(
+        candidates=rows,
+        n_screened=n_screened,
+        n_voted_candidates=len(candidates),
+        n_md_ok=sum(r.md_status == "ok" for r in rows),
+        n_superionic=sum(r.verdict == "superionic" for r in candidates),
+        md_reduced_protocol=reduced_protocol,
+        provenance=Provenance.make(parameters or {}),
+    )

@@ -1,0 +1,133 @@
+"""Candidate selection for MD and the final ranking."""
+
+from __future__ import annotations
+
+from sse_flows.provenance import Provenance
+from sse_flows.ranking.schemas import CandidateDoc
+from sse_flows.ranking.selection import SelectionDoc, candidate_rows, choose_targets, rank, verdict
+
+
+def _screening():
+    on_hull = [
+        {
+            "material_id": "mp-1222492",
+            "formula": "Li3ErBr6",
+            "band_gap": 4.1,
+            "e_above_hull": 0.0,
+            "v_ox": 4.0,
+            "v_red": 0.5,
+            "anion_class": "halide",
+        },
+        {
+            "material_id": None,
+            "formula": "Li9Xe",
+            "band_gap": 2.0,
+            "e_above_hull": 0.0,
+            "v_ox": 3.9,
+            "v_red": 0.1,
+            "anion_class": "other",
+        },
+        {
+            "material_id": "mp-29410",
+            "formula": "Li2B2S5",
+            "band_gap": 3.0,
+            "e_above_hull": 0.0,
+            "v_ox": 3.8,
+            "v_red": 1.0,
+            "anion_class": "sulfide",
+        },
+    ]
+    return {"on_hull": on_hull, "survivors": on_hull}
+
+
+def _votes():
+    def v(mid, formula, p):
+        return {
+            "material_id": mid,
+            "formula": formula,
+            "votes": {"gb": 100, "lgbm": 100},
+            "p_superionic": p,
+            "candidate": True,
+        }
+
+    return {
+        "candidates": [
+            v("mp-29410", "Li2B2S5", 0.7),
+            v(None, "Li9Xe", 0.9),
+            v("mp-1222492", "Li3ErBr6", 0.8),
+        ]
+    }
+
+
+def _finder(mid, formula):
+    from sse_flows.sources.structures import StructureLibrary
+
+    hit = StructureLibrary().find(mid, formula)
+    return None if hit is None else (hit.structure.as_dict(), hit.origin)
+
+
+def test_rows_join_votes_with_stability_and_sort_by_probability():
+    rows = candidate_rows(_screening(), _votes())
+    assert [r.formula for r in rows] == ["Li9Xe", "Li3ErBr6", "Li2B2S5"]
+    assert rows[1].v_ox == 4.0 and rows[1].anion_class == "halide" and rows[1].votes_gb == 100
+
+
+def test_targets_skip_missing_structures_respect_max_and_add_control():
+    rows = candidate_rows(_screening(), _votes())
+    rows, targets = choose_targets(rows, _finder, max_md=1, control_formula="Li10GeP2S12")
+    by_formula = {r.formula: r for r in rows}
+    assert by_formula["Li9Xe"].md_status == "no_structure"
+    assert "structures-dir" in by_formula["Li9Xe"].md_reason
+    # the most probable candidate with a structure runs; the next is cut by max_md
+    assert [t.formula for t in targets] == ["Li3ErBr6", "Li10GeP2S12"]
+    assert targets[-1].role == "positive_control"
+    assert "only the 1 most probable" in by_formula["Li2B2S5"].md_reason
+
+
+def test_rank_orders_by_md_verdict_and_keeps_failures_with_reasons():
+    rows = [
+        CandidateDoc(material_id="mp-1", formula="LiA", p_superionic=0.9),
+        CandidateDoc(material_id="mp-2", formula="LiB", p_superionic=0.5),
+        CandidateDoc(material_id="mp-3", formula="LiC", p_superionic=0.7),
+    ]
+    targets = [
+        {"label": r.material_id, "material_id": r.material_id, "formula": r.formula} for r in rows
+    ]
+    selection = SelectionDoc(rows=rows, targets=targets, max_md=3, provenance=Provenance())
+    results = {
+        "mp-1": {"status": "failed", "reason": "exploding energies at 1200 K"},
+        "mp-2": {
+            "status": "ok",
+            "diffusion": {
+                "sigma_rt_S_cm": 2e-3,
+                "ea_eV": 0.2,
+                "temperatures": [{"li_hops": 40}, {"li_hops": 90}],
+                "flags": [],
+            },
+        },
+        "mp-3": {
+            "status": "ok",
+            "diffusion": {
+                "sigma_rt_S_cm": None,
+                "flags": ["too few hops"],
+                "temperatures": [{"li_hops": 1}],
+            },
+        },
+    }
+    ranking = rank(selection, results, "chgnet", "reduced", True, n_screened=10)
+    assert [r.formula for r in ranking.candidates] == ["LiB", "LiA", "LiC"] or [
+        r.formula for r in ranking.candidates
+    ] == ["LiB", "LiC", "LiA"]
+    top = ranking.candidates[0]
+    assert top.verdict == "superionic" and top.li_hops == 130
+    failed = next(r for r in ranking.candidates if r.formula == "LiA")
+    assert failed.md_status == "failed" and "exploding" in failed.md_reason
+    assert ranking.n_superionic == 1 and ranking.n_md_ok == 2 and ranking.md_reduced_protocol
+
+
+def test_verdict_thresholds_follow_the_paper():
+    assert verdict(1e-4) == "superionic"
+    assert verdict(9.9e-5) == "close"
+    assert verdict(1e-5) == "close"
+    assert verdict(9e-6) == "not superionic"
+    assert verdict(None) == "undetermined"
