@@ -151,6 +151,7 @@ def submit_flow(
                 )
         wf = flow_to_workflow(flow)
         wf.metadata = dict(wf.metadata or {})
+        wf.metadata["sse_flows_flow_uuid"] = getattr(flow, "uuid", None)
         if parameter_hash:
             wf.metadata["sse_flows_parameter_hash"] = parameter_hash
         old_new = lpad.add_wf(wf)

@@ -33,3 +33,374 @@ def worker(max_fireworks: int | None, category: str | None, quiet: bool) -> None
     if report.requeued:
         click.echo(f"re-queued lost Fireworks: {report.requeued}", err=True)
     click.echo(json.dumps({"fireworks_run": report.fireworks_run, "requeued": report.requeued}))
+
+
+def _md_settings(engine, temperatures, steps, equil_steps, min_lattice_length, interval):
+    from sse_flows.flows.discovery import MDSettings
+
+    extra = {}
+    if min_lattice_length is not None:
+        extra["min_lattice_length"] = min_lattice_length
+    if interval is not None:
+        extra["trajectory_interval"] = interval
+    temps = tuple(float(t) for t in temperatures.split(","))
+    return MDSettings(
+        engine=engine, temperatures=temps, steps=steps, equil_steps=equil_steps, extra=extra
+    )
+
+
+def _check_source(source: str, mp_api_key: str | None) -> None:
+    """Fail before submission when the MP source cannot work (no key, bad key, no network)."""
+    if source != "mp":
+        return
+    from sse_flows.sources import get_source
+    from sse_flows.sources.base import SourceUnavailableError
+
+    try:
+        get_source("mp", api_key=mp_api_key)
+    except SourceUnavailableError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _discovery_options(func):
+    options = [
+        click.option(
+            "--source",
+            type=click.Choice(["snapshot", "mp"]),
+            default="snapshot",
+            show_default=True,
+            help="Materials pool: offline MP 2019 snapshot or live MP.",
+        ),
+        click.option(
+            "--mp-api-key",
+            default=None,
+            help="MP API key for --source mp (workers read SSE_FLOWS_MP_API_KEY).",
+        ),
+        click.option(
+            "--md-engine",
+            type=click.Choice(["chgnet", "vasp"]),
+            default="chgnet",
+            show_default=True,
+            help="MD engine of the validation stage.",
+        ),
+        click.option(
+            "--temperatures",
+            default="600,800,1000,1200",
+            show_default=True,
+            help="MD temperatures (K), comma-separated.",
+        ),
+        click.option(
+            "--steps",
+            type=int,
+            default=10000,
+            show_default=True,
+            help="MD production steps per temperature.",
+        ),
+        click.option(
+            "--equil-steps",
+            type=int,
+            default=3000,
+            show_default=True,
+            help="MD equilibration steps per temperature.",
+        ),
+        click.option(
+            "--min-lattice-length",
+            type=float,
+            default=None,
+            help="MD supercell lattice lengths >= this (A; default 10).",
+        ),
+        click.option(
+            "--trajectory-interval", type=int, default=None, help="Write MD frames every N steps."
+        ),
+        click.option(
+            "--max-md",
+            type=int,
+            default=3,
+            show_default=True,
+            help="Most candidates sent to MD (the positive control is extra).",
+        ),
+        click.option(
+            "--control",
+            default="Li10GeP2S12",
+            show_default=True,
+            help="Positive-control fast conductor run beside the candidates ('none' to skip).",
+        ),
+        click.option(
+            "--structures-dir",
+            type=click.Path(file_okay=False),
+            default=None,
+            help="Folder of CIF/POSCAR files named <mp-id> or <formula> for MD.",
+        ),
+        click.option(
+            "--algorithms",
+            default="all",
+            show_default=True,
+            help="Algorithms of the evaluation stage (all or gb,lgbm,...).",
+        ),
+        click.option(
+            "--evaluation-splits",
+            type=int,
+            default=100,
+            show_default=True,
+            help="Random splits of the nine-algorithm evaluation.",
+        ),
+        click.option(
+            "--vote-splits",
+            type=int,
+            default=100,
+            show_default=True,
+            help="Models per algorithm in the GB + LightGBM vote.",
+        ),
+        click.option(
+            "--min-votes",
+            type=int,
+            default=None,
+            help="Votes each of GB and LightGBM must give (default: unanimous).",
+        ),
+        click.option(
+            "--training",
+            type=click.Path(dir_okay=False),
+            default=None,
+            help="Training CSV (default: the packaged table).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def build_maker(opts: dict):
+    """DiscoveryFlowMaker from the CLI options (validated up front)."""
+    from sse_flows.flows.discovery import DiscoveryFlowMaker
+
+    _check_source(opts["source"], opts["mp_api_key"])
+    if opts["structures_dir"]:
+        from sse_flows.sources.structures import StructureFileError, StructureLibrary
+
+        try:
+            StructureLibrary(opts["structures_dir"]).index()
+        except StructureFileError as exc:
+            raise click.ClickException(str(exc)) from exc
+    if opts["training"]:
+        from sse_flows.data.tables import load_training_table
+
+        try:
+            load_training_table(opts["training"])
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+    md = _md_settings(
+        opts["md_engine"],
+        opts["temperatures"],
+        opts["steps"],
+        opts["equil_steps"],
+        opts["min_lattice_length"],
+        opts["trajectory_interval"],
+    )
+    control = None if opts["control"].lower() == "none" else opts["control"]
+    return DiscoveryFlowMaker(
+        source=opts["source"],
+        training_path=str(opts["training"]) if opts["training"] else None,
+        algorithms=[a.strip() for a in opts["algorithms"].split(",")],
+        evaluation_splits=opts["evaluation_splits"],
+        vote_splits=opts["vote_splits"],
+        min_votes=opts["min_votes"],
+        max_md=opts["max_md"],
+        control_formula=control,
+        structures_dir=opts["structures_dir"],
+        md=md,
+    )
+
+
+def submit_maker(maker, allow_duplicate: bool = False):
+    """Build the flow and put it on the LaunchPad (duplicates are detected by hash)."""
+    from sse_flows.launcher import submit_flow
+    from sse_flows.stores import StoreError
+
+    flow = maker.make()
+    try:
+        return submit_flow(
+            flow, parameter_hash=maker.parameter_hash(), allow_duplicate=allow_duplicate
+        )
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.command()
+@_discovery_options
+@click.option(
+    "--allow-duplicate",
+    is_flag=True,
+    help="Submit even if a workflow with the same parameters exists.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def submit(allow_duplicate: bool, as_json: bool, **opts) -> None:
+    """Build the discovery flow, convert it (flow_to_workflow) and add it to the LaunchPad."""
+    maker = build_maker(opts)
+    result = submit_maker(maker, allow_duplicate)
+    info = {
+        "workflow_id": result.workflow_id,
+        "duplicate": result.duplicate,
+        "fireworks": len(result.fw_ids),
+        "parameter_hash": result.parameter_hash,
+        "md_protocol": maker.md.summary(),
+    }
+    if as_json:
+        click.echo(json.dumps(info))
+        return
+    if result.duplicate:
+        click.echo(
+            f"A workflow with these parameters exists already: {result.workflow_id} "
+            "(use --allow-duplicate to submit again)."
+        )
+    else:
+        click.echo(f"Submitted workflow {result.workflow_id} ({len(result.fw_ids)} Fireworks).")
+    click.echo(f"MD: {maker.md.summary()}")
+    click.echo(result.workflow_id)
+
+
+@click.command()
+@click.argument("workflow_id", type=int, required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def status(workflow_id: int | None, as_json: bool) -> None:
+    """Stage-by-stage state of the latest (or the given) discovery workflow."""
+    from sse_flows.flows.results import workflow_status
+    from sse_flows.stores import StoreError
+
+    try:
+        info = workflow_status(workflow_id)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps(info, default=str))
+        return
+    click.echo(f"workflow {info['workflow_id']}  {info['name']}  {info['state']}")
+    for stage in info["stages"]:
+        click.echo(
+            f"  {stage['fw_id']:>5}  {stage['state']:<10} {stage['category'] or '':<7} "
+            f"{stage['name']}"
+        )
+
+
+def _fmt(value, spec):
+    return "-" if value is None else format(value, spec)
+
+
+@click.command()
+@click.argument("workflow_id", type=int, required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def results(workflow_id: int | None, as_json: bool) -> None:
+    """The candidate table (votes, stability, MD sigma_RT with interval, Ea, status)."""
+    from sse_flows.flows.results import load_results, results_rows
+    from sse_flows.stores import StoreError
+
+    try:
+        info, ranking = load_results(workflow_id)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+    rows = results_rows(ranking)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "workflow_id": info["workflow_id"],
+                    "state": info["state"],
+                    "md_reduced_protocol": (ranking or {}).get("md_reduced_protocol"),
+                    "candidates": rows,
+                }
+            )
+        )
+        return
+    if ranking is None:
+        click.echo(
+            f"workflow {info['workflow_id']} is {info['state']}: no ranking yet "
+            "(see `sse-flows status`)."
+        )
+        return
+    header = (
+        f"{'material':<12} {'formula':<16} {'GB':>4} {'LGBM':>4} {'p':>5} {'V_ox':>5} "
+        f"{'E_hull':>6} {'sigma_RT':>9} {'[low, high]':>21} {'Ea':>5} {'status':<12} verdict"
+    )
+    click.echo(header)
+    for row in rows:
+        interval = (
+            f"[{_fmt(row['sigma_rt_low'], '.1e')}, {_fmt(row['sigma_rt_high'], '.1e')}]"
+            if row["sigma_rt_low"] is not None
+            else "-"
+        )
+        name = row["material_id"] or ("control" if row["role"] == "positive_control" else "-")
+        click.echo(
+            f"{name:<12} {row['formula']:<16} {_fmt(row['votes_gb'], 'd'):>4} "
+            f"{_fmt(row['votes_lgbm'], 'd'):>4} {_fmt(row['p_superionic'], '.2f'):>5} "
+            f"{_fmt(row['v_ox'], '.2f'):>5} {_fmt(row['e_hull'], '.3f'):>6} "
+            f"{_fmt(row['sigma_rt_S_cm'], '.1e'):>9} {interval:>21} {_fmt(row['ea_eV'], '.2f'):>5} "
+            f"{row['md_status']:<12} {row['verdict']}"
+        )
+    if ranking.get("md_reduced_protocol"):
+        click.echo("note: MD used a REDUCED protocol; sigma_RT is indicative only.")
+
+
+#: the demo's reduced settings (CPU, < 20 minutes on 2 cores); all are CLI options
+DEMO_DEFAULTS = {
+    "evaluation_splits": 20,
+    "steps": 600,
+    "equil_steps": 100,
+    "max_md": 1,
+    "min_lattice_length": 8.0,
+    "trajectory_interval": 5,
+}
+
+
+@click.command()
+@_discovery_options
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Report folder (default: $SSE_FLOWS_HOME/reports/workflow-<id>).",
+)
+def demo(out: str | None, **opts) -> None:
+    """The main job, on the embedded default: submit the discovery flow, run it, report.
+
+    Uses the offline snapshot and CHGNet on a REDUCED MD protocol (see the options; the
+    defaults differ from `submit` to finish in minutes on a laptop CPU). Run it again with
+    the same options and it reuses the finished workflow.
+    """
+    import time
+
+    from sse_flows.launcher import run_worker
+    from sse_flows.settings import get_settings
+    from sse_flows.stores import StoreError, describe_stores
+
+    ctx = click.get_current_context()
+    for key, value in DEMO_DEFAULTS.items():
+        if ctx.get_parameter_source(key) == click.core.ParameterSource.DEFAULT:
+            opts[key] = value
+    start = time.monotonic()
+    settings = get_settings()
+    stores = describe_stores(settings)
+    click.echo(f"sse-flows demo: stores are {stores['mode']} under {settings.HOME}")
+    maker = build_maker(opts)
+    click.echo(f"MD: {maker.md.summary()}")
+    if maker.md.reduced:
+        click.echo(
+            "    (the paper runs 3,000 + 10,000 steps per temperature: this demo's "
+            "sigma_RT values are indicative, not converged)"
+        )
+    submission = submit_maker(maker)
+    what = "reusing" if submission.duplicate else "submitted"
+    click.echo(f"{what} workflow {submission.workflow_id} ({len(submission.fw_ids)} Fireworks)")
+    try:
+        report = run_worker(settings)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"worker ran {report.fireworks_run} Fireworks")
+    ctx.invoke(status, workflow_id=submission.workflow_id, as_json=False)
+    ctx.invoke(results, workflow_id=submission.workflow_id, as_json=False)
+    from sse_flows.flows.results import load_report_inputs
+    from sse_flows.report.html import write_report
+
+    out_dir = out or settings.reports_dir / f"workflow-{submission.workflow_id}"
+    index = write_report(load_report_inputs(submission.workflow_id, settings), out_dir)
+    click.echo(f"demo finished in {time.monotonic() - start:.0f} s")
+    click.echo(f"report: {index}")

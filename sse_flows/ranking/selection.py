@@ -42,6 +42,7 @@ class SelectionDoc(BaseModel):
     )
     targets: list[MDTarget] = Field(..., description="Materials that will run MD, in order.")
     max_md: int = Field(..., description="Most candidates sent to MD (the control is extra).")
+    n_screened: int = Field(0, description="Materials that passed the screening funnel.")
     provenance: Provenance = Field(..., description="Parameters of the selection.")
 
 
@@ -176,7 +177,6 @@ def rank(
     engine: str,
     protocol: str,
     reduced_protocol: bool,
-    n_screened: int,
     parameters: dict[str, Any] | None = None,
 ) -> RankingDoc:
     """Merge MD results into the candidate rows and rank them.
@@ -204,7 +204,7 @@ def rank(
     candidates = [r for r in rows if r.role == "candidate"]
     return RankingDoc(
         candidates=rows,
-        n_screened=n_screened,
+        n_screened=selection.n_screened,
         n_voted_candidates=len(candidates),
         n_md_ok=sum(r.md_status == "ok" for r in rows),
         n_superionic=sum(r.verdict == "superionic" for r in candidates),

@@ -93,7 +93,9 @@ def test_rank_orders_by_md_verdict_and_keeps_failures_with_reasons():
     targets = [
         {"label": r.material_id, "material_id": r.material_id, "formula": r.formula} for r in rows
     ]
-    selection = SelectionDoc(rows=rows, targets=targets, max_md=3, provenance=Provenance())
+    selection = SelectionDoc(
+        rows=rows, targets=targets, max_md=3, n_screened=10, provenance=Provenance()
+    )
     results = {
         "mp-1": {"status": "failed", "reason": "exploding energies at 1200 K"},
         "mp-2": {
@@ -114,7 +116,7 @@ def test_rank_orders_by_md_verdict_and_keeps_failures_with_reasons():
             },
         },
     }
-    ranking = rank(selection, results, "chgnet", "reduced", True, n_screened=10)
+    ranking = rank(selection, results, "chgnet", "reduced", True)
     assert [r.formula for r in ranking.candidates] == ["LiB", "LiA", "LiC"] or [
         r.formula for r in ranking.candidates
     ] == ["LiB", "LiC", "LiA"]

@@ -1,0 +1,173 @@
+"""Read a discovery run back: workflow state from the LaunchPad, documents from the JobStore.
+
+The JobStore queries here are the ones a user would run against MongoDB directly (see
+docs/service.md): every job output document carries ``name`` (the job name), ``uuid``,
+``index`` and ``hosts`` (the uuids of the flows that contain the job, the discovery flow
+among them), so one run's documents are ``{"hosts": <flow uuid>, "name": <job name>}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sse_flows.settings import SseFlowsSettings, get_settings
+from sse_flows.stores import StoreError, get_job_store, get_launchpad
+
+#: job names of the discovery flow, in stage order
+STAGES = (
+    "screen",
+    "evaluate models",
+    "vote",
+    "select candidates",
+    "md validation",
+    "rank candidates",
+)
+
+
+class RunNotFoundError(StoreError):
+    """No discovery workflow matches the request."""
+
+
+def find_workflow(workflow_id: int | None = None, settings: SseFlowsSettings | None = None):
+    """The LaunchPad's workflow document (latest discovery run when no id is given)."""
+    lpad = get_launchpad(settings)
+    if workflow_id is not None:
+        wf = lpad.workflows.find_one({"nodes": int(workflow_id)})
+        if wf is None:
+            raise RunNotFoundError(
+                f"No workflow contains Firework {workflow_id}; list them with `sse-flows status`."
+            )
+        return lpad, wf
+    workflows = list(lpad.workflows.find({"metadata.sse_flows_flow_uuid": {"$exists": True}}))
+    if not workflows:
+        raise RunNotFoundError(
+            "No discovery workflow on the LaunchPad yet: run `sse-flows submit` (then "
+            "`sse-flows worker`) or `sse-flows demo`."
+        )
+    workflows.sort(key=lambda w: (str(w.get("created_on")), max(w["nodes"])))
+    return lpad, workflows[-1]
+
+
+def workflow_status(workflow_id: int | None = None, settings: SseFlowsSettings | None = None):
+    """Stage-by-stage state of a workflow.
+
+    Returns
+    -------
+    dict
+        ``workflow_id``, ``name``, ``state``, ``flow_uuid`` and ``stages``: one entry per
+        Firework (``fw_id``, ``name``, ``state``, ``category``), in stage order, MD runs last.
+    """
+    lpad, wf = find_workflow(workflow_id, settings)
+    fireworks = list(
+        lpad.fireworks.find(
+            {"fw_id": {"$in": wf["nodes"]}},
+            {"fw_id": 1, "name": 1, "state": 1, "spec._category": 1, "updated_on": 1},
+        )
+    )
+
+    def order(fw: dict) -> tuple:
+        name = fw["name"]
+        return (STAGES.index(name) if name in STAGES else len(STAGES) - 1.5, fw["fw_id"])
+
+    stages = [
+        {
+            "fw_id": fw["fw_id"],
+            "name": fw["name"],
+            "state": fw["state"],
+            "category": (fw.get("spec") or {}).get("_category"),
+        }
+        for fw in sorted(fireworks, key=order)
+    ]
+    return {
+        "workflow_id": min(wf["nodes"]),
+        "name": wf["name"],
+        "state": wf["state"],
+        "flow_uuid": wf["metadata"].get("sse_flows_flow_uuid"),
+        "parameter_hash": wf["metadata"].get("sse_flows_parameter_hash"),
+        "stages": stages,
+    }
+
+
+def stage_output(store, flow_uuid: str, name: str) -> dict[str, Any] | None:
+    """The output of the latest run of a stage job of one discovery flow (data resolved)."""
+    doc = store.query_one(
+        {"hosts": flow_uuid, "name": name},
+        properties=["output", "uuid", "index"],
+        sort={"index": -1},
+        load=True,
+    )
+    return None if doc is None else doc["output"]
+
+
+def md_outputs(store, flow_uuid: str) -> list[dict[str, Any]]:
+    """Every MD document of one discovery flow (one per material and engine run)."""
+    docs = store.query(
+        {"hosts": flow_uuid, "output.runs": {"$exists": True}},
+        properties=["output", "name"],
+        load=True,
+    )
+    return [doc["output"] for doc in docs]
+
+
+def load_results(workflow_id: int | None = None, settings: SseFlowsSettings | None = None):
+    """The final candidate table (RankingDoc dict) of a run, and its status.
+
+    Returns
+    -------
+    tuple
+        ``(status, ranking)``; ``ranking`` is None while the ranking stage has not run.
+    """
+    settings = settings or get_settings()
+    status = workflow_status(workflow_id, settings)
+    store = get_job_store(settings)
+    return status, stage_output(store, status["flow_uuid"], "rank candidates")
+
+
+def load_report_inputs(workflow_id: int | None = None, settings: SseFlowsSettings | None = None):
+    """Everything the HTML report shows, read from the LaunchPad and the JobStore."""
+    from sse_flows.report.inputs import ReportInputs
+
+    settings = settings or get_settings()
+    status = workflow_status(workflow_id, settings)
+    store = get_job_store(settings)
+    uuid = status["flow_uuid"]
+    diffusion = {}
+    for md_doc in md_outputs(store, uuid):
+        if md_doc.get("diffusion"):
+            label = md_doc.get("material_id") or md_doc.get("formula")
+            diffusion[f"{md_doc.get('formula')} ({label})"] = md_doc["diffusion"]
+    return ReportInputs.from_documents(
+        screening=stage_output(store, uuid, "screen"),
+        evaluation=stage_output(store, uuid, "evaluate models"),
+        votes=stage_output(store, uuid, "vote"),
+        ranking=stage_output(store, uuid, "rank candidates"),
+        diffusion=diffusion,
+        workflow=status,
+    )
+
+
+def results_rows(ranking: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The candidate table's rows as flat dicts (what `sse-flows results --json` prints)."""
+    if not ranking:
+        return []
+    keys = (
+        "material_id",
+        "formula",
+        "role",
+        "anion_class",
+        "votes_gb",
+        "votes_lgbm",
+        "p_superionic",
+        "v_ox",
+        "e_hull",
+        "sigma_rt_S_cm",
+        "sigma_rt_low",
+        "sigma_rt_high",
+        "ea_eV",
+        "ea_err_eV",
+        "li_hops",
+        "md_status",
+        "verdict",
+        "md_reason",
+    )
+    return [{key: row.get(key) for key in keys} for row in ranking.get("candidates", [])]
