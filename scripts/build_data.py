@@ -1,0 +1,26 @@
+"""Rebuild the derived tables of ``sse_flows/data/`` from ``../shared/data/raw``.
+
+Same as ``sse-flows data build``; kept as a script for environments without the console
+entry point::
+
+    python scripts/build_data.py [--raw DIR] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from sse_flows.data.build import build_all
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--raw", default=None, help="raw data folder (default: settings)")
+    parser.add_argument("--out", default=None, help="output folder (default: sse_flows/data)")
+    args = parser.parse_args()
+    for name, digest in build_all(args.raw, args.out).items():
+        print(f"{name}  sha256 {digest}")
+
+
+if __name__ == "__main__":
+    main()

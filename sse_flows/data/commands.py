@@ -1,0 +1,108 @@
+"""``sse-flows data``: build or inspect the derived datasets."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+
+@click.group(name="data")
+def data() -> None:
+    """Build or inspect the derived datasets (training conductivities, MP 2019 snapshot)."""
+
+
+@data.command(name="build")
+@click.option(
+    "--raw",
+    "raw_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Raw reference data folder (default: settings RAW_DATA_DIR, ../shared/data/raw).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Output folder (default: the package's sse_flows/data/).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object as the last line.")
+def build(raw_dir: Path | None, out_dir: Path | None, as_json: bool) -> None:
+    """Derive training.csv and the MP snapshot from the raw data (deterministic)."""
+    from sse_flows.data.build import DATA_DIR, DataBuildError, build_all
+
+    try:
+        hashes = build_all(raw_dir, out_dir)
+    except DataBuildError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except FileNotFoundError as exc:
+        raise click.ClickException(
+            f"{exc}. Fix: pass --raw pointing at shared/data/raw (or set SSE_FLOWS_RAW_DATA_DIR)."
+        ) from exc
+    target = out_dir or DATA_DIR
+    if as_json:
+        click.echo(json.dumps({"out": str(target), "sha256": hashes}))
+        return
+    for name, digest in hashes.items():
+        click.echo(f"{target / name}  sha256 {digest[:16]}")
+
+
+@data.command(name="info")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object as the last line.")
+def info(as_json: bool) -> None:
+    """Counts of the packaged training table and MP snapshot."""
+    from sse_flows.data.tables import snapshot_metadata, training_metadata
+
+    training = training_metadata()
+    snapshot = snapshot_metadata()
+    summary = {
+        "training": {
+            **{
+                k: training["counts"][k]
+                for k in (
+                    "rows",
+                    "superionic",
+                    "not_superionic",
+                    "li_rows",
+                    "li_superionic",
+                    "by_dataset",
+                )
+            },
+            "xu_rows_dropped": len(training["xu_rows_dropped"]),
+            "xu_rows_rejected": len(training["xu_rows_rejected"]),
+            "label_threshold_S_cm": training["label_threshold_S_cm"],
+        },
+        "snapshot": {
+            "data_version": snapshot["data_version"],
+            **{
+                k: snapshot["counts"][k]
+                for k in (
+                    "compositions",
+                    "li_compositions",
+                    "with_band_gap",
+                    "with_material_id",
+                    "with_e_hull_mp",
+                    "band_gap_rule",
+                )
+            },
+            "limits": snapshot["limits"],
+        },
+    }
+    if as_json:
+        click.echo(json.dumps(summary))
+        return
+    t, s = summary["training"], summary["snapshot"]
+    click.echo(
+        f"training: {t['rows']} rows ({t['by_dataset']}), superionic {t['superionic']} / "
+        f"not {t['not_superionic']} at {t['label_threshold_S_cm']:g} S/cm; Li rows "
+        f"{t['li_rows']} ({t['li_superionic']} superionic); Xu rows dropped as duplicates "
+        f"{t['xu_rows_dropped']}, rejected {t['xu_rows_rejected']}"
+    )
+    click.echo(
+        f"snapshot ({s['data_version']}): {s['compositions']} compositions, "
+        f"{s['li_compositions']} with Li; band gap known {s['with_band_gap']}, MP id "
+        f"{s['with_material_id']}, MP e_hull {s['with_e_hull_mp']}"
+    )
+    click.echo("limits: " + "; ".join(s["limits"]))
