@@ -188,6 +188,14 @@ class MPApiSource(MaterialsSource):
             data_version=self.data_version,
         )
 
+    def structure(self, material_id: str) -> Structure | None:
+        """The MP structure of one material (for MD), or None when MP has none."""
+        return self._call(
+            f"fetching the structure of {material_id}",
+            self._rester.get_structure_by_material_id,
+            material_id,
+        )
+
     def formation_energies(self) -> dict[str, float]:
         """Reduced formula -> minimum formation energy (eV/atom) over all of MP.
 

@@ -1,0 +1,91 @@
+"""Output documents of the screening stage."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from sse_flows.provenance import Provenance
+from sse_flows.screening.criteria import ScreeningCriteria
+from sse_flows.screening.hull import HullAgreement
+
+
+class FunnelStage(BaseModel):
+    """One step of the funnel and how many materials are left after it."""
+
+    name: str = Field(..., description="Stage name, e.g. 'li_containing', 'band_gap'.")
+    description: str = Field(..., description="What the stage keeps, with its threshold.")
+    count: int = Field(..., description="Number of materials left after this stage.")
+
+
+class ScreenedMaterial(BaseModel):
+    """A material that reached the hull step, with its stability window."""
+
+    material_id: str | None = Field(None, description="Materials Project id, when known.")
+    formula: str = Field(..., description="Reduced formula.")
+    band_gap: float | None = Field(None, description="PBE band gap used by step 2 (eV).")
+    e_above_hull: float | None = Field(
+        None, description="Energy above the convex hull used by step 3 (eV/atom)."
+    )
+    e_above_hull_source: str = Field(
+        ..., description="'source' when the record carried it (MP), 'computed' when computed here."
+    )
+    v_red: float | None = Field(
+        None, description="Reduction limit (V vs Li/Li+); None when the phase is off the hull."
+    )
+    v_ox: float | None = Field(
+        None, description="Oxidation limit (V vs Li/Li+); None when the phase is off the hull."
+    )
+    anion_class: str = Field(
+        ..., description="Anion class: oxide, halide, nitride, ..., or 'mixed-anion'."
+    )
+    anion_elements: list[str] = Field(
+        default_factory=list, description="Elements acting as anions (charge-balance rule)."
+    )
+
+
+class ScreeningDoc(BaseModel):
+    """Result of the four-step screening funnel over one materials pool."""
+
+    source: str = Field(..., description="Name of the materials source ('snapshot' or 'mp').")
+    data_version: str | None = Field(None, description="Vintage of the source data.")
+    criteria: ScreeningCriteria = Field(..., description="Thresholds and element rule used.")
+    stages: list[FunnelStage] = Field(
+        ..., description="Funnel stages in order, starting with all Li-containing records."
+    )
+    survivors: list[ScreenedMaterial] = Field(
+        ..., description="Materials that pass all four steps (the screened pool)."
+    )
+    on_hull: list[ScreenedMaterial] = Field(
+        ...,
+        description="Materials that pass steps 1-3, with their stability windows (superset of "
+        "survivors; lets a later stage change the voltage threshold without recomputing).",
+    )
+    stage_members: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Stage name -> identifiers (material id, else reduced formula) of the "
+        "materials left after that stage (stored in the 'data' store).",
+    )
+    anion_classes: dict[str, int] = Field(
+        ..., description="Anion class -> number of survivors, largest first."
+    )
+    hull_agreement: HullAgreement | None = Field(
+        None,
+        description="Computed E_hull against MP's own values on the shared Li compositions "
+        "(None when E_hull came from the source or no reference was given).",
+    )
+    n_phase_diagrams: int = Field(..., description="Chemical systems whose hull was built.")
+    stage_seconds: dict[str, float] = Field(
+        default_factory=dict, description="Wall time of each part of the run (s)."
+    )
+    provenance: Provenance = Field(..., description="Parameters, code and data versions.")
+
+    def stage_counts(self) -> dict[str, int]:
+        """Stage name -> count, in funnel order."""
+        return {stage.name: stage.count for stage in self.stages}
+
+    def summary(self) -> dict[str, object]:
+        """The compact JSON summary printed by ``sse-flows screen --json``."""
+        return {
+            "stages": [{"name": s.name, "count": s.count} for s in self.stages],
+            "anion_classes": self.anion_classes,
+        }
