@@ -92,6 +92,11 @@ class FakeRester:
         self.materials.summary = FakeSummary(docs, error)
         self.entries, self.error, self.chemsys_calls = list(entries), error, []
 
+    def get_structure_by_material_id(self, material_id, **kwargs):
+        if self.error:
+            raise self.error
+        return {e.entry_id: e.structure for e in self.entries}.get(material_id)
+
     def get_entries_in_chemsys(self, elements, **kwargs):
         self.chemsys_calls.append(elements)
         if self.error:
@@ -195,6 +200,14 @@ def test_entries_in_chemsys_uses_mprester(offline):
     entries = MPApiSource(api_key=KEY).entries_in_chemsys(["O", "Li"])
     assert entries == [entry]
     assert offline["rester"].chemsys_calls == [["Li", "O"]]
+
+
+def test_structure_by_material_id_for_md(offline):
+    entry = ComputedStructureEntry(li2o_structure(), -14.0, entry_id="mp-1960")
+    offline["rester"] = FakeRester([], entries=[entry])
+    source = MPApiSource(api_key=KEY)
+    assert source.structure("mp-1960").composition.reduced_formula == "Li2O"
+    assert source.structure("mp-0") is None
 
 
 def test_rejected_key_gives_a_clear_message(offline):
