@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from sse_flows.provenance import Provenance
 from sse_flows.ranking.schemas import CandidateDoc, RankingDoc
+from sse_flows.types import StructureDict
 
 #: sigma_RT thresholds of the paper (S/cm)
 SUPERIONIC_S_CM = 1e-4
@@ -28,7 +29,7 @@ class MDTarget(BaseModel):
     material_id: str | None = Field(None, description="Materials Project id, when known.")
     formula: str = Field(..., description="Reduced formula.")
     role: str = Field("candidate", description="'candidate' or 'positive_control'.")
-    structure: dict[str, Any] | None = Field(
+    structure: StructureDict | None = Field(
         None, description="pymatgen Structure.as_dict() for MD; None when none was found."
     )
     structure_origin: str | None = Field(None, description="Where the structure came from.")
