@@ -131,6 +131,7 @@ def submit_flow(
     from jobflow.managers.fireworks import flow_to_workflow
 
     settings = settings or get_settings()
+    get_job_store(settings)  # create the JobStore database once, before any worker
     with launchpad_session(settings, purpose="submit") as session:
         lpad = session.launchpad
         if parameter_hash and not allow_duplicate:

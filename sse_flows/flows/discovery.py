@@ -178,7 +178,7 @@ class DiscoveryFlowMaker(Maker):
         from sse_flows.ranking.jobs import rank_candidates_job, select_candidates_job
         from sse_flows.screening.jobs import screen_pool_job
 
-        screen = screen_pool_job(source=self.source, criteria=self.criteria)
+        screen = screen_pool_job(source_name=self.source, criteria=self.criteria)
         screen.name = "screen"
         evaluate = evaluate_models_job(
             training_path=self.training_path,
@@ -215,7 +215,7 @@ class DiscoveryFlowMaker(Maker):
         # the ranking must run even if an MD flow died: missing results become None
         rank.config.on_missing_references = OnMissing.NONE
         jobs = [screen, evaluate, vote, select, validate, rank]
-        for item in (screen, evaluate, vote, select, rank):
+        for item in (screen, evaluate, vote, select, validate, rank):
             _with_category(item, PYTHON_CATEGORY)
         flow = Flow(jobs, output=rank.output, name=self.name)
         flow.metadata.update({"sse_flows_parameter_hash": self.parameter_hash(), "sse_flows": True})
