@@ -1,0 +1,105 @@
+"""``sse-flows analyze``: diffusion analysis of MD trajectories."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+__all__ = ["analyze"]
+
+
+def _parse_temperatures(text: str | None) -> list[float] | None:
+    if not text:
+        return None
+    try:
+        return [float(t) for t in text.replace(" ", "").split(",") if t]
+    except ValueError as exc:
+        raise click.ClickException(
+            f"--temperatures {text!r} is not a comma-separated list of numbers; "
+            "write e.g. --temperatures 800,1100,1400"
+        ) from exc
+
+
+def _fmt(value: float | None, spec: str = ".2e") -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def _table(doc) -> str:
+    lines = [
+        f"{doc.material_id or ''} {doc.formula} ({doc.n_atoms} atoms, {doc.specie} diffusion)",
+        f"{'T (K)':>7} {'D (cm2/s)':>10} {'D_err':>9} {'Li hops':>8} {'MSD slope':>9} "
+        f"{'host MSD':>8}  diffusive  in fit",
+    ]
+    for e in doc.temperatures:
+        lines.append(
+            f"{e.T:>7.0f} {e.D_cm2_s:>10.2e} {e.D_err:>9.1e} {e.li_hops:>8d} "
+            f"{_fmt(e.msd_exponent, '.2f'):>9} {e.framework_msd_A2:>8.1f}  {str(e.diffusive):<9}  "
+            f"{e.used_in_fit}"
+        )
+    if doc.ea_eV is not None:
+        lines.append(f"Ea = {doc.ea_eV:.3f} +- {_fmt(doc.ea_err_eV, '.3f')} eV ({doc.n_fit} T)")
+    if doc.sigma_rt_S_cm is not None:
+        lines.append(
+            f"sigma(300 K) = {doc.sigma_rt_S_cm:.2e} S/cm, {doc.interval_level:.0%} interval "
+            f"[{_fmt(doc.sigma_rt_low)}, {_fmt(doc.sigma_rt_high)}]"
+        )
+    elif doc.sigma_rt_is_upper_bound:
+        lines.append(f"sigma(300 K) < {_fmt(doc.sigma_rt_high)} S/cm (upper bound only)")
+    if doc.sigma_rt_library_S_cm is not None:
+        lines.append(
+            f"(pymatgen get_extrapolated_conductivity, all T, unweighted: "
+            f"{doc.sigma_rt_library_S_cm:.2e} S/cm)"
+        )
+    verdict = {True: "superionic", False: "not superionic", None: "undecided"}[doc.superionic]
+    lines.append(f"verdict at 1e-4 S/cm: {verdict}")
+    lines.extend(f"! {flag}" for flag in doc.flags)
+    return "\n".join(lines)
+
+
+@click.command("analyze")
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option(
+    "--temperatures",
+    default=None,
+    help="Comma-separated temperatures (K), one per trajectory file in sorted order; "
+    "default: read from the files or their names.",
+)
+@click.option(
+    "--time-step-fs",
+    type=float,
+    default=None,
+    help="Time between stored frames (fs) for formats that do not record it.",
+)
+@click.option("--specie", default="Li", show_default=True, help="Diffusing element.")
+@click.option(
+    "--plot", "plot_path", type=click.Path(), default=None, help="Write an Arrhenius PNG."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object as the last line.")
+def analyze(paths, temperatures, time_step_fs, specie, plot_path, as_json):
+    """Diffusion analysis of MD trajectories at several temperatures.
+
+    PATHS are trajectory files or folders: pymatgen DiffusionAnalyzer or Trajectory JSON,
+    vasprun.xml, XDATCAR (with INCAR) or ASE .traj files, one material per call.
+    """
+    from sse_flows.analysis.core import analyze_runs
+    from sse_flows.analysis.readers import TrajectoryReadError, load_runs
+
+    try:
+        runs = load_runs(paths, _parse_temperatures(temperatures), time_step_fs=time_step_fs)
+    except TrajectoryReadError as exc:
+        raise click.ClickException(str(exc)) from exc
+    try:
+        doc = analyze_runs(runs, specie=specie)
+    except ValueError as exc:
+        raise click.ClickException(f"analysis failed: {exc}") from exc
+    if plot_path:
+        from sse_flows.analysis.plotting import plot_arrhenius
+
+        plot_arrhenius(doc, plot_path)
+    if as_json:
+        click.echo(json.dumps(doc.summary()))
+    else:
+        click.echo(_table(doc))
+        if plot_path:
+            click.echo(f"Arrhenius plot: {plot_path}")

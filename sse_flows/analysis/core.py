@@ -1,0 +1,240 @@
+"""From per-temperature runs to Ea, sigma_RT with an interval, hop counts and flags."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from sse_flows.analysis.arrhenius import K_B_EV, conductivity_S_cm, fit_arrhenius_weighted
+from sse_flows.analysis.diffusion import DiffusionSettings, analyze_temperature
+from sse_flows.analysis.runs import TemperatureRun
+from sse_flows.analysis.schemas import DiffusionDoc, TemperatureDiffusion
+from sse_flows.provenance import Provenance
+
+__all__ = ["analyze_runs", "guess_material_id"]
+
+_MATERIAL_ID = re.compile(r"\b((?:mp|mvc|agm)-\d+)\b")
+
+
+def guess_material_id(sources: Sequence[str | None]) -> str | None:
+    """A Materials Project style id (``mp-1234``) found in the source paths, else ``None``."""
+    for source in sources:
+        if source:
+            match = _MATERIAL_ID.search(str(source))
+            if match:
+                return match.group(1)
+    return None
+
+
+def _upper_d(entry: TemperatureDiffusion, z: float) -> float:
+    """Largest D compatible with a temperature's data: its detection limit or D + z err."""
+    return max(entry.D_detection_limit, entry.D_cm2_s + z * entry.D_err)
+
+
+def _library_sigma(entries, structure, specie, room_temperature) -> float | None:
+    from pymatgen.analysis.diffusion.analyzer import get_extrapolated_conductivity
+
+    if len(entries) < 2:
+        return None
+    temps = [e.T for e in entries]
+    ds = [max(e.D_cm2_s, 1e-30) for e in entries]
+    return float(
+        get_extrapolated_conductivity(temps, ds, room_temperature, structure, specie) / 1000
+    )
+
+
+def analyze_runs(
+    runs: Sequence[TemperatureRun],
+    specie: str = "Li",
+    *,
+    room_temperature: float = 300.0,
+    z: float = 1.96,
+    superionic_threshold: float = 1e-4,
+    max_interval_decades: float = 2.0,
+    material_id: str | None = None,
+    settings: DiffusionSettings | None = None,
+    **setting_overrides: Any,
+) -> DiffusionDoc:
+    """Diffusion and room-temperature conductivity of ``specie`` from runs at several T.
+
+    Parameters
+    ----------
+    runs
+        One :class:`TemperatureRun` per temperature (same material).
+    specie
+        Diffusing element.
+    room_temperature
+        Temperature of the extrapolation (K).
+    z
+        Normal quantile of the interval (1.96: 95 %).
+    superionic_threshold
+        sigma_RT (S/cm) above which a material is superionic (1e-4, the paper's).
+    max_interval_decades
+        An interval wider than this many orders of magnitude is flagged.
+    material_id
+        Identifier stored on the document (default: an ``mp-...`` id found in the paths).
+    settings, setting_overrides
+        :class:`~sse_flows.analysis.diffusion.DiffusionSettings` (or some of its fields as
+        keyword arguments: ``min_hops``, ``hop_fraction``, ``n_blocks``, ...).
+
+    Returns
+    -------
+    DiffusionDoc
+        Per-temperature D, errors, hop counts and flags; Ea with its standard error; D and
+        sigma at ``room_temperature`` with a ``z``-interval when at least two diffusive
+        temperatures with a stable host exist, otherwise only an upper bound on sigma.
+    """
+    if not runs:
+        raise ValueError("analyze_runs needs at least one run")
+    settings = replace(settings or DiffusionSettings(), specie=specie, **setting_overrides)
+    runs = sorted(runs, key=lambda r: r.temperature_K)
+    temps = [r.temperature_K for r in runs]
+    if len(set(temps)) != len(temps):
+        raise ValueError(f"several runs at the same temperature: {temps}; join them first")
+    entries = [analyze_temperature(run, settings) for run in runs]
+    flags: list[str] = []
+
+    # the cell used for the Li density: the largest one (first largest run)
+    reference = max(runs, key=lambda r: r.n_sites)
+    structure = reference.initial_structure
+    sizes = {r.n_sites for r in runs}
+    if len(sizes) > 1:
+        odd = [
+            f"{r.temperature_K:g} K: {r.n_sites} atoms"
+            for r in runs
+            if r.n_sites != reference.n_sites
+        ]
+        flags.append(
+            f"the runs use different cells ({', '.join(odd)}; others {reference.n_sites} atoms): "
+            "they are not one simulation series"
+        )
+    formulas = {r.initial_structure.composition.reduced_formula for r in runs}
+    if len(formulas) > 1:
+        flags.append(f"the runs have different compositions: {sorted(formulas)}")
+    min_length = min(min(r.initial_structure.lattice.abc) for r in runs)
+    if min_length < 8.0:
+        flags.append(
+            f"smallest cell length {min_length:.1f} A < 8 A: hops may be correlated with "
+            "their periodic images"
+        )
+    for e in entries:
+        if not e.framework_stable:
+            flags.append(
+                f"{e.T:g} K: host framework melted or rearranged (framework MSD "
+                f"{e.framework_msd_A2:.1f} A2); excluded from the fit"
+            )
+        elif not e.diffusive:
+            flags.append(f"{e.T:g} K not diffusive: {'; '.join(e.reasons)}")
+
+    fit_entries = [e for e in entries if e.used_in_fit]
+    doc: dict[str, Any] = {}
+    if len(fit_entries) >= 2:
+        fit = fit_arrhenius_weighted(
+            [e.T for e in fit_entries],
+            [e.D_cm2_s for e in fit_entries],
+            [e.D_err for e in fit_entries],
+        )
+        d_rt, d_low, d_high = fit.diffusivity(room_temperature, z=z)
+        sigma = conductivity_S_cm(d_rt, structure, room_temperature, specie)
+        sigma_low = conductivity_S_cm(d_low, structure, room_temperature, specie)
+        sigma_high = conductivity_S_cm(d_high, structure, room_temperature, specie)
+        doc.update(
+            ea_eV=fit.ea_eV,
+            ea_err_eV=fit.ea_err_eV,
+            d0_cm2_s=fit.d0_cm2_s,
+            d_rt_cm2_s=d_rt,
+            reduced_chi2=fit.reduced_chi2,
+        )
+        confident = fit.ea_eV > 0
+        if len(fit_entries) == 2:
+            flags.append(
+                "only two temperatures in the Arrhenius fit: linearity untested, the interval "
+                "comes from the errors of D alone"
+            )
+        if fit.ea_eV <= 0:
+            flags.append(f"non-physical activation energy {fit.ea_eV:.3f} eV <= 0: no sigma_RT")
+        if np.log10(sigma_high / sigma_low) > max_interval_decades:
+            flags.append(
+                f"sigma_RT interval spans {np.log10(sigma_high / sigma_low):.1f} orders of "
+                "magnitude"
+            )
+        # consistency: the fit should not predict clear diffusion where none was seen
+        for e in entries:
+            if not e.diffusive and e.framework_stable and e.T < max(x.T for x in fit_entries):
+                predicted = float(np.exp(fit.ln_d(e.T)[0]))
+                if predicted > 3 * _upper_d(e, z):
+                    flags.append(
+                        f"the fit predicts D = {predicted:.1e} cm2/s at {e.T:g} K where the run "
+                        f"shows at most {_upper_d(e, z):.1e}: Ea may be underestimated"
+                    )
+        if confident:
+            doc.update(sigma_rt_S_cm=sigma, sigma_rt_low=sigma_low, sigma_rt_high=sigma_high)
+            if sigma_low >= superionic_threshold:
+                doc["superionic"] = True
+            elif sigma_high < superionic_threshold:
+                doc["superionic"] = False
+        doc["confident"] = confident
+    else:
+        flags.append(
+            f"fewer than 2 diffusive temperatures with a stable host ({len(fit_entries)}): "
+            "no confident sigma_RT, only an upper bound"
+        )
+        stable = [e for e in entries if e.framework_stable] or entries
+        # D rises with T, so D(300 K) is below every temperature's largest compatible D
+        d_bound = min(_upper_d(e, z) for e in stable)
+        if len(fit_entries) == 1:
+            top = fit_entries[0]
+            rel = top.D_err / top.D_cm2_s
+            d_top_low = top.D_cm2_s * np.exp(-z * rel)
+            d_top_high = top.D_cm2_s * np.exp(z * rel)
+            ea_min = 0.0
+            for e in stable:
+                if e.T < top.T and not e.diffusive:
+                    slope = np.log(d_top_low / _upper_d(e, z)) / (1 / e.T - 1 / top.T)
+                    ea_min = max(ea_min, float(K_B_EV * slope))
+            doc["ea_lower_bound_eV"] = ea_min
+            d_bound = min(
+                d_bound,
+                float(d_top_high * np.exp(-ea_min / K_B_EV * (1 / room_temperature - 1 / top.T))),
+            )
+        sigma_bound = conductivity_S_cm(d_bound, structure, room_temperature, specie)
+        doc.update(sigma_rt_high=sigma_bound, sigma_rt_is_upper_bound=True, confident=False)
+        if sigma_bound < superionic_threshold:
+            doc["superionic"] = False
+
+    sources = [r.source for r in runs]
+    parameters = {
+        **settings.as_dict(),
+        "room_temperature": room_temperature,
+        "z": z,
+        "superionic_threshold": superionic_threshold,
+        "max_interval_decades": max_interval_decades,
+        "arrhenius": "weighted least squares of ln D vs 1/kT over used_in_fit temperatures",
+    }
+    return DiffusionDoc(
+        formula=structure.composition.reduced_formula,
+        material_id=material_id or guess_material_id(sources),
+        specie=specie,
+        n_atoms=reference.n_sites,
+        volume_A3=float(structure.volume),
+        temperatures=entries,
+        n_fit=len(fit_entries),
+        sigma_rt_library_S_cm=_library_sigma(entries, structure, specie, room_temperature),
+        flags=flags,
+        interval_level=float(2 * _normal_cdf(z) - 1),
+        provenance=Provenance.make(
+            parameters=parameters,
+            inputs={"sources": sources, "temperatures_K": temps},
+        ),
+        **doc,
+    )
+
+
+def _normal_cdf(x: float) -> float:
+    from math import erf, sqrt
+
+    return 0.5 * (1 + erf(x / sqrt(2)))
