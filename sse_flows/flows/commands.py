@@ -145,6 +145,12 @@ def _discovery_options(func):
             help="Random splits of the nine-algorithm evaluation.",
         ),
         click.option(
+            "--grouped/--no-grouped",
+            default=True,
+            show_default=True,
+            help="Also evaluate on grouped splits (family, composition clusters).",
+        ),
+        click.option(
             "--vote-splits",
             type=int,
             default=100,
@@ -202,6 +208,7 @@ def build_maker(opts: dict):
         training_path=str(opts["training"]) if opts["training"] else None,
         algorithms=[a.strip() for a in opts["algorithms"].split(",")],
         evaluation_splits=opts["evaluation_splits"],
+        grouped_evaluation=opts["grouped"],
         vote_splits=opts["vote_splits"],
         min_votes=opts["min_votes"],
         max_md=opts["max_md"],

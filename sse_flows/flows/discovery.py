@@ -124,6 +124,8 @@ class DiscoveryFlowMaker(Maker):
         Algorithms evaluated (keys, or ["all"]).
     evaluation_splits
         Random splits of the nine-algorithm evaluation.
+    grouped_evaluation
+        Also evaluate on grouped splits (leave-one-family-out, composition clusters).
     vote_splits
         Splits (models per algorithm) of the GB + LightGBM vote.
     min_votes
@@ -144,6 +146,7 @@ class DiscoveryFlowMaker(Maker):
     training_path: str | None = None
     algorithms: list[str] = field(default_factory=lambda: ["all"])
     evaluation_splits: int = 100
+    grouped_evaluation: bool = True
     vote_splits: int = 100
     min_votes: int | None = None
     max_md: int = 3
@@ -160,6 +163,7 @@ class DiscoveryFlowMaker(Maker):
             "training_path": self.training_path,
             "algorithms": list(self.algorithms),
             "evaluation_splits": self.evaluation_splits,
+            "grouped_evaluation": self.grouped_evaluation,
             "vote_splits": self.vote_splits,
             "min_votes": self.min_votes,
             "max_md": self.max_md,
@@ -184,6 +188,7 @@ class DiscoveryFlowMaker(Maker):
             training_path=self.training_path,
             algorithms=self.algorithms,
             n_splits=self.evaluation_splits,
+            grouped=self.grouped_evaluation,
         )
         evaluate.name = "evaluate models"
         vote = vote_job(

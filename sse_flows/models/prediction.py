@@ -1,0 +1,144 @@
+"""Votes of the ensemble for a pool of materials (shared by ``vote_job`` and ``predict``)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sse_flows.models.ensemble import VoteEnsemble, select_candidates
+from sse_flows.models.schemas import MaterialVote, VoteDoc
+from sse_flows.models.training import featurize_rows
+from sse_flows.provenance import Provenance
+
+
+def _as_materials(materials: Sequence[str | dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    for item in materials:
+        if hasattr(item, "model_dump"):  # a pydantic record, as jobflow hands it back
+            item = item.model_dump()
+        if isinstance(item, dict):
+            if "formula" not in item:
+                raise ValueError(f"material without a 'formula' key: {item!r}")
+            rows.append({"formula": item["formula"], "material_id": item.get("material_id")})
+        else:
+            rows.append({"formula": item, "material_id": None})
+    return rows
+
+
+def resolve_min_votes(
+    ensemble: VoteEnsemble, min_votes: int | dict[str, int] | None
+) -> dict[str, int]:
+    """The vote rule per algorithm; ``None`` means unanimous (all models)."""
+    n_models = ensemble.n_models
+    if min_votes is None:
+        return dict(n_models)
+    if isinstance(min_votes, dict):
+        return {alg: int(min_votes.get(alg, n_models[alg])) for alg in n_models}
+    return dict.fromkeys(n_models, int(min_votes))
+
+
+def vote_materials(
+    materials: Sequence[str | dict[str, Any]],
+    ensemble: VoteEnsemble,
+    min_votes: int | dict[str, int] | None = None,
+    seconds_so_far: float = 0.0,
+) -> VoteDoc:
+    """Votes, mean probability and candidate flag for every material, in input order.
+
+    Parameters
+    ----------
+    materials
+        Formulas, or dicts with ``formula`` (and optionally ``material_id``), e.g. the
+        screening survivors.
+    ensemble
+        A trained :class:`~sse_flows.models.ensemble.VoteEnsemble`.
+    min_votes
+        Rule: candidate when every algorithm gives at least this many votes (an int for
+        all algorithms or a dict per algorithm); ``None`` = unanimous (the paper).
+    seconds_so_far
+        Time already spent (training) to include in the document's ``seconds``.
+    """
+    start = time.perf_counter()
+    rows = _as_materials(materials)
+    formulas = [str(r["formula"]) if r["formula"] is not None else "" for r in rows]
+    features, positions, errors = featurize_rows(formulas)
+    rule = resolve_min_votes(ensemble, min_votes)
+    if len(features):
+        missing = set(ensemble.spec.feature_names) - set(features.columns)
+        if missing:
+            raise ValueError(f"features missing for the ensemble: {sorted(missing)[:5]}")
+        X = features[ensemble.spec.feature_names].to_numpy(dtype=float)
+        votes, probability = ensemble.vote(X)
+        passing = select_candidates(votes, rule)
+        passing_alone = {
+            alg: int((votes[alg] >= rule[alg]).sum()) for alg in ensemble.spec.algorithms
+        }
+    else:
+        votes, probability, passing = {}, np.zeros(0), np.zeros(0, dtype=bool)
+        passing_alone = dict.fromkeys(ensemble.spec.algorithms, 0)
+    results: list[MaterialVote] = []
+    row_of_position = {pos: i for i, pos in enumerate(positions)}
+    for position, row in enumerate(rows):
+        if position in errors:
+            results.append(
+                MaterialVote(
+                    formula=formulas[position],
+                    material_id=row["material_id"],
+                    error=errors[position],
+                )
+            )
+            continue
+        i = row_of_position[position]
+        results.append(
+            MaterialVote(
+                formula=formulas[position],
+                material_id=row["material_id"],
+                votes={alg: int(votes[alg][i]) for alg in ensemble.spec.algorithms},
+                p_superionic=float(probability[i]),
+                candidate=bool(passing[i]),
+            )
+        )
+    candidates = [v for v in results if v.candidate]
+    parameters = {"min_votes": rule, "algorithms": ensemble.spec.algorithms,
+                  "n_splits": len(ensemble.spec.seeds)}  # fmt: skip
+    return VoteDoc(
+        n_materials=len(rows),
+        n_errors=len(errors),
+        n_candidates=len(candidates),
+        min_votes=rule,
+        n_votes_by_rule=passing_alone,
+        candidates=candidates,
+        votes=results,
+        ensemble=ensemble.spec,
+        seconds=seconds_so_far + time.perf_counter() - start,
+        provenance=Provenance.make(
+            parameters=parameters,
+            data_version=f"training table {ensemble.spec.training_hash}",
+            inputs={"n_materials": len(rows), "training": ensemble.spec.training_source},
+        ),
+    )
+
+
+def predictions_frame(doc: VoteDoc) -> pd.DataFrame:
+    """The ``sse-flows predict`` table: formula, p_superionic, votes_*, candidate, error."""
+    algs = doc.ensemble.algorithms
+    data: dict[str, list[Any]] = {"formula": [], "p_superionic": []}
+    for alg in algs:
+        data[f"votes_{alg}"] = []
+    data["candidate"] = []
+    data["error"] = []
+    for vote in doc.votes:
+        data["formula"].append(vote.formula)
+        data["p_superionic"].append(vote.p_superionic)
+        for alg in algs:
+            data[f"votes_{alg}"].append(vote.votes.get(alg))
+        data["candidate"].append(vote.candidate)
+        data["error"].append(vote.error or "")
+    frame = pd.DataFrame(data)
+    for alg in algs:
+        frame[f"votes_{alg}"] = frame[f"votes_{alg}"].astype("Int64")
+    return frame

@@ -1,0 +1,692 @@
+"""The self-contained HTML report of one discovery run.
+
+:func:`write_report` renders every section from a :class:`~sse_flows.report.inputs.ReportInputs`
+into ``index.html`` (PNG figures embedded as base64 data URIs, and also written beside it
+as ``fig_*.png``).  Everything is rendered in a staging folder first and published by
+renames, so a failure leaves either the previous complete report or nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import os
+import re
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timezone
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from sse_flows import __version__
+from sse_flows.models import plots as model_plots
+from sse_flows.report import figures
+from sse_flows.report.inputs import ReportInputs
+from sse_flows.report.paper import PAPER_ACCURACY, PAPER_ANION_CLASSES, PAPER_FUNNEL, PAPER_VOTES
+
+__all__ = ["FIGURE_PREFIX", "REPORT_SECTIONS", "render_html", "write_report"]
+
+#: Section ids and titles, in page order.
+REPORT_SECTIONS: tuple[tuple[str, str], ...] = (
+    ("summary", "Run summary"),
+    ("screening", "Screening funnel"),
+    ("anions", "Anion classes of the screened pool"),
+    ("accuracy", "Accuracy of the nine algorithms"),
+    ("confusion", "Confusion matrices"),
+    ("importances", "Feature importances"),
+    ("votes", "Ensemble votes"),
+    ("candidates", "Candidate table"),
+    ("arrhenius", "MD validation: Arrhenius plots"),
+    ("provenance", "Provenance"),
+)
+
+#: File-name prefix of the PNG figures written beside ``index.html``.
+FIGURE_PREFIX = "fig_"
+
+
+class Safe(str):
+    """HTML that is already escaped (cells and fragments built by this module)."""
+
+
+def _esc(value: Any) -> str:
+    return value if isinstance(value, Safe) else escape(str(value), quote=True)
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    if round(value, digits) == 0:
+        value = 0.0  # no "-0.000" for round-off below the shown precision
+    return f"{value:.{digits}f}"
+
+
+def _sci(value: float | None) -> str:
+    if value is None or not math.isfinite(value):
+        return "–"
+    return f"{value:.2e}"
+
+
+def _formula(formula: str | None) -> Safe:
+    """A chemical formula with its numbers as subscripts (every piece escaped)."""
+    if not formula:
+        return Safe("–")
+    parts = re.split(r"(\d+(?:\.\d+)?)", str(formula))
+    return Safe(
+        "".join(
+            f"<sub>{escape(p)}</sub>" if i % 2 else escape(p, quote=True)
+            for i, p in enumerate(parts)
+        )
+    )
+
+
+def _material_id(material_id: str | None) -> Safe:
+    if not material_id:
+        return Safe("–")
+    if re.fullmatch(r"mp-\d+", material_id):
+        url = f"https://next-gen.materialsproject.org/materials/{material_id}"
+        return Safe(f'<a href="{escape(url)}">{escape(material_id)}</a>')
+    return Safe(escape(material_id))
+
+
+def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]], css_class: str = "") -> Safe:
+    head = "".join(f"<th>{_esc(h)}</th>" for h in headers)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{_esc(cell)}</td>" for cell in row) + "</tr>" for row in rows
+    )
+    cls = f' class="{escape(css_class)}"' if css_class else ""
+    return Safe(f"<table{cls}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+
+
+def _not_run(stage: str, what: str) -> Safe:
+    return Safe(
+        f'<p class="not-run">Stage not run: no {escape(what)} document ({escape(stage)}).</p>'
+    )
+
+
+def _paragraph(text: str) -> Safe:
+    return Safe(f"<p>{escape(text)}</p>")
+
+
+class _Renderer:
+    """Renders the sections; figures go to ``staging`` and into the page as data URIs."""
+
+    def __init__(self, inputs: ReportInputs, staging: Path) -> None:
+        self.inputs = inputs
+        self.staging = staging
+
+    # figures -------------------------------------------------------------------------
+    def figure(self, name: str, draw: Callable[[Path], Any], caption: str) -> Safe:
+        """Draw a PNG with ``draw(path)`` and return an ``<figure>`` embedding it."""
+        path = self.staging / f"{FIGURE_PREFIX}{name}.png"
+        draw(path)
+        if not path.is_file():
+            raise RuntimeError(f"figure {name!r} was not written to {path}")
+        data = base64.b64encode(path.read_bytes()).decode("ascii")
+        return Safe(
+            f'<figure><img alt="{escape(caption)}" src="data:image/png;base64,{data}">'
+            f'<figcaption>{escape(caption)} <span class="file">({escape(path.name)})</span>'
+            "</figcaption></figure>"
+        )
+
+    # sections ------------------------------------------------------------------------
+    def summary(self) -> Safe:
+        inp = self.inputs
+        rows: list[tuple[str, Any]] = []
+        wf = inp.workflow or {}
+        if wf:
+            for key, value in wf.items():
+                if key != "stages" and value is not None:
+                    label = key.replace("_", " ")
+                    label = label if label.startswith("workflow") else f"workflow {label}"
+                    rows.append((label, _jsonish(value)))
+        else:
+            rows.append(("workflow", "not recorded (report built from documents)"))
+        rows.append(("materials data version", inp.data_version or "unknown"))
+        if inp.screening is not None:
+            rows.append(("materials source", inp.screening.source))
+        rows.append(("MD protocol", self._md_protocol()))
+        rk = inp.ranking
+        if rk is not None:
+            rows += [
+                ("screened materials", f"{rk.n_screened:,}"),
+                ("candidates by vote", f"{rk.n_voted_candidates:,}"),
+                ("MD validations finished", f"{rk.n_md_ok:,}"),
+                ("MD verdict superionic", f"{rk.n_superionic:,}"),
+            ]
+        rows.append(("report made by", f"sse-flows {__version__}"))
+        rows.append(("report made at", datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")))
+        parts = [_table(["", ""], rows, "keyvalue")]
+        stage_rows = [
+            ("screening", inp.screening is not None),
+            ("model evaluation", inp.evaluation is not None),
+            ("ensemble votes", inp.votes is not None),
+            ("MD diffusion analysis", bool(inp.diffusion)),
+            ("ranking", inp.ranking is not None),
+        ]
+        doc_cells = [
+            (name, Safe('<span class="ok">present</span>') if ok else
+             Safe('<span class="not-run">not run</span>'))
+            for name, ok in stage_rows
+        ]  # fmt: skip
+        parts.append(Safe("<h3>Stage documents</h3>"))
+        parts.append(_table(["stage", "document"], doc_cells))
+        stages = wf.get("stages")
+        if stages:
+            parts.append(Safe("<h3>Workflow stages</h3>"))
+            parts.append(_stage_table(stages))
+        return Safe("".join(parts))
+
+    def _md_protocol(self) -> Safe | str:
+        rk = self.inputs.ranking
+        if rk is None:
+            return "unknown (no ranking document)"
+        protocols = sorted({
+            re.sub(r"^\s*reduced protocol\s*:?\s*", "", c.md_protocol, flags=re.IGNORECASE)
+            for c in rk.candidates if c.md_protocol
+        })  # fmt: skip
+        engines = sorted({c.md_engine for c in rk.candidates if c.md_engine})
+        detail = "; ".join(protocols + [f"engine {e}" for e in engines])
+        if rk.md_reduced_protocol:
+            text = "REDUCED protocol, shorter than the paper's: MD values are indicative only"
+            if detail:
+                text += f": {detail}"
+            return Safe(f'<strong class="warn">{escape(text)}</strong>')
+        return f"full protocol{': ' + detail if detail else ''}"
+
+    def screening(self) -> Safe:
+        doc = self.inputs.screening
+        if doc is None:
+            return _not_run("screening", "screening")
+        fig = self.figure(
+            "screening_funnel",
+            lambda p: figures.plot_screening_funnel(doc, p),
+            "Materials left after each step, this run beside the paper's (log scale).",
+        )
+        aligned = len(doc.stages) == len(PAPER_FUNNEL)
+        rows = []
+        for i, stage in enumerate(doc.stages):
+            paper = f"{PAPER_FUNNEL[i][1]:,}" if aligned else "–"
+            kept = (
+                f"{100 * stage.count / doc.stages[i - 1].count:.1f} %"
+                if i and doc.stages[i - 1].count else "–"
+            )  # fmt: skip
+            rows.append((stage.name, stage.description, f"{stage.count:,}", kept, paper))
+        table = _table(["stage", "keeps", "this run", "kept of previous", "paper"], rows)
+        why = (
+            "Counts differ from the paper's because of the MP version and because the "
+            "offline snapshot holds one entry per composition where MP lists every polymorph."
+            if doc.source == "snapshot"
+            else "Counts differ from the paper's mainly because of the MP version."
+        )
+        notes = [
+            _paragraph(
+                f"Source: {doc.source}; data version: {doc.data_version or 'unknown'}; "
+                f"{doc.n_phase_diagrams:,} phase diagrams built. {why}"
+            )
+        ]
+        if doc.hull_agreement is not None:
+            ha = doc.hull_agreement
+            within = (
+                f"{100 * ha.fraction_within_tolerance:.1f} %"
+                if ha.fraction_within_tolerance is not None else "–"
+            )  # fmt: skip
+            notes.append(
+                _paragraph(
+                    f"Computed E_hull against MP's values: {ha.n_compared:,} compositions "
+                    f"compared, {within} within {1000 * ha.tolerance:g} meV/atom, median "
+                    f"|difference| {_fmt(_milli(ha.median_abs_difference), 1)} meV/atom."
+                )
+            )
+        return Safe(f'<div class="row">{fig}<div>{table}{"".join(notes)}</div></div>')
+
+    def anions(self) -> Safe:
+        doc = self.inputs.screening
+        if doc is None:
+            return _not_run("screening", "screening")
+        fig = self.figure(
+            "anion_classes",
+            lambda p: figures.plot_anion_classes(doc, p),
+            "Share of each anion class in the screened pool (bar labels: counts).",
+        )
+        classes = list(PAPER_ANION_CLASSES)
+        classes += [c for c in doc.anion_classes if c not in PAPER_ANION_CLASSES]
+        rows = [
+            (c, f"{doc.anion_classes.get(c, 0):,}", f"{PAPER_ANION_CLASSES.get(c, 0):,}")
+            for c in classes
+        ]
+        rows.append(
+            (Safe("<strong>total</strong>"), f"{sum(doc.anion_classes.values()):,}",
+             f"{sum(PAPER_ANION_CLASSES.values()):,}")
+        )  # fmt: skip
+        table = _table(["anion class", "this run", "paper"], rows)
+        return Safe(f'<div class="row">{fig}<div>{table}</div></div>')
+
+    def accuracy(self) -> Safe:
+        doc = self.inputs.evaluation
+        if doc is None:
+            return _not_run("train/evaluate", "model evaluation")
+        fig = self.figure(
+            "accuracy_distributions",
+            lambda p: model_plots.plot_accuracy_distributions(doc, p),
+            "Test accuracy of every split: random stratified 80/20 splits beside grouped "
+            "composition-cluster splits; dashed: majority class. The table adds the "
+            "leave-one-family-out (LOFO) accuracy and the paper's values.",
+        )
+        rows = []
+        for key in doc.algorithms:
+            m = doc.metrics.get(key)
+            if m is None:
+                continue
+            paper = PAPER_ACCURACY.get(key, {})
+            rows.append((
+                key, m.name, m.n_splits, f"{_fmt(m.acc_mean)} ± {_fmt(m.acc_std)}",
+                _fmt(m.acc_max), _fmt(m.acc_min), _fmt(m.f1_mean), _fmt(m.auc_mean),
+                (f"{_fmt(m.grouped_acc_mean)} ± {_fmt(m.grouped_acc_std)}"
+                 if m.grouped_acc_mean is not None else "–"),
+                _fmt(m.lofo_acc),
+                _fmt(paper.get("acc_mean")),
+            ))  # fmt: skip
+        table = _table(
+            ["key", "algorithm", "splits", "ACC (random)", "max", "min", "F1", "ROC-AUC",
+             "ACC (clusters)", "ACC (LOFO)", "paper ACC"],
+            rows, "numbers",
+        )  # fmt: skip
+        note = _paragraph(
+            f"{doc.n_samples} training rows, {doc.n_superionic} superionic (sigma >= 1e-4 "
+            f"S/cm); majority-class rate {_fmt(doc.majority_rate)}. Grouped splits keep "
+            "near-duplicate doped compositions (clusters) or whole structure families "
+            "(LOFO) out of training: they estimate accuracy on new chemistry honestly. "
+            f"Evaluation time {doc.seconds:.0f} s."
+        )
+        return Safe(f"{fig}{table}{note}")
+
+    def confusion(self) -> Safe:
+        doc = self.inputs.evaluation
+        if doc is None:
+            return _not_run("train/evaluate", "model evaluation")
+        parts = [
+            self.figure(
+                "confusion_matrices",
+                lambda p: model_plots.plot_confusion_matrices(doc, p, scheme="random"),
+                "Summed over the random 80/20 splits: share of each true class (count).",
+            )
+        ]
+        if any("cluster" in doc.confusion_matrices.get(k, {}) for k in doc.algorithms):
+            parts.append(
+                self.figure(
+                    "confusion_matrices_grouped",
+                    lambda p: model_plots.plot_confusion_matrices(doc, p, scheme="cluster"),
+                    "Summed over the composition-cluster (grouped) splits.",
+                )
+            )
+        return Safe("".join(parts))
+
+    def importances(self) -> Safe:
+        doc = self.inputs.evaluation
+        if doc is None:
+            return _not_run("train/evaluate", "model evaluation")
+        if not doc.importances:
+            return _paragraph("The evaluated algorithms report no feature importances.")
+        algorithms = (
+            tuple(k for k in ("gb", "lgbm") if k in doc.importances)
+            or tuple(k for k in doc.algorithms if k in doc.importances)[:2]
+        )
+        return self.figure(
+            "importances",
+            lambda p: model_plots.plot_importances(doc, p, algorithms=algorithms),
+            "Most important features, averaged over the random-split models (impurity for "
+            "GB, split counts for LightGBM).",
+        )
+
+    def votes(self) -> Safe:
+        doc = self.inputs.votes
+        if doc is None:
+            return _not_run("vote", "ensemble vote")
+        fig = self.figure(
+            "vote_histograms",
+            lambda p: figures.plot_vote_histograms(doc, p),
+            "Superionic votes per material over the screened pool; dashed: candidate threshold.",
+        )
+        rows = [
+            (f"passing the {alg} rule (>= {doc.min_votes.get(alg, '?')} votes)",
+             f"{n:,}", f"{PAPER_VOTES[alg]:,}" if alg in PAPER_VOTES else "–")
+            for alg, n in doc.n_votes_by_rule.items()
+        ]  # fmt: skip
+        rows.append(("candidates (every rule)", f"{doc.n_candidates:,}", f"{PAPER_VOTES['both']}"))
+        rows.append(("materials voted", f"{doc.n_materials:,}", "468"))
+        rows.append(("could not be featurized", f"{doc.n_errors:,}", "–"))
+        table = _table(["", "this run", "paper"], rows)
+        algorithms = ", ".join(doc.ensemble.algorithms)
+        errors = [v for v in doc.votes if v.error]
+        warning = ""
+        if errors:
+            examples = "".join(
+                f"<li>{escape(v.material_id or '')} {escape(_shorten(v.error, 300))}</li>"
+                for v in errors[:3]
+            )
+            warning = (
+                f'<p class="warn">{len(errors):,} of {doc.n_materials:,} materials could not be '
+                f'featurized and were not voted, e.g.:</p><ul class="reason">{examples}</ul>'
+            )
+        note = _paragraph(
+            f"{len(doc.ensemble.seeds)} models per algorithm ({algorithms}), one per random "
+            f"split; parameters: {doc.ensemble.param_selection}."
+        )
+        return Safe(f'<div class="row">{fig}<div>{table}{note}{warning}</div></div>')
+
+    def candidates(self) -> Safe:
+        doc = self.inputs.ranking
+        if doc is None:
+            return _not_run("ranking", "ranking")
+        if not doc.candidates:
+            return _paragraph("The ranking holds no candidate.")
+        rows = []
+        for i, c in enumerate(doc.candidates, start=1):
+            role = "positive control" if c.role == "positive_control" else "candidate"
+            rows.append((
+                i, _material_id(c.material_id), _formula(c.formula), role,
+                c.votes_gb if c.votes_gb is not None else "–",
+                c.votes_lgbm if c.votes_lgbm is not None else "–",
+                _fmt(c.p_superionic, 2), _fmt(c.v_ox, 2), _fmt(c.e_hull, 3),
+                _md_cell(c), _sigma_cell(c.sigma_rt_S_cm, c.sigma_rt_low, c.sigma_rt_high),
+                _ea_cell(c.ea_eV, c.ea_err_eV),
+                c.li_hops if c.li_hops is not None else "–",
+                _verdict(c.verdict), _notes(c.md_reason, c.diffusion_flags),
+            ))  # fmt: skip
+        table = _table(
+            ["#", "MP id", "formula", "role", "votes GB", "votes LGBM", "p", "V_ox (V)",
+             "E_hull (eV/at)", "MD", "sigma_RT (S/cm) [95 % interval]", "Ea (eV)", "Li hops",
+             "verdict", "reason / analysis flags"],
+            rows, "numbers candidates",
+        )  # fmt: skip
+        note = _paragraph(
+            "Ranked by MD verdict, then sigma_RT, then vote probability; positive controls "
+            "last. Verdict from the MD sigma_RT with the paper's classes: superionic >= 1e-4 "
+            "S/cm, close >= 1e-5 S/cm; undetermined without a confident extrapolation (fewer "
+            "than two diffusive temperatures). A verdict whose interval straddles a threshold "
+            "is uncertain. '<' marks an upper bound."
+        )
+        return Safe(f'<div class="scroll">{table}</div>{note}')
+
+    def arrhenius(self) -> Safe:
+        docs = self.inputs.diffusion
+        if not docs:
+            ranking = self.inputs.ranking
+            statuses = Counter(
+                c.md_status.replace("_", " ") for c in (ranking.candidates if ranking else [])
+                if c.md_status != "not_run"
+            )  # fmt: skip
+            if statuses:
+                counts = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
+                return Safe(
+                    f'<p class="not-run">No diffusion analysis to plot: MD {escape(counts)} '
+                    "(reasons in the candidate table).</p>"
+                )
+            return _not_run("md/analyze", "diffusion analysis")
+        from sse_flows.analysis.plotting import plot_arrhenius
+
+        ordered = list(docs.values())
+
+        def draw(path: Path) -> None:
+            import matplotlib.pyplot as plt
+
+            fig = plot_arrhenius(ordered, path=None, ncols=3)
+            fig.savefig(path, dpi=90)
+            plt.close(fig)
+
+        fig = self.figure(
+            "arrhenius",
+            draw,
+            "log10 D against 1000/T: filled = used in the fit (error bars: standard error), "
+            "open = diffusive but excluded, crosses = not diffusive (detection limit); "
+            "line: weighted Arrhenius fit extrapolated to 300 K; square: D(300 K) with its "
+            "interval.",
+        )
+        rows = []
+        for label, d in docs.items():
+            temps = Safe(
+                "<br>".join(
+                    f"{t.T:g} K: {t.li_hops}{'' if t.diffusive else ' ✗'}" for t in d.temperatures
+                )
+            )
+            rows.append((
+                _material_id(d.material_id) if d.material_id else label,
+                _formula(d.formula), d.n_atoms if d.n_atoms is not None else "–",
+                _ea_cell(d.ea_eV, d.ea_err_eV, d.ea_lower_bound_eV),
+                _sigma_cell(d.sigma_rt_S_cm, d.sigma_rt_low, d.sigma_rt_high,
+                            d.sigma_rt_is_upper_bound),
+                _sci(d.sigma_rt_library_S_cm), f"{d.n_fit}/{len(d.temperatures)}", temps,
+                _notes(None, d.flags),
+            ))  # fmt: skip
+        table = _table(
+            ["material", "formula", "atoms", "Ea (eV)", "sigma_RT (S/cm) [interval]",
+             "sigma_RT as published workflow", "T in fit", "Li hops (✗: not diffusive)", "flags"],
+            rows, "numbers",
+        )  # fmt: skip
+        note = _paragraph(
+            "'sigma_RT as published workflow' is pymatgen's extrapolation over all "
+            "temperatures without weights or flags, shown only for comparison: for slow "
+            "conductors it can be off by many orders of magnitude."
+        )
+        return Safe(f'{fig}<div class="scroll">{table}</div>{note}')
+
+    def provenance(self) -> Safe:
+        inp = self.inputs
+        docs = [("screening", inp.screening), ("evaluation", inp.evaluation),
+                ("votes", inp.votes), ("ranking", inp.ranking)]  # fmt: skip
+        docs += [(f"diffusion {label}", d) for label, d in inp.diffusion.items()]
+        rows = []
+        for name, doc in docs:
+            if doc is None:
+                rows.append((name, Safe('<span class="not-run">not run</span>'), "", "", "", ""))
+                continue
+            p = doc.provenance
+            params = json.dumps(p.parameters, indent=1, sort_keys=True, default=str)
+            rows.append((
+                name, p.code_version, p.data_version or "–", (p.parameter_hash or "–")[:12],
+                p.created_at,
+                Safe(f"<details><summary>parameters</summary><pre>{escape(params)}</pre>"
+                     "</details>"),
+            ))  # fmt: skip
+        return _table(["document", "code", "data version", "parameter hash", "created", ""], rows)
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _milli(value: float | None) -> float | None:
+    return None if value is None else 1000 * value
+
+
+def _stage_table(stages: Any) -> Safe:
+    """Stages as ``{name: state}`` or a list of dicts (``fw_id``, ``name``, ``state``, ...)."""
+    if isinstance(stages, dict):
+        return _table(["stage", "state"], [(k, _jsonish(v)) for k, v in stages.items()])
+    items = [s if isinstance(s, dict) else {"name": s} for s in stages]
+    columns: list[str] = []
+    for item in items:
+        columns += [k for k in item if k not in columns]
+    rows = [[_jsonish(item.get(c, "")) for c in columns] for item in items]
+    return _table([c.replace("_", " ") for c in columns], rows)
+
+
+def _jsonish(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, str | int | float | bool):
+        return str(value)
+    return json.dumps(value, default=str, sort_keys=True)
+
+
+def _md_cell(c: Any) -> Safe:
+    """MD status and engine; the protocol (same for all rows, shown in the summary) on hover."""
+    text = c.md_status.replace("_", " ")
+    cls = {"ok": "ok", "failed": "bad"}.get(c.md_status, "muted")
+    title = f' title="{escape(c.md_protocol)}"' if c.md_protocol else ""
+    engine = f"<br><small>{escape(c.md_engine)}</small>" if c.md_engine else ""
+    return Safe(f'<span class="{cls}"{title}>{escape(text)}</span>{engine}')
+
+
+def _notes(reason: str | None, flags: Sequence[str]) -> Safe:
+    """The reason in full; analysis flags folded (they can be long) behind a count."""
+    parts = [f'<span class="reason">{escape(reason)}</span>'] if reason else []
+    if flags:
+        items = "".join(f"<li>{escape(flag)}</li>" for flag in flags)
+        label = f"{len(flags)} analysis flag{'s' if len(flags) > 1 else ''}"
+        parts.append(
+            f'<details class="reason"><summary>{label}</summary><ul>{items}</ul></details>'
+        )
+    return Safe("".join(parts) or "–")
+
+
+def _sigma_cell(
+    sigma: float | None, low: float | None, high: float | None, upper_bound: bool = False
+) -> Safe:
+    if sigma is not None:
+        if low is None or high is None:
+            return Safe(escape(_sci(sigma)))
+        interval = f"[{_sci(low)}, {_sci(high)}]"
+        return Safe(f"{escape(_sci(sigma))}<br><small>{escape(interval)}</small>")
+    if high is not None and (upper_bound or low is None):
+        return Safe(f"&lt; {escape(_sci(high))}")
+    return Safe("–")
+
+
+def _ea_cell(ea: float | None, err: float | None, lower_bound: float | None = None) -> str:
+    if ea is not None:
+        return f"{ea:.3f} ± {err:.3f}" if err is not None else f"{ea:.3f}"
+    if lower_bound is not None:
+        return f"> {lower_bound:.2f}"
+    return "–"
+
+
+_VERDICT_CLASS = {
+    "superionic": "ok",
+    "close": "warn",
+    "not superionic": "bad",
+    "undetermined": "muted",
+}
+
+
+def _verdict(verdict: str) -> Safe:
+    return Safe(f'<span class="{_VERDICT_CLASS.get(verdict, "muted")}">{escape(verdict)}</span>')
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#222;
+background:#fafafa;line-height:1.4}
+header{background:#123;color:#fff;padding:18px 32px}
+header h1{margin:0;font-size:22px}header p{margin:4px 0 0;color:#cde;font-size:13px}
+nav{padding:8px 32px;background:#e8edf2;font-size:13px;position:sticky;top:0;z-index:1}
+nav a{margin-right:14px;color:#124;text-decoration:none}
+main{padding:8px 32px 40px}
+section{background:#fff;border:1px solid #ddd;border-radius:6px;padding:12px 20px;margin:16px 0}
+h2{font-size:18px;margin:4px 0 10px;color:#123}h3{font-size:14px;margin:14px 0 6px}
+table{border-collapse:collapse;font-size:12.5px;margin:6px 0}
+th,td{border-bottom:1px solid #e3e3e3;padding:3px 8px;text-align:left;vertical-align:top}
+th{background:#f1f3f5;font-weight:600}
+table.numbers td{font-variant-numeric:tabular-nums;white-space:nowrap}
+table.numbers td .reason{white-space:normal}
+table.keyvalue thead{display:none}table.keyvalue td:first-child{color:#555;white-space:nowrap}
+.row{display:flex;flex-wrap:wrap;gap:20px;align-items:flex-start}
+.row>figure{flex:0 1 760px}.row>div{flex:1 1 320px}
+figure{margin:6px 0}figure img{max-width:min(100%,1100px);height:auto;border:1px solid #eee}
+figcaption{font-size:12px;color:#555}.file{color:#999}
+.scroll{overflow-x:auto}
+.not-run{color:#a60;font-style:italic}
+.ok{color:#176a2a;font-weight:600}.bad{color:#b22}.warn{color:#b36b00}.muted{color:#777}
+.reason{font-size:11.5px;color:#555;display:block;min-width:150px;max-width:460px}
+.reason summary{cursor:pointer;color:#a60}.reason ul{margin:4px 0;padding-left:16px}
+td a{white-space:nowrap}p{font-size:13.5px;margin:6px 0}
+pre{font-size:11px;max-height:260px;overflow:auto;background:#f6f6f6;padding:6px}
+small{color:#666}
+"""
+
+
+def render_html(inputs: ReportInputs, figure_dir: Path) -> str:
+    """The report page; its figures are written to ``figure_dir`` (which must exist).
+
+    Parameters
+    ----------
+    inputs
+        The documents to show (missing stages are shown as not run).
+    figure_dir
+        Folder receiving the ``fig_*.png`` files.
+    """
+    renderer = _Renderer(inputs, Path(figure_dir))
+    body = []
+    for section_id, title in REPORT_SECTIONS:
+        content = getattr(renderer, section_id)()
+        body.append(f'<section id="{section_id}"><h2>{escape(title)}</h2>{content}</section>')
+    nav = "".join(f'<a href="#{sid}">{escape(title)}</a>' for sid, title in REPORT_SECTIONS)
+    wf = inputs.workflow or {}
+    subtitle = "Li-ion solid electrolyte discovery (Kang, Kim & Min 2023 workflow)"
+    workflow_id = wf.get("workflow_id", wf.get("id"))
+    if workflow_id is not None or wf.get("name"):
+        subtitle += f" · workflow {workflow_id or ''} {wf.get('name') or ''}".rstrip()
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        "<title>sse-flows report</title>"
+        f"<style>{_CSS}</style></head><body>"
+        f"<header><h1>sse-flows report</h1><p>{escape(subtitle)}</p></header>"
+        f"<nav>{nav}</nav><main>{''.join(body)}</main></body></html>\n"
+    )
+
+
+def write_report(inputs: ReportInputs, out_dir: Path) -> Path:
+    """Write the self-contained report ``out_dir/index.html`` and its PNG figures.
+
+    Everything is rendered into a staging folder beside ``out_dir`` first.  A new
+    ``out_dir`` is then created by one rename; into an existing one the figures are moved
+    first and ``index.html`` last (stale ``fig_*.png`` of an earlier report are removed),
+    so a failure at any point leaves no partial ``index.html``.
+
+    Parameters
+    ----------
+    inputs
+        The documents of the run.
+    out_dir
+        Folder of the report (created if needed).
+
+    Returns
+    -------
+    Path
+        The written ``index.html``.
+    """
+    out_dir = Path(out_dir).expanduser().resolve()
+    if out_dir.exists() and not out_dir.is_dir():
+        raise NotADirectoryError(f"report folder {out_dir} exists and is not a folder")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".partial",
+                                    dir=out_dir.parent))  # fmt: skip
+    try:
+        page = render_html(inputs, staging)
+        (staging / "index.html").write_text(page, encoding="utf-8")
+        _publish(staging, out_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out_dir / "index.html"
+
+
+def _publish(staging: Path, out_dir: Path) -> None:
+    """Move the finished report from ``staging`` to ``out_dir``, ``index.html`` last."""
+    staging.chmod(0o755)  # mkdtemp makes it private; a report folder is a normal folder
+    try:
+        staging.rename(out_dir)
+        return
+    except OSError:
+        if not out_dir.is_dir():
+            raise
+    new = sorted(p.name for p in staging.iterdir() if p.name != "index.html")
+    for name in new:
+        os.replace(staging / name, out_dir / name)
+    os.replace(staging / "index.html", out_dir / "index.html")
+    for old in out_dir.glob(f"{FIGURE_PREFIX}*.png"):
+        if old.name not in new:
+            old.unlink(missing_ok=True)

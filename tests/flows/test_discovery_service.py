@@ -1,0 +1,121 @@
+"""The discovery flow on the embedded store: worker kill and restart, duplicates, queries."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+#: a small but complete run: every stage, real data, CHGNet MD of a few steps
+SMALL_RUN = [
+    "--algorithms",
+    "gb,lgbm",
+    "--evaluation-splits",
+    "2",
+    "--vote-splits",
+    "3",
+    "--min-votes",
+    "2",
+    "--max-md",
+    "1",
+    "--temperatures",
+    "800,1200",
+    "--steps",
+    "12",
+    "--equil-steps",
+    "4",
+    "--min-lattice-length",
+    "8",
+    "--trajectory-interval",
+    "2",
+]
+
+
+def _cli(*args, env=None, check=True):
+    result = subprocess.run(
+        [sys.executable, "-m", "sse_flows.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"sse-flows {' '.join(args)} failed:\n{result.stderr[-3000:]}")
+    return result
+
+
+def _launch_counts(lpad):
+    counts = {}
+    for launch in lpad.launches.find({}, {"fw_id": 1}):
+        counts[launch["fw_id"]] = counts.get(launch["fw_id"], 0) + 1
+    return counts
+
+
+@pytest.fixture()
+def env(sse_home):
+    environment = dict(os.environ)
+    environment["SSE_FLOWS_HOME"] = str(sse_home)
+    return environment
+
+
+def test_flow_survives_worker_kill_and_completes_without_rerunning_stages(env):
+    from sse_flows.flows.results import workflow_status
+    from sse_flows.stores import get_job_store, get_launchpad
+
+    submitted = json.loads(
+        _cli("submit", *SMALL_RUN, "--no-grouped", "--json", env=env).stdout.splitlines()[-1]
+    )
+    again = json.loads(
+        _cli("submit", *SMALL_RUN, "--no-grouped", "--json", env=env).stdout.splitlines()[-1]
+    )
+    assert again["duplicate"] and again["workflow_id"] == submitted["workflow_id"]
+
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "sse_flows.cli", "worker"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    # kill -9 as soon as the screening stage is written as COMPLETED
+    deadline = time.monotonic() + 600
+    done_before_kill = []
+    while time.monotonic() < deadline:
+        states = {s["name"]: s["state"] for s in workflow_status()["stages"]}
+        done_before_kill = [n for n, st in states.items() if st == "COMPLETED"]
+        if "screen" in done_before_kill:
+            break
+        time.sleep(0.5)
+    worker.send_signal(signal.SIGKILL)
+    worker.wait(timeout=60)
+    assert "screen" in done_before_kill
+    lpad = get_launchpad()
+    ids = {fw["name"]: fw["fw_id"] for fw in lpad.fireworks.find({}, {"name": 1, "fw_id": 1})}
+
+    restarted = _cli("worker", env=env)
+    assert json.loads(restarted.stdout.splitlines()[-1])["fireworks_run"] >= 1
+    status = workflow_status()
+    assert status["state"] == "COMPLETED", status
+    names = [s["name"] for s in status["stages"]]
+    assert any(n.startswith("chgnet md protocol") for n in names)  # the dynamic fan-out
+    # stages completed before the kill ran exactly once
+    counts = _launch_counts(get_launchpad())
+    for name in done_before_kill:
+        assert counts[ids[name]] == 1, name
+    # one output document per stage job, and the ranking holds the positive control
+    store = get_job_store()
+    flow_uuid = status["flow_uuid"]
+    for name in ("screen", "vote", "select candidates"):
+        assert store.count({"hosts": flow_uuid, "name": name}) == 1, name
+    results = json.loads(_cli("results", "--json", env=env).stdout.splitlines()[-1])
+    roles = {row["role"] for row in results["candidates"]}
+    assert "positive_control" in roles
+    control = next(r for r in results["candidates"] if r["role"] == "positive_control")
+    assert control["md_status"] in ("ok", "failed")  # ran; a failure carries its reason
+    assert control["md_status"] == "ok" or control["md_reason"]
+    assert results["md_reduced_protocol"] is True
