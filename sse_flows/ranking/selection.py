@@ -134,15 +134,30 @@ def choose_targets(
     return rows, targets
 
 
-def verdict(sigma_rt: float | None) -> str:
-    """The paper's classes of an MD room-temperature conductivity."""
+def verdict(
+    sigma_rt: float | None, low: float | None = None, high: float | None = None
+) -> str:
+    """The paper's classes of an MD room-temperature conductivity, decided on the interval.
+
+    With an interval ``[low, high]`` a class is given only when the whole interval lies in
+    it: superionic (low >= 1e-4 S/cm), close (low >= 1e-5), not superionic (high < 1e-5);
+    an interval straddling a threshold is "undetermined". With only an upper bound
+    (``sigma_rt`` None, ``high`` set) the material is "not superionic" when the bound is
+    below 1e-5. Without an interval the point value decides.
+    """
     if sigma_rt is None:
+        if high is not None and high < CLOSE_S_CM:
+            return "not superionic"
         return "undetermined"
-    if sigma_rt >= SUPERIONIC_S_CM:
+    low = sigma_rt if low is None else low
+    high = sigma_rt if high is None else high
+    if low >= SUPERIONIC_S_CM:
         return "superionic"
-    if sigma_rt >= CLOSE_S_CM:
-        return "close"
-    return "not superionic"
+    if high < CLOSE_S_CM:
+        return "not superionic"
+    if low >= CLOSE_S_CM:
+        return "close"  # at least close (superionic not excluded when high >= 1e-4)
+    return "undetermined"
 
 
 def merge_md_result(row: CandidateDoc, result: Any, engine: str, protocol: str) -> None:
@@ -169,7 +184,7 @@ def merge_md_result(row: CandidateDoc, result: Any, engine: str, protocol: str) 
     temperatures = _get(diffusion, "temperatures") or []
     hops = [_get(t, "li_hops") for t in temperatures]
     row.li_hops = int(sum(h for h in hops if h is not None)) if hops else None
-    row.verdict = verdict(row.sigma_rt_S_cm)
+    row.verdict = verdict(row.sigma_rt_S_cm, row.sigma_rt_low, row.sigma_rt_high)
 
 
 def rank(

@@ -133,3 +133,15 @@ def test_verdict_thresholds_follow_the_paper():
     assert verdict(1e-5) == "close"
     assert verdict(9e-6) == "not superionic"
     assert verdict(None) == "undetermined"
+
+
+def test_verdict_is_decided_on_the_whole_interval():
+    # Li3ErBr6-like: point superionic, interval reaches below 1e-4 -> only "close" is sure
+    assert verdict(1.3e-3, 9e-5, 1.9e-2) == "close"
+    assert verdict(2e-2, 2.2e-3, 0.19) == "superionic"
+    # a 20-decade interval across every threshold decides nothing
+    assert verdict(2.9e-22, 1e-32, 1e-3) == "undetermined"
+    assert verdict(3e-7, 1e-9, 5e-6) == "not superionic"
+    # an upper bound alone: decided only when below the "close" threshold
+    assert verdict(None, None, 3.8e-6) == "not superionic"
+    assert verdict(None, None, 1.5e-2) == "undetermined"
