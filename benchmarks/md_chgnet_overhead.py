@@ -1,0 +1,166 @@
+"""Steps/s of our CHGNet MD (sse_flows.md, via atomate2's ForceFieldMDMaker) vs a bare ASE loop.
+
+Both run the same NVT Nose-Hoover dynamics (ASE ``NPT`` without barostat, 2 fs, same
+thermostat time, same seed) with the same, already loaded, CHGNet calculator on the same
+supercell. "Ours" is ``sse_flows.md.forcefield.run_temperature`` (no equilibration), which
+also stores frames every ``--interval`` steps and writes the ASE trajectory file. The
+failure checks of the trajectory are timed separately (once per temperature, not per step).
+
+On a shared machine wall times swing by tens of percent between identical runs, so the
+time spent inside the force field (CHGNet ``calculate``) is measured too: the overhead of
+our wrapper is its extra time *outside* the force field, relative to the bare loop's total,
+which does not depend on how busy the CPU was during the force-field calls.
+
+Usage::
+
+    .venv/bin/python benchmarks/md_chgnet_overhead.py --device cpu --steps 50
+    .venv/bin/python benchmarks/md_chgnet_overhead.py --device cuda --steps 500 --min-length 10
+
+Prints steps/s of each and the ratio; the target is an overhead <= 5 %.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+
+class CalculatorTimer:
+    """Accumulates the wall time spent in ``calculator.calculate``."""
+
+    def __init__(self, calculator) -> None:
+        self.seconds = 0.0
+        self.calls = 0
+        inner = calculator.calculate
+
+        def timed(*args, **kwargs):
+            self.calls += 1
+            start = time.perf_counter()
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                self.seconds += time.perf_counter() - start
+
+        calculator.calculate = timed
+
+    def lap(self) -> float:
+        """Seconds since the last lap (the call count restarts too)."""
+        seconds, self.seconds, self.calls = self.seconds, 0.0, 0
+        return seconds
+
+
+def bare_ase_loop(supercell, calculator, temperature: float, steps: int, seed: int) -> float:
+    """Seconds for ``steps`` NVT steps of a plain ASE + CHGNet loop."""
+    from ase import units
+    from ase.md.npt import NPT
+    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
+
+    atoms = supercell.to_ase_atoms()
+    atoms.calc = calculator
+    MaxwellBoltzmannDistribution(atoms, temperature_K=temperature, rng=np.random.default_rng(seed))
+    Stationary(atoms)
+    dynamics = NPT(atoms, 2.0 * units.fs, temperature_K=temperature, ttime=80.0 * units.fs,
+                   pfactor=None)
+    start = time.perf_counter()
+    dynamics.run(steps)
+    return time.perf_counter() - start
+
+
+def ours(supercell, calculator, temperature: float, steps: int, interval: int, seed: int):
+    """Seconds for the same steps through sse_flows.md (and the trajectory it returns)."""
+    from sse_flows.md.forcefield import run_temperature
+    from sse_flows.md.protocol import MDProtocol
+
+    protocol = MDProtocol(
+        temperatures=(temperature,), equilibration_steps=0, production_steps=steps,
+        production_chunks=1, trajectory_interval=interval, seed=seed,
+    )
+    with tempfile.TemporaryDirectory() as workdir:
+        start = time.perf_counter()
+        trajectory = run_temperature(
+            supercell, temperature, protocol, Path(workdir), calculator=calculator
+        )
+        elapsed = time.perf_counter() - start
+    if trajectory.error:
+        raise RuntimeError(trajectory.error)
+    return elapsed, trajectory
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    parser.add_argument("--steps", type=int, default=50, help="MD steps per timed run")
+    parser.add_argument("--repeats", type=int, default=3, help="alternating repeats (best kept)")
+    parser.add_argument("--structure", default="Li2O",
+                        help="pymatgen test structure name or a structure file")
+    parser.add_argument("--min-length", type=float, default=6.0,
+                        help="supercell lattice lengths >= this (A); the paper uses 10")
+    parser.add_argument("--interval", type=int, default=10, help="frames stored every N steps")
+    parser.add_argument("--temperature", type=float, default=1000.0)
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch CPU threads (0: torch's default)")
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+
+    from chgnet.model.dynamics import CHGNetCalculator
+    from pymatgen.core import Structure
+    from pymatgen.util.testing import MatSciTest
+
+    from sse_flows.md.failures import check_md_run
+    from sse_flows.md.protocol import make_md_supercell
+
+    path = Path(args.structure)
+    structure = Structure.from_file(path) if path.exists() else MatSciTest.get_structure(
+        args.structure
+    )
+    supercell = make_md_supercell(structure, args.min_length)
+    calculator = CHGNetCalculator(use_device=args.device)
+    bare_ase_loop(supercell, calculator, args.temperature, 3, seed=0)  # warm-up
+    timer = CalculatorTimer(calculator)
+
+    bare_times, our_times, bare_outside, our_outside = [], [], [], []
+    calls = {}
+    trajectory = None
+    for _ in range(args.repeats):
+        timer.lap()
+        elapsed = bare_ase_loop(supercell, calculator, args.temperature, args.steps, 0)
+        bare_times.append(elapsed)
+        calls["bare"] = timer.calls
+        bare_outside.append(elapsed - timer.lap())
+        elapsed, trajectory = ours(supercell, calculator, args.temperature, args.steps,
+                                   args.interval, 0)
+        our_times.append(elapsed)
+        calls["ours"] = timer.calls
+        our_outside.append(elapsed - timer.lap())
+    start = time.perf_counter()
+    check_md_run(trajectory.frames, supercell, 2.0, args.interval, energies=trajectory.energies)
+    check_s = time.perf_counter() - start
+
+    bare, mine = min(bare_times), min(our_times)
+    ratio = mine / bare
+    extra = float(np.median(our_outside) - np.median(bare_outside))
+    overhead = extra / float(np.median(bare_times))
+    print(f"structure {supercell.composition.reduced_formula}, {len(supercell)} atoms, "
+          f"device {args.device}, {args.steps} steps x {args.repeats} repeats (best kept)")
+    print(f"bare ASE + CHGNet : {args.steps / bare:8.3f} steps/s ({bare / args.steps:.4f} s/step)")
+    print(f"sse_flows.md      : {args.steps / mine:8.3f} steps/s ({mine / args.steps:.4f} s/step)")
+    print(f"failure checks    : {check_s:.3f} s per temperature ({len(trajectory.frames)} frames)")
+    print(f"force-field calls per run: bare {calls['bare']}, ours {calls['ours']}")
+    print(f"outside the force field: bare {np.median(bare_outside) / args.steps * 1e3:.2f} "
+          f"ms/step, ours {np.median(our_outside) / args.steps * 1e3:.2f} ms/step")
+    print(f"wall-time ratio ours/bare (best of {args.repeats}): {ratio:.3f}")
+    print(f"wrapper overhead (extra time outside the force field / bare total): "
+          f"{100 * overhead:+.2f} % (target <= 5 %: {'PASS' if overhead <= 0.05 else 'FAIL'})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,206 @@
+"""``sse-flows train`` and ``sse-flows predict``."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import click
+
+RESERVED_COLUMNS = ("formula", "p_superionic", "candidate", "error")
+
+
+def _load_training(training: Path | None):
+    from sse_flows.models.training import load_training_set
+
+    try:
+        return load_training_set(training)
+    except (ValueError, FileNotFoundError) as exc:
+        raise click.ClickException(
+            f"cannot use training table {training or '(packaged)'}: {exc}. Fix the CSV "
+            "(columns formula, sigma_S_cm) or omit --training to use the packaged table."
+        ) from exc
+
+
+@click.command()
+@click.option(
+    "--training",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Training CSV (formula, sigma_S_cm[, family]); default: the packaged table.",
+)
+@click.option(
+    "--algorithms",
+    default="all",
+    show_default=True,
+    help="'all' or comma-separated keys: gnb,lr,dt,sgd,knn,rf,gb,lgbm,xgb.",
+)
+@click.option(
+    "--splits",
+    "n_splits",
+    default=100,
+    show_default=True,
+    type=click.IntRange(2),
+    help="Random stratified 80/20 splits (seeds 0..N-1).",
+)
+@click.option(
+    "--grouped/--no-grouped",
+    default=True,
+    show_default=True,
+    help="Also evaluate composition-cluster and leave-one-family-out splits.",
+)
+@click.option(
+    "--n-jobs", default=2, show_default=True, type=click.IntRange(1), help="joblib workers."
+)
+@click.option(
+    "--save-doc",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the full ModelEvaluationDoc (JSON) here.",
+)
+@click.option(
+    "--figures",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write the accuracy, confusion-matrix and importance figures into this folder.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Last stdout line: one JSON object.")
+def train(training, algorithms, n_splits, grouped, n_jobs, save_doc, figures, as_json):
+    """Evaluate the classifiers: nested search, 100 random + grouped splits."""
+    from sse_flows.models.evaluation import evaluate_models
+    from sse_flows.models.registry import parse_algorithms
+
+    try:
+        keys = parse_algorithms(algorithms)
+    except ValueError as exc:
+        raise click.ClickException(f"{exc} (fix --algorithms)") from exc
+    training_set = _load_training(training)
+    try:
+        doc = evaluate_models(
+            training_set, keys, n_splits=n_splits, grouped=grouped, n_jobs=n_jobs, progress=True
+        )
+    except ValueError as exc:
+        raise click.ClickException(f"{exc}; give a larger --training table.") from exc
+    if save_doc:
+        save_doc.parent.mkdir(parents=True, exist_ok=True)
+        save_doc.write_text(doc.model_dump_json(indent=1))
+    if figures:
+        from sse_flows.models.plots import write_all_figures
+
+        write_all_figures(doc, figures)
+    summary = doc.cli_summary()
+    if as_json:
+        click.echo(json.dumps(summary))
+        return
+    table = doc.metrics_table().drop(columns=["name"])
+    click.echo(
+        f"{doc.n_samples} rows ({doc.n_superionic} superionic; majority rate "
+        f"{doc.majority_rate:.3f}); {n_splits} random splits"
+        + (", composition-cluster and leave-one-family-out splits" if grouped else "")
+        + f"; {doc.seconds:.0f} s"
+    )
+    click.echo(table.to_string(float_format=lambda v: f"{v:.3f}"))
+
+
+@click.command()
+@click.argument("formulas_csv", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Predictions CSV to write.",
+)
+@click.option(
+    "--training",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Training CSV; default: the packaged table.",
+)
+@click.option(
+    "--min-votes",
+    type=click.IntRange(0),
+    default=None,
+    help="Candidate rule: votes needed from each algorithm (default: all, unanimous).",
+)
+@click.option(
+    "--splits",
+    "n_splits",
+    default=100,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Models per algorithm (one per stratified 80/20 split, seeds 0..N-1).",
+)
+@click.option(
+    "--n-jobs", default=2, show_default=True, type=click.IntRange(1), help="joblib workers."
+)
+@click.option(
+    "--cache/--no-cache",
+    default=True,
+    show_default=True,
+    help="Reuse the fitted ensemble stored under $SSE_FLOWS_HOME/models.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Last stdout line: one JSON object.")
+def predict(formulas_csv, output, training, min_votes, n_splits, n_jobs, cache, as_json):
+    """Vote GB + LightGBM (one model per split) on the formulas of FORMULAS_CSV."""
+    import pandas as pd
+
+    from sse_flows.models.ensemble import load_or_train_ensemble
+    from sse_flows.models.evaluation import check_class_counts
+    from sse_flows.models.prediction import predictions_frame, vote_materials
+
+    start = time.perf_counter()
+    try:
+        table = pd.read_csv(formulas_csv, dtype=str, keep_default_na=False)
+    except Exception as exc:
+        raise click.ClickException(
+            f"cannot read {formulas_csv}: {exc}. Give a CSV with a 'formula' column."
+        ) from exc
+    if "formula" not in table.columns:
+        raise click.ClickException(
+            f"{formulas_csv} has no 'formula' column (columns: {', '.join(table.columns)}); "
+            "add a header line with 'formula'."
+        )
+    training_set = _load_training(training)
+    try:
+        check_class_counts(training_set.labels)
+        ensemble = load_or_train_ensemble(
+            training_set, n_splits=n_splits, n_jobs=n_jobs, cache=cache, progress=True
+        )
+    except ValueError as exc:
+        raise click.ClickException(f"{exc}; give a larger --training table.") from exc
+    if min_votes is not None and min_votes > n_splits:
+        raise click.ClickException(
+            f"--min-votes {min_votes} exceeds the {n_splits} models per algorithm; lower it."
+        )
+    doc = vote_materials(
+        table["formula"].tolist(),
+        ensemble,
+        min_votes=min_votes,
+        seconds_so_far=time.perf_counter() - start,
+    )
+    frame = predictions_frame(doc)
+    extra = [c for c in table.columns if c not in frame.columns and c not in RESERVED_COLUMNS]
+    for column in extra:
+        frame[column] = table[column].to_numpy()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(output, index=False)
+    summary = {
+        "output": str(output),
+        "n_formulas": doc.n_materials,
+        "n_errors": doc.n_errors,
+        "n_candidates": doc.n_candidates,
+        "min_votes": doc.min_votes,
+        "seconds": round(time.perf_counter() - start, 2),
+    }
+    if as_json:
+        click.echo(json.dumps(summary))
+        return
+    click.echo(
+        f"{doc.n_materials} formulas, {doc.n_errors} not featurizable, {doc.n_candidates} "
+        f"candidates (rule {doc.min_votes}) -> {output}"
+    )
+    for vote in doc.votes:
+        if vote.error:
+            click.echo(f"  skipped {vote.formula!r}: {vote.error}", err=True)

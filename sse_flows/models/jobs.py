@@ -1,0 +1,131 @@
+"""jobflow jobs of the models stage: the nine-algorithm evaluation and the ensemble vote."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from jobflow import Maker, job
+
+from sse_flows.models.schemas import ModelEvaluationDoc, VoteDoc
+
+
+@job(data=["per_split"])
+def evaluate_models_job(
+    training_path: str | None = None,
+    algorithms: str | list[str] = "all",
+    n_splits: int = 100,
+    grouped: bool = True,
+    n_cluster_repeats: int = 2,
+    n_jobs: int = 2,
+) -> ModelEvaluationDoc:
+    """Nested evaluation of the classifiers (:func:`~sse_flows.models.evaluation.evaluate_models`).
+
+    The per-split scores and chosen hyperparameters (``per_split``) go to the "data" store.
+    """
+    from sse_flows.models.evaluation import evaluate_models
+    from sse_flows.models.training import load_training_set
+
+    training_set = load_training_set(training_path)
+    return evaluate_models(
+        training_set,
+        algorithms=algorithms,
+        n_splits=n_splits,
+        grouped=grouped,
+        n_cluster_repeats=n_cluster_repeats,
+        n_jobs=n_jobs,
+    )
+
+
+@job(data=["votes"])
+def vote_job(
+    materials: list[str] | list[dict[str, Any]],
+    training_path: str | None = None,
+    min_votes: int | dict[str, int] | None = None,
+    n_splits: int = 100,
+    n_jobs: int = 2,
+    cache: bool = True,
+) -> VoteDoc:
+    """GB + LightGBM votes for a pool of materials and the candidates of the vote rule.
+
+    Parameters
+    ----------
+    materials
+        Formulas, or dicts with ``formula`` and ``material_id`` (e.g. screening survivors).
+    training_path
+        User training CSV; ``None`` for the packaged table.
+    min_votes
+        Candidate rule (votes needed from each algorithm); ``None`` = unanimous.
+    n_splits
+        Models per algorithm (one per stratified 80/20 split, seeds 0..n_splits-1).
+    n_jobs
+        joblib workers for the training.
+    cache
+        Reuse/store the fitted ensemble under ``$SSE_FLOWS_HOME/models``.
+
+    Returns
+    -------
+    VoteDoc
+        Per-material votes (``votes``, in the "data" store) and the candidates.
+    """
+    from sse_flows.models.ensemble import load_or_train_ensemble
+    from sse_flows.models.prediction import vote_materials
+    from sse_flows.models.training import load_training_set
+
+    start = time.perf_counter()
+    training_set = load_training_set(training_path)
+    ensemble = load_or_train_ensemble(training_set, n_splits=n_splits, n_jobs=n_jobs, cache=cache)
+    return vote_materials(
+        materials, ensemble, min_votes=min_votes, seconds_so_far=time.perf_counter() - start
+    )
+
+
+@dataclass
+class ModelEvaluationMaker(Maker):
+    """Maker of :func:`evaluate_models_job` with the protocol as fields."""
+
+    name: str = "evaluate models"
+    algorithms: str | list[str] = "all"
+    n_splits: int = 100
+    grouped: bool = True
+    n_cluster_repeats: int = 2
+    n_jobs: int = 2
+
+    def make(self, training_path: str | None = None):
+        """The evaluation job for ``training_path`` (``None``: packaged table)."""
+        new_job = evaluate_models_job(
+            training_path=training_path,
+            algorithms=self.algorithms,
+            n_splits=self.n_splits,
+            grouped=self.grouped,
+            n_cluster_repeats=self.n_cluster_repeats,
+            n_jobs=self.n_jobs,
+        )
+        new_job.name = self.name
+        return new_job
+
+
+@dataclass
+class VoteMaker(Maker):
+    """Maker of :func:`vote_job`: the ensemble settings and the candidate rule."""
+
+    name: str = "ensemble vote"
+    training_path: str | None = None
+    min_votes: int | dict[str, int] | None = None
+    n_splits: int = 100
+    n_jobs: int = 2
+    cache: bool = True
+
+    def make(self, materials: list[str] | list[dict[str, Any]]):
+        """The vote job for ``materials`` (may be an upstream job's output reference)."""
+        new_job = vote_job(
+            materials,
+            training_path=self.training_path,
+            min_votes=self.min_votes,
+            n_splits=self.n_splits,
+            n_jobs=self.n_jobs,
+            cache=self.cache,
+        )
+        new_job.name = self.name
+        return new_job
