@@ -203,6 +203,8 @@ def build_ordered_lgps(out_dir: str | Path = PACKAGE_STRUCTURES) -> Path:
     )
     ordered = transformation.apply_transformation(partial)
     ordered.remove_oxidation_states()
+    for site in ordered:  # drop the partial-occupancy labels inherited from the input
+        site.label = site.specie.symbol
     record = ordered.as_dict()
     record["properties"] = {
         "material_id": None,
