@@ -42,3 +42,20 @@ def test_vote_maker_passes_its_rule():
     job = VoteMaker(min_votes=95, n_splits=100).make(["Li3PS4"])
     assert job.name == "ensemble vote"
     assert job.function_kwargs["min_votes"] == 95
+
+
+def test_evaluate_models_job_puts_per_split_scores_in_the_data_store(sse_home):
+    from sse_flows.models.jobs import evaluate_models_job
+    from sse_flows.models.schemas import ModelEvaluationDoc
+
+    store = _store()
+    job = evaluate_models_job(algorithms="gnb", n_splits=2, grouped=False, n_jobs=1)
+    responses = run_locally(job, store=store, ensure_success=True)
+    doc = responses[job.uuid][1].output
+    assert isinstance(doc, ModelEvaluationDoc)
+    assert doc.algorithms == ["gnb"] and len(doc.per_split) == 2
+    assert doc.metrics["gnb"].chosen_params  # the search's choice is stored
+    with store:
+        main = store.docs_store.query_one({"uuid": job.uuid})
+        assert "blob_uuid" in main["output"]["per_split"]
+        assert main["output"]["metrics"]["gnb"]["n_splits"] == 2
