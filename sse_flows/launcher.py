@@ -28,6 +28,22 @@ class WorkerReport:
     launch_dirs: list[str] = field(default_factory=list)
 
 
+#: third-party warnings that say nothing actionable to an sse-flows user (module, message)
+KNOWN_NOISE = (
+    ("atomate2", "NPT thermostat has been moved"),
+    ("chgnet", "Converting a tensor with requires_grad=True"),
+    ("jobflow", "Some jobs are not connected"),
+)
+
+
+def silence_known_noise() -> None:
+    """Hide the known, harmless library warnings on the worker's terminal."""
+    import warnings
+
+    for module, message in KNOWN_NOISE:
+        warnings.filterwarnings("ignore", message=f".*{message}.*", module=f"{module}.*")
+
+
 def use_job_store_for_jobflow(settings: SseFlowsSettings | None = None) -> None:
     """Point jobflow's ``SETTINGS.JOB_STORE`` (used by ``JobFiretask``) at our JobStore."""
     import jobflow
@@ -74,6 +90,7 @@ def run_worker(
     from fireworks.core.rocket_launcher import launch_rocket
 
     settings = settings or get_settings()
+    silence_known_noise()
     use_job_store_for_jobflow(settings)
     report = WorkerReport()
     fworker = FWorker(name=worker_name, category=category or [])
@@ -131,6 +148,7 @@ def submit_flow(
     from jobflow.managers.fireworks import flow_to_workflow
 
     settings = settings or get_settings()
+    silence_known_noise()
     get_job_store(settings)  # create the JobStore database once, before any worker
     with launchpad_session(settings, purpose="submit") as session:
         lpad = session.launchpad

@@ -209,6 +209,9 @@ class DiscoveryFlowMaker(Maker):
         select.name = "select candidates"
         validate = validate_candidates_job(select.output, self.md.as_dict())
         validate.name = "md validation"
+        # the MD flows it creates at run time go to MD workers (jobflow would otherwise pass
+        # this job's own "python" category on to them)
+        validate.config.response_manager_config = {"_category": MD_CATEGORY}
         rank = rank_candidates_job(
             select.output,
             validate.output,

@@ -153,7 +153,30 @@ def make_md_supercell(structure: Structure, min_lattice_length: float = 10.0) ->
     """
     supercell = structure.copy()
     supercell.make_supercell(supercell_scaling(structure, min_lattice_length))
-    return _upper_triangular(supercell)
+    return _upper_triangular(_right_handed(supercell))
+
+
+def _right_handed(structure: Structure) -> Structure:
+    """The same crystal on a right-handed basis (a -> -a, x -> -x when det < 0).
+
+    A left-handed cell (e.g. pymatgen's Li10GeP2S12) cannot be rotated into ASE's upper
+    triangular form with a positive diagonal; ASE's Nose-Hoover integrator then flips axes
+    and the atoms no longer sit where the crystal has them.
+    """
+    if np.linalg.det(structure.lattice.matrix) > 0:
+        return structure
+    matrix = structure.lattice.matrix.copy()
+    matrix[0] = -matrix[0]
+    frac = structure.frac_coords.copy()
+    frac[:, 0] = -frac[:, 0]
+    site_properties = dict(structure.site_properties)
+    return Structure(
+        Lattice(matrix),
+        [site.species for site in structure],
+        frac,
+        site_properties=site_properties or None,
+        labels=[site.label for site in structure],
+    )
 
 
 def _upper_triangular(structure: Structure) -> Structure:

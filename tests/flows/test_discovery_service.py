@@ -103,6 +103,9 @@ def test_flow_survives_worker_kill_and_completes_without_rerunning_stages(env):
     assert status["state"] == "COMPLETED", status
     names = [s["name"] for s in status["stages"]]
     assert any(n.startswith("chgnet md protocol") for n in names)  # the dynamic fan-out
+    categories = {s["name"]: s["category"] for s in status["stages"]}
+    assert categories["screen"] == categories["vote"] == "python"
+    assert all(c == "md" for n, c in categories.items() if n.startswith("chgnet md protocol"))
     # stages completed before the kill ran exactly once
     counts = _launch_counts(get_launchpad())
     for name in done_before_kill:
