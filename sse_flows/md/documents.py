@@ -59,10 +59,15 @@ def evaluate_temperature(
     }
     if trajectory.error is not None:
         return MDTemperatureRun(status="failed", reasons=[trajectory.error], **common)
+    # The host is judged against the start of production, not the input cell: relaxing an
+    # unrelaxed input (e.g. an ordered LGPS cell) into the potential's minimum during the
+    # equilibration is not melting, while a host that melts during production still drifts
+    # away from its first production frame.
+    reference = trajectory.frames[0] if trajectory.frames else initial
     try:
         check = check_md_run(
             trajectory.frames,
-            initial,
+            reference,
             time_step_fs=protocol.time_step_fs,
             step_skip=step_skip,
             energies=trajectory.energies,
