@@ -405,10 +405,10 @@ class _Renderer:
         )  # fmt: skip
         note = _paragraph(
             "Ranked by MD verdict, then sigma_RT, then vote probability; positive controls "
-            "last. Verdict from the MD sigma_RT with the paper's classes: superionic >= 1e-4 "
-            "S/cm, close >= 1e-5 S/cm; undetermined without a confident extrapolation (fewer "
-            "than two diffusive temperatures). A verdict whose interval straddles a threshold "
-            "is uncertain. '<' marks an upper bound."
+            "last. Verdicts use the paper's classes on the whole 95 % interval of the MD "
+            "sigma_RT: superionic when its lower end is >= 1e-4 S/cm, close when >= 1e-5 S/cm, "
+            "not superionic when its upper end (or upper bound) is < 1e-5 S/cm; otherwise, or "
+            "without a confident extrapolation, undetermined. '<' marks an upper bound."
         )
         return Safe(f'<div class="scroll">{table}</div>{note}')
 
