@@ -21,7 +21,7 @@ import fcntl
 import os
 import tempfile
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -263,7 +263,6 @@ class EmbeddedLaunchPadSession:
 
     launchpad: LaunchPad
     path: Path | None
-    _lock_handle: Any = field(default=None, repr=False)
 
     def flush(self) -> None:
         """Write the LaunchPad state to disk atomically (no-op for MongoDB)."""
@@ -306,7 +305,6 @@ def launchpad_session(
         handle.write(f"{purpose} (pid {os.getpid()})")
         handle.flush()
         session = EmbeddedLaunchPadSession(_embedded_launchpad(settings), launchpad_file(settings))
-        session._lock_handle = handle
         try:
             yield session
         finally:

@@ -81,9 +81,10 @@ def validate_candidates_job(selection: Any, md: dict[str, Any]) -> Response:
     from pymatgen.core import Structure
 
     from sse_flows.md.makers import make_md_flow
+    from sse_flows.ranking.selection import get_field
 
     settings = MDSettings(**{**md, "temperatures": tuple(md["temperatures"])})
-    targets = selection["targets"] if isinstance(selection, dict) else selection.targets
+    targets = get_field(selection, "targets")
     if not targets:
         return Response(output={})
     flows, outputs = [], {}

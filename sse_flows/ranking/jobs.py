@@ -12,6 +12,7 @@ from sse_flows.ranking.selection import (
     SelectionDoc,
     candidate_rows,
     choose_targets,
+    get_field,
     rank,
 )
 
@@ -77,7 +78,7 @@ def select_candidates_job(
         "source": source,
         "structures_dir": structures_dir,
     }
-    survivors = screening["survivors"] if isinstance(screening, dict) else screening.survivors
+    survivors = get_field(screening, "survivors")
     return SelectionDoc(
         rows=rows,
         targets=targets,

@@ -47,7 +47,8 @@ class SelectionDoc(BaseModel):
     provenance: Provenance = Field(..., description="Parameters of the selection.")
 
 
-def _get(obj: Any, name: str, default: Any = None) -> Any:
+def get_field(obj: Any, name: str, default: Any = None) -> Any:
+    """A field of a stage document given as a pydantic object or as its stored dict."""
     if isinstance(obj, dict):
         return obj.get(name, default)
     return getattr(obj, name, default)
@@ -55,27 +56,26 @@ def _get(obj: Any, name: str, default: Any = None) -> Any:
 
 def candidate_rows(screening: Any, votes: Any) -> list[CandidateDoc]:
     """Join vote-rule candidates with their screening record, most probable first."""
-    survivors = {
-        (_get(m, "material_id"), _get(m, "formula")): m for m in _get(screening, "on_hull")
-    }
-    by_formula = {_get(m, "formula"): m for m in _get(screening, "on_hull")}
+    on_hull = get_field(screening, "on_hull")
+    survivors = {(get_field(m, "material_id"), get_field(m, "formula")): m for m in on_hull}
+    by_formula = {get_field(m, "formula"): m for m in on_hull}
     rows = []
-    for vote in _get(votes, "candidates") or []:
-        key = (_get(vote, "material_id"), _get(vote, "formula"))
-        material = survivors.get(key) or by_formula.get(_get(vote, "formula"))
-        counts = _get(vote, "votes") or {}
+    for vote in get_field(votes, "candidates") or []:
+        key = (get_field(vote, "material_id"), get_field(vote, "formula"))
+        material = survivors.get(key) or by_formula.get(get_field(vote, "formula"))
+        counts = get_field(vote, "votes") or {}
         rows.append(
             CandidateDoc(
-                material_id=_get(vote, "material_id"),
-                formula=_get(vote, "formula"),
+                material_id=get_field(vote, "material_id"),
+                formula=get_field(vote, "formula"),
                 votes_gb=counts.get("gb"),
                 votes_lgbm=counts.get("lgbm"),
-                p_superionic=_get(vote, "p_superionic"),
-                anion_class=_get(material, "anion_class") if material else None,
-                band_gap=_get(material, "band_gap") if material else None,
-                e_hull=_get(material, "e_above_hull") if material else None,
-                v_ox=_get(material, "v_ox") if material else None,
-                v_red=_get(material, "v_red") if material else None,
+                p_superionic=get_field(vote, "p_superionic"),
+                anion_class=get_field(material, "anion_class") if material else None,
+                band_gap=get_field(material, "band_gap") if material else None,
+                e_hull=get_field(material, "e_above_hull") if material else None,
+                v_ox=get_field(material, "v_ox") if material else None,
+                v_red=get_field(material, "v_red") if material else None,
             )
         )
     rows.sort(key=lambda r: (-(r.p_superionic or 0.0), r.formula))
@@ -168,21 +168,21 @@ def merge_md_result(row: CandidateDoc, result: Any, engine: str, protocol: str) 
         row.md_status = "failed"
         row.md_reason = "MD or analysis job failed without a result; see the worker's log."
         return
-    status = _get(result, "status", "ok")
+    status = get_field(result, "status", "ok")
     if status != "ok":
         row.md_status = "failed"
-        row.md_reason = _get(result, "reason") or _get(result, "failure_reason") or status
+        row.md_reason = get_field(result, "reason") or get_field(result, "failure_reason") or status
         return
-    diffusion = _get(result, "diffusion", result)
+    diffusion = get_field(result, "diffusion", result)
     row.md_status = "ok"
-    row.ea_eV = _get(diffusion, "ea_eV")
-    row.ea_err_eV = _get(diffusion, "ea_err_eV")
-    row.sigma_rt_S_cm = _get(diffusion, "sigma_rt_S_cm")
-    row.sigma_rt_low = _get(diffusion, "sigma_rt_low")
-    row.sigma_rt_high = _get(diffusion, "sigma_rt_high")
-    row.diffusion_flags = list(_get(diffusion, "flags") or [])
-    temperatures = _get(diffusion, "temperatures") or []
-    hops = [_get(t, "li_hops") for t in temperatures]
+    row.ea_eV = get_field(diffusion, "ea_eV")
+    row.ea_err_eV = get_field(diffusion, "ea_err_eV")
+    row.sigma_rt_S_cm = get_field(diffusion, "sigma_rt_S_cm")
+    row.sigma_rt_low = get_field(diffusion, "sigma_rt_low")
+    row.sigma_rt_high = get_field(diffusion, "sigma_rt_high")
+    row.diffusion_flags = list(get_field(diffusion, "flags") or [])
+    temperatures = get_field(diffusion, "temperatures") or []
+    hops = [get_field(t, "li_hops") for t in temperatures]
     row.li_hops = int(sum(h for h in hops if h is not None)) if hops else None
     row.verdict = verdict(row.sigma_rt_S_cm, row.sigma_rt_low, row.sigma_rt_high)
 
