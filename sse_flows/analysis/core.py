@@ -123,10 +123,8 @@ def analyze_runs(
         )
     for e in entries:
         if not e.framework_stable:
-            flags.append(
-                f"{e.T:g} K: host framework melted or rearranged (framework MSD "
-                f"{e.framework_msd_A2:.1f} A2); excluded from the fit"
-            )
+            why = e.framework.reason if e.framework else "host framework unstable"
+            flags.append(f"{e.T:g} K: {why}; excluded from the fit")
         elif not e.diffusive:
             flags.append(f"{e.T:g} K not diffusive: {'; '.join(e.reasons)}")
 

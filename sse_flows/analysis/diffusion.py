@@ -28,10 +28,11 @@ What the library lacks is added here:
   linearly: the log-log slope of the all-origin MSD between 1/20 and 1/2 of the run
   (3-30 ps for a 60 ps run, after the vibrational plateau) is >= ``min_msd_exponent``
   (0.6; a caged, vibrating Li gives ~0-0.3, free diffusion 1).
-* **Framework check.** The mean squared displacement of the non-Li atoms at the end of the
-  run; above ``framework_msd_max`` (4 A**2, i.e. 2 A RMS, about a bond length) the host has
-  melted or rearranged, and the temperature is not used for the Arrhenius fit (liquid-like
-  diffusion would bias Ea low).
+* **Framework check.** :func:`sse_flows.analysis.stability.framework_stability`: the
+  drift-corrected MSD of each non-Li element, judged on its growth (a plateau is stable,
+  an MSD that keeps rising beyond vibration is a melted host, one beyond 2 A RMS a
+  rearranged one). A temperature with an unstable host is not used for the Arrhenius fit
+  (liquid-like diffusion would bias Ea low).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ import numpy as np
 
 from sse_flows.analysis.runs import TemperatureRun
 from sse_flows.analysis.schemas import TemperatureDiffusion
+from sse_flows.analysis.stability import StabilitySettings, framework_stability
 
 __all__ = [
     "DiffusionSettings",
@@ -68,7 +70,7 @@ class DiffusionSettings:
     min_hops: int = 10
     min_msd_exponent: float = 0.6
     n_blocks: int = 5
-    framework_msd_max: float = 4.0
+    stability: StabilitySettings = StabilitySettings()
 
     def as_dict(self) -> dict:
         """Plain dict (for provenance)."""
@@ -234,7 +236,8 @@ def analyze_temperature(
     except (ValueError, IndexError):
         exponent = msd_exponent(analyzer.dt, analyzer.msd)
     d_min = settings.min_hops * a**2 / (6 * len(li) * t_run) * A2_PER_FS_TO_CM2_PER_S
-    framework_msd = float(np.mean(sq_end[framework]))
+    host = framework_stability(run, specie, settings.stability)
+    framework_msd = host.framework_msd_end_A2
     reasons = []
     if n_hops < settings.min_hops:
         reasons.append(f"{n_hops} Li hops < {settings.min_hops}")
@@ -247,12 +250,9 @@ def analyze_temperature(
         reasons.append(
             f"MSD not linear in t (log-log slope {exponent:.2f} < {settings.min_msd_exponent})"
         )
-    framework_stable = framework_msd <= settings.framework_msd_max
+    framework_stable = host.stable
     if not framework_stable:
-        reasons.append(
-            f"framework MSD {framework_msd:.1f} A2 > {settings.framework_msd_max} A2 "
-            "(host melted or rearranged)"
-        )
+        reasons.append(host.reason)
     diffusive = (
         n_hops >= settings.min_hops
         and d_cm2_s >= d_min
@@ -277,6 +277,7 @@ def analyze_temperature(
         msd_end_A2=float(np.mean(sq_end[li])),
         framework_msd_A2=framework_msd,
         framework_stable=bool(framework_stable),
+        framework=host,
         diffusive=bool(diffusive),
         used_in_fit=bool(diffusive and framework_stable),
         reasons=reasons,

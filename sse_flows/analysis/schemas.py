@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from sse_flows.analysis.stability import FrameworkStability
 from sse_flows.provenance import Provenance
 
 __all__ = ["DiffusionDoc", "TemperatureDiffusion"]
@@ -55,10 +56,14 @@ class TemperatureDiffusion(BaseModel):
         description="Mean squared Li displacement at the end of the run (A^2)."
     )
     framework_msd_A2: float = Field(
-        description="Mean squared displacement of the non-Li atoms at the end of the run (A^2)."
+        description="Drift-corrected mean squared displacement of the non-Li atoms over the "
+        "last 10 % of the run (A^2)."
     )
     framework_stable: bool = Field(
-        description="False when the host melted or rearranged (framework MSD above the limit)."
+        description="False when the host melted or rearranged (framework.stable)."
+    )
+    framework: FrameworkStability | None = Field(
+        None, description="The framework-stability verdict with its per-element MSD values."
     )
     diffusive: bool = Field(
         description="True when Li hops, D above the detection limit and a linear MSD are all seen."
