@@ -11,8 +11,9 @@ on one or two time origins). On synthetic random walks this cut the scatter of D
 to 3.5 % (12 seeds, 3840 hops each; ``benchmarks/analysis_random_walk.py``).
 What the library lacks is added here:
 
-* **Hops.** The drift-corrected Li paths are averaged over a window of ``smooth_fs`` (1 ps)
-  to remove thermal vibration; each Li keeps an anchor at its starting position and a hop is
+* **Hops.** The drift-corrected Li paths are averaged over a window of ``smooth_fs`` (1 ps;
+  a twentieth of the run when that is shorter, but at least ``min_smooth_fs``, 0.2 ps, so a
+  1-ps force-field run is not averaged flat) to remove thermal vibration; each Li keeps an anchor at its starting position and a hop is
   counted each time its smoothed position gets farther than ``hop_threshold`` from the
   anchor, which then moves to the new position. The threshold is ``hop_fraction`` (0.5) times
   the hop distance *a*, the median nearest-neighbour Li-Li distance of the first frame
@@ -67,6 +68,7 @@ class DiffusionSettings:
     min_obs_per_ion: int = 5
     hop_fraction: float = 0.5
     smooth_fs: float = 1000.0
+    min_smooth_fs: float = 200.0
     min_hops: int = 10
     min_msd_exponent: float = 0.6
     n_blocks: int = 5
@@ -214,7 +216,8 @@ def analyze_temperature(
     # hops
     a = li_hop_distance(run, specie)
     threshold = settings.hop_fraction * a
-    window = max(1, int(round(settings.smooth_fs / run.time_step_fs)))
+    smooth_fs = min(settings.smooth_fs, max(run.duration_fs / 20, settings.min_smooth_fs))
+    window = max(1, int(round(smooth_fs / run.time_step_fs)))
     start = run.initial_structure.cart_coords
     li_paths = start[li][:, None, :] + dc[li]
     hops = count_hops(li_paths, threshold, window)

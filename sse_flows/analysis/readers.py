@@ -199,6 +199,15 @@ def _from_vasprun(path: Path, temperature: float | None, time_step_fs: float | N
     potim = time_step_fs if time_step_fs is not None else params.get("POTIM")
     run = TemperatureRun.from_structures(structures, temp, float(potim), 1, source=str(path))
     run.metadata.update({"format": "vasprun.xml", "temperature_source": source})
+    steps = vrun.ionic_steps
+    energies = [step.get("e_fr_energy", step.get("e_0_energy")) for step in steps]
+    if all(e is not None for e in energies):
+        run.energies = np.asarray(energies, dtype=float)
+    if all("kinetic" in step for step in steps):
+        from ase.units import kB
+
+        dof = 3 * len(structures[0]) - 3
+        run.kinetic_temperatures = np.array([2 * step["kinetic"] / (dof * kB) for step in steps])
     return run
 
 
@@ -229,7 +238,6 @@ def _from_xdatcar(path: Path, temperature: float | None, time_step_fs: float | N
 def _from_ase_traj(path: Path, temperature: float | None, time_step_fs: float | None):
     from ase import units
     from ase.io.trajectory import Trajectory as AseTrajectory
-    from pymatgen.io.ase import AseAtomsAdaptor
 
     try:
         with AseTrajectory(str(path)) as traj:
@@ -251,9 +259,28 @@ def _from_ase_traj(path: Path, temperature: float | None, time_step_fs: float | 
     temp, source = _resolve_temperature(
         path, temperature, description.get("temperature_K"), "trajectory description"
     )
-    structures = [AseAtomsAdaptor.get_structure(atoms) for atoms in frames]
-    run = TemperatureRun.from_structures(structures, temp, float(time_step_fs), 1, str(path))
-    run.metadata.update({"format": "ASE trajectory", "temperature_source": source})
+    first = frames[0]
+    cell = np.asarray(first.cell[:], dtype=float)
+    frac = np.array([atoms.cell.scaled_positions(atoms.positions) for atoms in frames])
+    energies = kinetic = None
+    if all(atoms.calc is not None for atoms in frames):
+        try:
+            energies = [float(atoms.get_potential_energy()) for atoms in frames]
+        except Exception:  # noqa: BLE001 - a trajectory without stored energies
+            energies = None
+    if first.has("momenta"):
+        kinetic = [float(atoms.get_temperature()) for atoms in frames]
+    run = TemperatureRun(
+        temperature_K=temp,
+        species=first.get_chemical_symbols(),
+        lattice=cell,
+        frac_coords=unwrap_frac_coords(frac),
+        time_step_fs=float(time_step_fs),
+        source=str(path),
+        metadata={"format": "ASE trajectory", "temperature_source": source},
+        energies=energies,
+        kinetic_temperatures=kinetic,
+    )
     return run
 
 
@@ -347,13 +374,22 @@ def find_trajectory_files(paths: Sequence[str | Path]) -> list[Path]:
 
 
 def _concatenate(runs: list[TemperatureRun]) -> TemperatureRun:
-    """Join consecutive chunks of one temperature into one run (continuing unwrapped paths)."""
+    """Join consecutive chunks of one temperature into one run (continuing unwrapped paths).
+
+    Chunks must be restarts of one simulation: the same atoms, cell and frame interval, and
+    each chunk starting where the previous one ended (a restart may repeat that frame).
+    Anything else (e.g. independent runs given the same temperature) is refused.
+    """
     first = runs[0]
     pieces = [first.frac_coords]
+    energies = [first.energies]
+    kinetic = [first.kinetic_temperatures]
+    previous_source = first.source
     for run in runs[1:]:
         if run.species != first.species or not np.allclose(run.lattice, first.lattice, atol=1e-3):
             raise TrajectoryReadError(
-                f"{run.source}: cannot join it to {first.source} (different atoms or cell)."
+                f"{run.source}: cannot join it to {first.source} (different atoms or cell); "
+                "give runs at the same temperature only when they are restart chunks."
             )
         if not np.isclose(run.time_step_fs, first.time_step_fs):
             raise TrajectoryReadError(
@@ -362,12 +398,21 @@ def _concatenate(runs: list[TemperatureRun]) -> TemperatureRun:
             )
         previous_last = pieces[-1][-1]
         frac = run.frac_coords
-        wrapped_step = frac[0] - previous_last
-        shift = np.round(wrapped_step)  # put the chunk on the previous chunk's image
+        shift = np.round(frac[0] - previous_last)  # put the chunk on the previous chunk's image
         frac = frac - shift[None]
-        if np.allclose(frac[0], previous_last, atol=1e-4):  # restart repeats the last frame
-            frac = frac[1:]
-        pieces.append(frac)
+        gap = np.abs((frac[0] - previous_last) @ first.lattice).max()
+        if gap > 1.0:
+            raise TrajectoryReadError(
+                f"{run.source} does not start where {previous_source} ended (an atom "
+                f"is {gap:.1f} A away): not a restart chunk. Give independent runs at "
+                "different temperatures, or analyze them separately."
+            )
+        repeats = np.allclose(frac[0], previous_last, atol=1e-4)  # restart repeats the frame
+        start = 1 if repeats else 0
+        pieces.append(frac[start:])
+        previous_source = run.source
+        energies.append(None if run.energies is None else run.energies[start:])
+        kinetic.append(None if run.kinetic_temperatures is None else run.kinetic_temperatures[start:])
     joined = np.concatenate(pieces, axis=0)
     meta = dict(first.metadata)
     meta["chunks"] = [r.source for r in runs]
@@ -379,6 +424,8 @@ def _concatenate(runs: list[TemperatureRun]) -> TemperatureRun:
         first.time_step_fs,
         first.source,
         meta,
+        energies=None if any(e is None for e in energies) else np.concatenate(energies),
+        kinetic_temperatures=None if any(k is None for k in kinetic) else np.concatenate(kinetic),
     )
 
 

@@ -75,6 +75,10 @@ class TemperatureRun:
         File the run was read from (``None`` when built in memory).
     metadata
         Free-form extras (MD time step, step skip, reader name, ...).
+    energies
+        Potential energy of each frame (eV), when the file records it.
+    kinetic_temperatures
+        Instantaneous kinetic temperature of each frame (K), when the file records it.
     """
 
     def __init__(
@@ -86,6 +90,8 @@ class TemperatureRun:
         time_step_fs: float,
         source: str | None = None,
         metadata: dict[str, Any] | None = None,
+        energies: Sequence[float] | None = None,
+        kinetic_temperatures: Sequence[float] | None = None,
     ) -> None:
         frac_coords = np.asarray(frac_coords, dtype=float)
         lattice = np.asarray(lattice, dtype=float)
@@ -108,6 +114,16 @@ class TemperatureRun:
         self.time_step_fs = float(time_step_fs)
         self.source = None if source is None else str(source)
         self.metadata = dict(metadata or {})
+        self.energies = self._per_frame(energies, "energies")
+        self.kinetic_temperatures = self._per_frame(kinetic_temperatures, "kinetic_temperatures")
+
+    def _per_frame(self, values: Sequence[float] | None, name: str) -> np.ndarray | None:
+        if values is None:
+            return None
+        values = np.asarray(values, dtype=float)
+        if values.shape != (self.n_frames,):
+            raise ValueError(f"{name} must have one value per frame ({self.n_frames})")
+        return values
 
     # ------------------------------------------------------------------ constructors
     @classmethod
@@ -161,32 +177,6 @@ class TemperatureRun:
 
         return read_run(path, temperature=temperature, time_step_fs=time_step_fs)
 
-    @classmethod
-    def from_diffusion_analyzer(
-        cls, analyzer: DiffusionAnalyzer, source: str | None = None
-    ) -> TemperatureRun:
-        """Build a run from a pymatgen ``DiffusionAnalyzer`` (its raw, not drift-corrected,
-        displacements)."""
-        structure = analyzer.structure
-        lattice = np.asarray(analyzer.lattices)[0]
-        disp = np.asarray(analyzer.disp, dtype=float)  # (n_sites, n_frames, 3) cartesian
-        frac0 = structure.lattice.get_fractional_coords(structure.cart_coords)
-        frac_disp = disp @ np.linalg.inv(lattice)
-        frac = frac0[None, :, :] + np.transpose(frac_disp, (1, 0, 2))
-        return cls(
-            temperature_K=analyzer.temperature,
-            species=[site.specie.symbol for site in structure],
-            lattice=lattice,
-            frac_coords=frac,
-            time_step_fs=float(analyzer.time_step) * int(analyzer.step_skip),
-            source=source,
-            metadata={
-                "md_time_step_fs": float(analyzer.time_step),
-                "step_skip": int(analyzer.step_skip),
-                "n_lattices": int(len(analyzer.lattices)),
-            },
-        )
-
     # ------------------------------------------------------------------ views
     @property
     def n_frames(self) -> int:
@@ -237,6 +227,12 @@ class TemperatureRun:
             self.time_step_fs,
             self.source,
             dict(self.metadata),
+            energies=None if self.energies is None else self.energies[start:stop],
+            kinetic_temperatures=(
+                None
+                if self.kinetic_temperatures is None
+                else self.kinetic_temperatures[start:stop]
+            ),
         )
 
     def to_diffusion_analyzer(self, specie: str = "Li", **kwargs: Any) -> DiffusionAnalyzer:
@@ -278,6 +274,10 @@ class TemperatureRun:
             "time_step_fs": self.time_step_fs,
             "source": self.source,
             "metadata": self.metadata,
+            "energies": None if self.energies is None else self.energies.tolist(),
+            "kinetic_temperatures": (
+                None if self.kinetic_temperatures is None else self.kinetic_temperatures.tolist()
+            ),
         }
 
     @classmethod
@@ -291,6 +291,8 @@ class TemperatureRun:
             time_step_fs=d["time_step_fs"],
             source=d.get("source"),
             metadata=d.get("metadata") or {},
+            energies=d.get("energies"),
+            kinetic_temperatures=d.get("kinetic_temperatures"),
         )
 
     def __repr__(self) -> str:

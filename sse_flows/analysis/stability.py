@@ -18,10 +18,14 @@ match of one thermal snapshot against another:
   rises (ratio above ``growth_ratio``) below those limits is reported as *creeping*:
   information, not failure.
 
+Polyanions (PS4, GeS4, PO4, BS3, ...) count as rigid units: the displacement of each of
+their ligands is taken as the displacement of the group's centroid. Their rotation (PS4
+groups turning by 120 degrees in hot LGPS move each S by ~3.5 A) is then not read as
+melting; :func:`polyanion_rotation` reports it as information. A group that comes apart in
+a melt still shows as its centre atoms (P, Ge, B) diffusing.
+
 Calibrated on the authors' 36 VASP AIMD runs (60 ps each; docs/md.md): it flags every
-run whose framework MSD grows and none of the plateaus. Rotation of polyanions (PS4, BS3,
-...) moves the anions within a bounded shell around their centre: it gives an MSD
-plateau, not growth, so it never fails a run; :func:`polyanion_rotation` reports it.
+run whose framework MSD grows and none of the plateaus.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ __all__ = [
     "StabilitySettings",
     "framework_msd_curves",
     "framework_stability",
+    "polyanion_groups",
     "polyanion_rotation",
 ]
 
@@ -97,19 +102,23 @@ class FrameworkStability(BaseModel):
 
 
 def _framework_displacements(run: TemperatureRun, specie: str) -> tuple[np.ndarray, np.ndarray]:
-    """Cartesian displacements from frame 0 with the framework drift removed, and the
-    framework indices."""
+    """Cartesian displacements from frame 0 with the framework drift removed, polyanion
+    ligands moved with their group's centroid, and the framework indices."""
     mobile = set(run.indices(specie).tolist())
     framework = np.array([i for i in range(run.n_sites) if i not in mobile], dtype=int)
     if len(framework) == 0:
         raise ValueError(f"{run.source or 'run'}: no framework atoms besides {specie}")
     disp = (run.frac_coords - run.frac_coords[0][None]) @ run.lattice
     disp = disp - disp[:, framework].mean(axis=1, keepdims=True)
-    return disp, framework
+    rigid = disp.copy()
+    for centre, ligands in polyanion_groups(run, specie):
+        rigid[:, ligands] = disp[:, [centre, *ligands]].mean(axis=1, keepdims=True)
+    return rigid, framework
 
 
 def framework_msd_curves(run: TemperatureRun, specie: str = "Li") -> dict[str, np.ndarray]:
-    """Drift-corrected MSD(t) from the first frame of each framework element (A^2).
+    """Drift-corrected MSD(t) from the first frame of each framework element (A^2),
+    polyanion ligands counted with their group's centroid.
 
     Returns
     -------
@@ -216,61 +225,77 @@ def framework_stability(
 
 
 #: Centres of tetrahedral / trigonal polyanions and their ligands' bond cutoff (A).
-_POLYANION_CENTRES = {"B": 1.9, "C": 1.6, "Si": 2.3, "Ge": 2.5, "P": 2.3, "As": 2.5,
+_POLYANION_CENTRES = {"B": 2.0, "C": 1.6, "Si": 2.4, "Ge": 2.6, "P": 2.5, "As": 2.5,
                       "Sb": 2.7, "S": 1.7, "Se": 1.9, "Al": 2.4, "Ga": 2.5}
 _LIGANDS = {"O", "S", "Se", "F", "N", "Cl"}
+
+
+def polyanion_groups(run: TemperatureRun, specie: str = "Li") -> list[tuple[int, list[int]]]:
+    """Polyanion groups of the first frame: (centre index, ligand indices).
+
+    A centre is B, C, Si, Ge, P, As, Sb, Al, Ga, or S with O ligands; its ligands are the O,
+    S, Se, F, N, Cl atoms within the centre's bond cutoff, each given to its nearest centre;
+    a group needs at least three ligands.
+    """
+    from pymatgen.core import Lattice
+
+    centres = [i for i, s in enumerate(run.species) if s in _POLYANION_CENTRES and s != specie]
+    ligands = np.array([i for i, s in enumerate(run.species) if s in _LIGANDS], dtype=int)
+    if not centres or len(ligands) == 0:
+        return []
+    frac0 = run.frac_coords[0]
+    dist = Lattice(run.lattice).get_all_distances(frac0[centres], frac0[ligands])
+    cutoffs = np.array([_POLYANION_CENTRES[run.species[c]] for c in centres])[:, None]
+    allowed = np.array(
+        [
+            [c != j and not (run.species[c] == "S" and run.species[j] != "O") for j in ligands]
+            for c in centres
+        ]
+    )
+    bonded = (dist < cutoffs) & allowed
+    owner = np.where(bonded.any(axis=0), np.where(bonded, dist, np.inf).argmin(axis=0), -1)
+    candidates = {
+        int(centre): [int(ligands[k]) for k in np.flatnonzero(owner == row)]
+        for row, centre in enumerate(centres)
+    }
+    candidates = {c: m for c, m in candidates.items() if len(m) >= 3}
+    # an atom that is itself the centre of a group (S in SO4) is no ligand of another
+    return [
+        (centre, [m for m in members if m not in candidates])
+        for centre, members in candidates.items()
+        if len([m for m in members if m not in candidates]) >= 3
+    ]
 
 
 def polyanion_rotation(run: TemperatureRun, specie: str = "Li") -> dict | None:
     """Rotation of polyanion groups between the first and the last frame (information).
 
-    A group is a centre (B, Si, P, Ge, ...; S only with O ligands) and its ligands (O, S,
-    Se, F, N, Cl) within a bond cutoff in the first frame. The rotation is the Kabsch
-    angle between the centre-to-ligand vectors of the first and last frame.
+    The rotation of a group (:func:`polyanion_groups`) is the Kabsch angle between its
+    centre-to-ligand vectors in the first and the last frame.
 
     Returns
     -------
     dict or None
-        ``{"centre", "n_groups", "median_deg", "max_deg"}`` for the commonest centre with
-        at least three ligands; None when the framework has no such group.
+        ``{"centre", "n_groups", "median_deg", "max_deg"}`` for the commonest centre
+        element; None when the framework has no polyanion.
     """
-    from pymatgen.core import Lattice
-
-    lattice = Lattice(run.lattice)
-    frac0 = run.frac_coords[0]
-    best = None
-    for centre, cutoff in _POLYANION_CENTRES.items():
-        centres = [i for i, s in enumerate(run.species) if s == centre and s != specie]
-        if not centres:
-            continue
-        ligands = np.array(
-            [i for i, s in enumerate(run.species) if s in _LIGANDS and s != centre], dtype=int
+    by_centre: dict[str, list[float]] = {}
+    for centre, members in polyanion_groups(run, specie):
+        first = run.frac_coords[0, members] - run.frac_coords[0, centre]
+        image = np.round(first)
+        last = run.frac_coords[-1, members] - run.frac_coords[-1, centre] - image
+        by_centre.setdefault(run.species[centre], []).append(
+            _kabsch_angle((first - image) @ run.lattice, last @ run.lattice)
         )
-        if centre == "S":
-            ligands = np.array([i for i in ligands if run.species[i] == "O"], dtype=int)
-        if len(ligands) == 0:
-            continue
-        dist = lattice.get_all_distances(frac0[centres], frac0[ligands])
-        angles = []
-        for row, c in enumerate(centres):
-            members = ligands[dist[row] < cutoff]
-            if len(members) < 3:
-                continue
-            vectors = []
-            for frame in (0, run.n_frames - 1):
-                delta = run.frac_coords[frame, members] - run.frac_coords[frame, c]
-                if frame == 0:
-                    image = np.round(delta)
-                vectors.append((delta - image) @ run.lattice)
-            angles.append(_kabsch_angle(vectors[0], vectors[1]))
-        if angles and (best is None or len(angles) > best["n_groups"]):
-            best = {
-                "centre": centre,
-                "n_groups": len(angles),
-                "median_deg": float(np.median(angles)),
-                "max_deg": float(np.max(angles)),
-            }
-    return best
+    if not by_centre:
+        return None
+    centre, angles = max(by_centre.items(), key=lambda item: len(item[1]))
+    return {
+        "centre": centre,
+        "n_groups": len(angles),
+        "median_deg": float(np.median(angles)),
+        "max_deg": float(np.max(angles)),
+    }
 
 
 def _kabsch_angle(before: np.ndarray, after: np.ndarray) -> float:

@@ -6,6 +6,10 @@ import json
 
 import click
 
+from sse_flows.md.commands import md_protocol_options, protocol_from_options
+from sse_flows.md.makers import MD_ENGINES
+from sse_flows.md.protocol import MDProtocol
+
 
 @click.command()
 @click.option("--max-fireworks", type=int, default=None, help="Stop after this many Fireworks.")
@@ -33,20 +37,6 @@ def worker(max_fireworks: int | None, category: str | None, quiet: bool) -> None
     if report.requeued:
         click.echo(f"re-queued lost Fireworks: {report.requeued}", err=True)
     click.echo(json.dumps({"fireworks_run": report.fireworks_run, "requeued": report.requeued}))
-
-
-def _md_settings(engine, temperatures, steps, equil_steps, min_lattice_length, interval):
-    from sse_flows.flows.discovery import MDSettings
-
-    extra = {}
-    if min_lattice_length is not None:
-        extra["min_lattice_length"] = min_lattice_length
-    if interval is not None:
-        extra["trajectory_interval"] = interval
-    temps = tuple(float(t) for t in temperatures.split(","))
-    return MDSettings(
-        engine=engine, temperatures=temps, steps=steps, equil_steps=equil_steps, extra=extra
-    )
 
 
 def _check_source(source: str, mp_api_key: str | None) -> None:
@@ -78,39 +68,23 @@ def _discovery_options(func):
         ),
         click.option(
             "--md-engine",
-            type=click.Choice(["chgnet", "vasp"]),
+            type=click.Choice(MD_ENGINES),
             default="chgnet",
             show_default=True,
             help="MD engine of the validation stage.",
         ),
         click.option(
-            "--temperatures",
-            default="600,800,1000,1200",
+            "--md-device",
+            type=click.Choice(["cpu", "cuda"]),
+            default="cpu",
             show_default=True,
-            help="MD temperatures (K), comma-separated.",
+            help="Torch device of the force-field MD workers.",
         ),
         click.option(
-            "--steps",
+            "--md-max-atoms",
             type=int,
-            default=10000,
-            show_default=True,
-            help="MD production steps per temperature.",
-        ),
-        click.option(
-            "--equil-steps",
-            type=int,
-            default=3000,
-            show_default=True,
-            help="MD equilibration steps per temperature.",
-        ),
-        click.option(
-            "--min-lattice-length",
-            type=float,
             default=None,
-            help="MD supercell lattice lengths >= this (A; default 10).",
-        ),
-        click.option(
-            "--trajectory-interval", type=int, default=None, help="Write MD frames every N steps."
+            help="Candidates whose MD supercell has more atoms are not run (default: no limit).",
         ),
         click.option(
             "--max-md",
@@ -124,6 +98,12 @@ def _discovery_options(func):
             default="Li10GeP2S12",
             show_default=True,
             help="Positive-control fast conductor run beside the candidates ('none' to skip).",
+        ),
+        click.option(
+            "--negative-control",
+            default="Li3PO4",
+            show_default=True,
+            help="Negative-control poor conductor run beside the candidates ('none' to skip).",
         ),
         click.option(
             "--structures-dir",
@@ -172,10 +152,14 @@ def _discovery_options(func):
     ]
     for option in reversed(options):
         func = option(func)
-    return func
+    return md_protocol_options(func)
 
 
-def build_maker(opts: dict):
+def _none(value: str) -> str | None:
+    return None if value.lower() == "none" else value
+
+
+def build_maker(opts: dict, base_protocol: MDProtocol | None = None):
     """DiscoveryFlowMaker from the CLI options (validated up front)."""
     from sse_flows.flows.discovery import DiscoveryFlowMaker
 
@@ -194,15 +178,11 @@ def build_maker(opts: dict):
             load_training_table(opts["training"])
         except ValueError as exc:
             raise click.ClickException(str(exc)) from exc
-    md = _md_settings(
-        opts["md_engine"],
-        opts["temperatures"],
-        opts["steps"],
-        opts["equil_steps"],
-        opts["min_lattice_length"],
-        opts["trajectory_interval"],
-    )
-    control = None if opts["control"].lower() == "none" else opts["control"]
+    protocol = protocol_from_options(base_protocol or MDProtocol(), opts)
+    if opts["max_md"] < 0:
+        raise click.ClickException(f"--max-md must be >= 0, got {opts['max_md']}")
+    if opts["md_max_atoms"] is not None and opts["md_max_atoms"] < 1:
+        raise click.ClickException("--md-max-atoms must be >= 1")
     return DiscoveryFlowMaker(
         source=opts["source"],
         training_path=str(opts["training"]) if opts["training"] else None,
@@ -212,9 +192,13 @@ def build_maker(opts: dict):
         vote_splits=opts["vote_splits"],
         min_votes=opts["min_votes"],
         max_md=opts["max_md"],
-        control_formula=control,
+        control_formula=_none(opts["control"]),
+        negative_control_formula=_none(opts["negative_control"]),
         structures_dir=opts["structures_dir"],
-        md=md,
+        md_engine=opts["md_engine"],
+        md_protocol=protocol,
+        md_device=opts["md_device"],
+        md_max_atoms=opts["md_max_atoms"],
     )
 
 
@@ -249,7 +233,7 @@ def submit(allow_duplicate: bool, as_json: bool, **opts) -> None:
         "duplicate": result.duplicate,
         "fireworks": len(result.fw_ids),
         "parameter_hash": result.parameter_hash,
-        "md_protocol": maker.md.summary(),
+        "md_protocol": maker.md_protocol.describe(maker.md_engine),
     }
     if as_json:
         click.echo(json.dumps(info))
@@ -261,7 +245,7 @@ def submit(allow_duplicate: bool, as_json: bool, **opts) -> None:
         )
     else:
         click.echo(f"Submitted workflow {result.workflow_id} ({len(result.fw_ids)} Fireworks).")
-    click.echo(f"MD: {maker.md.summary()}")
+    click.echo(f"MD: {maker.md_protocol.describe(maker.md_engine)}")
     click.echo(result.workflow_id)
 
 
@@ -334,7 +318,8 @@ def results(workflow_id: int | None, as_json: bool) -> None:
             if row["sigma_rt_low"] is not None
             else "-"
         )
-        name = row["material_id"] or ("control" if row["role"] == "positive_control" else "-")
+        name = row["material_id"] or {"positive_control": "control+",
+                                       "negative_control": "control-"}.get(row["role"], "-")
         click.echo(
             f"{name:<12} {row['formula']:<16} {_fmt(row['votes_gb'], 'd'):>4} "
             f"{_fmt(row['votes_lgbm'], 'd'):>4} {_fmt(row['p_superionic'], '.2f'):>5} "
@@ -342,20 +327,29 @@ def results(workflow_id: int | None, as_json: bool) -> None:
             f"{_fmt(row['sigma_rt_S_cm'], '.1e'):>9} {interval:>21} {_fmt(row['ea_eV'], '.2f'):>5} "
             f"{row['md_status']:<12} {row['verdict']}"
         )
+    for line in ranking.get("controls") or []:
+        click.echo(f"control check: {line}")
     if ranking.get("md_reduced_protocol"):
         click.echo("note: MD used a REDUCED protocol; sigma_RT is indicative only.")
 
 
-#: the demo's reduced settings (CPU, < 20 minutes on 2 cores); all are CLI options
+#: the demo's settings (CPU, < 20 minutes on 2 cores); all are CLI options
 DEMO_DEFAULTS = {
     "evaluation_splits": 20,
-    "temperatures": "800,1000,1200",
-    "steps": 400,
-    "equil_steps": 50,
     "max_md": 1,
-    "min_lattice_length": 8.0,
-    "trajectory_interval": 5,
+    "md_max_atoms": 100,
 }
+
+#: the demo's REDUCED MD protocol: 800/1000/1200 K, 200 + 600 steps, 8 A cells
+DEMO_PROTOCOL = MDProtocol(
+    temperatures=(800.0, 1000.0, 1200.0),
+    equilibration_steps=200,
+    production_steps=600,
+    chunk_steps=600,
+    min_lattice_length=8.0,
+    trajectory_interval=5,
+    relax_max_steps=150,
+)
 
 
 @click.command()
@@ -371,10 +365,12 @@ def demo(out: str | None, **opts) -> None:
     """The main job, on the embedded default: submit the discovery flow, run it, report.
 
     Uses the offline snapshot and CHGNet on a REDUCED MD protocol. Unless given, the demo
-    uses: --evaluation-splits 20, --temperatures 800,1000,1200, --steps 400,
-    --equil-steps 50, --max-md 1, --min-lattice-length 8, --trajectory-interval 5 (the
-    defaults shown below are those of `submit`). About 10-15 minutes on 2 CPU cores. Run
-    it again with the same options and it reuses the finished workflow.
+    uses: --evaluation-splits 20, --max-md 1, --md-max-atoms 100, and MD at
+    800,1000,1200 K with 200 equilibration + 600 production steps in >= 8 A cells (the
+    defaults shown below are those of `submit`). The positive control (Li10GeP2S12) must
+    come out superionic and the negative control (Li3PO4) must not. About 15-20 minutes
+    on 2 CPU cores. Run it again with the same options and it reuses the finished
+    workflow.
     """
     import time
 
@@ -390,9 +386,9 @@ def demo(out: str | None, **opts) -> None:
     settings = get_settings()
     stores = describe_stores(settings)
     click.echo(f"sse-flows demo: stores are {stores['mode']} under {settings.HOME}")
-    maker = build_maker(opts)
-    click.echo(f"MD: {maker.md.summary()}")
-    if maker.md.reduced:
+    maker = build_maker(opts, base_protocol=DEMO_PROTOCOL)
+    click.echo(f"MD: {maker.md_protocol.describe(maker.md_engine)}")
+    if maker.md_protocol.reduced:
         click.echo(
             "    (the paper runs 3,000 + 10,000 steps per temperature: this demo's "
             "sigma_RT values are indicative, not converged)"

@@ -13,6 +13,7 @@ from typing import Any
 
 from jobflow import Flow, Maker, OnMissing, Response, job
 
+from sse_flows.md.protocol import MDProtocol
 from sse_flows.provenance import parameter_hash
 
 #: FireWorks categories: MD goes to MD (VASP/GPU) workers, the rest to cheap Python workers.
@@ -25,85 +26,30 @@ def _with_category(job_or_flow, category: str):
     return job_or_flow
 
 
-@dataclass
-class MDSettings:
-    """MD protocol of the validation stage (defaults: the paper's).
-
-    Parameters
-    ----------
-    engine
-        'chgnet' (universal ML potential, runs anywhere) or 'vasp' (AIMD, clusters).
-    temperatures
-        NVT temperatures (K).
-    steps
-        Production steps per temperature (2 fs each).
-    equil_steps
-        Equilibration steps per temperature.
-    extra
-        Further protocol fields (e.g. ``min_lattice_length``, ``trajectory_interval``,
-        ``calculator_kwargs``), passed to :func:`sse_flows.md.makers.make_md_flow`.
-    """
-
-    engine: str = "chgnet"
-    temperatures: tuple[float, ...] = (600.0, 800.0, 1000.0, 1200.0)
-    steps: int = 10000
-    equil_steps: int = 3000
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def reduced(self) -> bool:
-        """True when shorter than the paper's 3,000 + 10,000 steps."""
-        return self.steps < 10000 or self.equil_steps < 3000
-
-    def summary(self) -> str:
-        """One line describing the protocol, said in the output of every run."""
-        kind = "REDUCED protocol" if self.reduced else "paper protocol"
-        temps = "/".join(f"{t:g}" for t in self.temperatures)
-        return (
-            f"{kind}: {self.engine}, {temps} K, {self.equil_steps} equilibration + "
-            f"{self.steps} production steps of 2 fs"
-        )
-
-    def as_dict(self) -> dict[str, Any]:
-        """JSON-serialisable parameters."""
-        return {
-            "engine": self.engine,
-            "temperatures": list(self.temperatures),
-            "steps": self.steps,
-            "equil_steps": self.equil_steps,
-            "extra": dict(self.extra),
-        }
-
-
 @job
-def validate_candidates_job(selection: Any, md: dict[str, Any]) -> Response:
+def validate_candidates_job(
+    selection: Any, engine: str, protocol: dict[str, Any], device: str = "cpu"
+) -> Response:
     """Fan out: one MD flow per selected material; the output maps label -> MDRunDoc."""
     from pymatgen.core import Structure
 
-    from sse_flows.md.makers import make_md_flow
-    from sse_flows.ranking.selection import get_field
+    from sse_flows.md.makers import md_maker
+    from sse_flows.md.protocol import MDProtocol
+    from sse_flows.ranking.selection import SelectionDoc
 
-    settings = MDSettings(**{**md, "temperatures": tuple(md["temperatures"])})
-    targets = get_field(selection, "targets")
-    if not targets:
+    selection = SelectionDoc.model_validate(selection)
+    if not selection.targets:
         return Response(output={})
+    kwargs = {} if engine == "vasp" else {"device": device}
+    maker = md_maker(engine, MDProtocol.from_dict(protocol), **kwargs)
     flows, outputs = [], {}
-    for target in targets:
-        target = target if isinstance(target, dict) else target.model_dump()
-        structure = Structure.from_dict(target["structure"])
-        md_flow = make_md_flow(
-            structure,
-            engine=settings.engine,
-            temperatures=settings.temperatures,
-            steps=settings.steps,
-            equil_steps=settings.equil_steps,
-            material_id=target["material_id"] or target["label"],
-            **settings.extra,
-        )
-        md_flow.name = f"md {target['label']}"
+    for target in selection.targets:
+        structure = Structure.from_dict(target.structure)
+        md_flow = maker.make(structure, material_id=target.material_id or target.label)
+        md_flow.name = f"md {target.label}"
         _with_category(md_flow, MD_CATEGORY)
         flows.append(md_flow)
-        outputs[target["label"]] = md_flow.output
+        outputs[target.label] = md_flow.output
     return Response(replace=Flow(flows, output=outputs, name="md validation"))
 
 
@@ -132,13 +78,21 @@ class DiscoveryFlowMaker(Maker):
     min_votes
         Votes (of ``vote_splits``) each of GB and LightGBM must give; None = unanimous.
     max_md
-        Most candidates sent to MD (most probable first); the control is extra.
+        Most candidates sent to MD (most probable first); the controls are extra.
     control_formula
         Known fast conductor run through the same MD as a positive control (None: none).
+    negative_control_formula
+        Known poor conductor run through the same MD as a negative control (None: none).
     structures_dir
         User folder of structure files for MD.
-    md
-        The MD protocol.
+    md_engine
+        "chgnet" or "sevennet" (universal potentials, run anywhere) or "vasp" (AIMD).
+    md_protocol
+        The MD protocol (default: the paper's).
+    md_device
+        Torch device of the force-field engines ("cpu" or "cuda").
+    md_max_atoms
+        Candidates whose MD supercell has more atoms are not run (None: no limit).
     """
 
     name: str = "sse-flows discovery"
@@ -152,8 +106,12 @@ class DiscoveryFlowMaker(Maker):
     min_votes: int | None = None
     max_md: int = 3
     control_formula: str | None = "Li10GeP2S12"
+    negative_control_formula: str | None = "Li3PO4"
     structures_dir: str | None = None
-    md: MDSettings = field(default_factory=MDSettings)
+    md_engine: str = "chgnet"
+    md_protocol: MDProtocol = field(default_factory=MDProtocol)
+    md_device: str = "cpu"
+    md_max_atoms: int | None = None
 
     def parameters(self) -> dict[str, Any]:
         """Everything that defines the run (hashed to detect duplicate submissions)."""
@@ -169,8 +127,12 @@ class DiscoveryFlowMaker(Maker):
             "min_votes": self.min_votes,
             "max_md": self.max_md,
             "control_formula": self.control_formula,
+            "negative_control_formula": self.negative_control_formula,
             "structures_dir": self.structures_dir,
-            "md": self.md.as_dict(),
+            "md_engine": self.md_engine,
+            "md_protocol": self.md_protocol.as_dict(),
+            "md_device": self.md_device,
+            "md_max_atoms": self.md_max_atoms,
         }
 
     def parameter_hash(self) -> str:
@@ -204,11 +166,16 @@ class DiscoveryFlowMaker(Maker):
             vote.output,
             max_md=self.max_md,
             control_formula=self.control_formula,
+            negative_control_formula=self.negative_control_formula,
             source=self.source,
             structures_dir=self.structures_dir,
+            max_atoms=self.md_max_atoms,
+            min_lattice_length=self.md_protocol.min_lattice_length,
         )
         select.name = "select candidates"
-        validate = validate_candidates_job(select.output, self.md.as_dict())
+        validate = validate_candidates_job(
+            select.output, self.md_engine, self.md_protocol.as_dict(), self.md_device
+        )
         validate.name = "md validation"
         # the MD flows it creates at run time go to MD workers (jobflow would otherwise pass
         # this job's own "python" category on to them)
@@ -216,9 +183,9 @@ class DiscoveryFlowMaker(Maker):
         rank = rank_candidates_job(
             select.output,
             validate.output,
-            engine=self.md.engine,
-            protocol=self.md.summary(),
-            reduced_protocol=self.md.reduced,
+            engine=self.md_engine,
+            protocol=self.md_protocol.describe(self.md_engine),
+            reduced_protocol=self.md_protocol.reduced,
         )
         rank.name = "rank candidates"
         # the ranking must run even if an MD flow died: missing results become None

@@ -1,38 +1,35 @@
-"""MD validation stage: VASP AIMD (atomate2 MD makers) and CHGNet MD, with failure checks.
+"""MD validation stage: VASP AIMD (atomate2 MD makers) and universal-potential MD.
 
 Public API::
 
     from sse_flows.md import (
-        MDProtocol, make_md_supercell,              # the paper's protocol as parameters
-        AimdProtocolMaker, ForceFieldMdProtocolMaker, make_md_flow,
-        run_forcefield_md_job, collect_vasp_md,     # jobs returning an MDRunDoc
-        run_forcefield_md,                          # the same without jobflow
-        FailureThresholds, check_md_run,            # physics checks of one trajectory
-        MDRunDoc, MDTemperatureRun,                 # documents
+        MDProtocol, make_md_supercell,                 # the protocol as one set of parameters
+        AimdProtocolMaker, ForceFieldMdProtocolMaker, md_maker,   # jobflow makers
+        run_forcefield_md,                             # the force-field protocol without jobflow
+        SanityThresholds, check_trajectory,            # engine sanity checks
+        MDRunDoc, MDTemperatureRun, ProductionRecord,  # documents
     )
+
+Host stability, Li hops and diffusion come from :mod:`sse_flows.analysis`.
 """
 
-from sse_flows.md.failures import FailureThresholds, check_md_run, count_li_hops
 from sse_flows.md.forcefield import run_forcefield_md
-from sse_flows.md.jobs import collect_vasp_md, run_forcefield_md_job, structure_from_contcar
-from sse_flows.md.makers import AimdProtocolMaker, ForceFieldMdProtocolMaker, make_md_flow
+from sse_flows.md.makers import AimdProtocolMaker, ForceFieldMdProtocolMaker, md_maker
 from sse_flows.md.protocol import PAPER_TEMPERATURES, MDProtocol, make_md_supercell
-from sse_flows.md.schemas import MDRunDoc, MDTemperatureRun
+from sse_flows.md.sanity import SanityThresholds, check_trajectory
+from sse_flows.md.schemas import MDRunDoc, MDTemperatureRun, ProductionRecord
 
 __all__ = [
     "PAPER_TEMPERATURES",
     "AimdProtocolMaker",
-    "FailureThresholds",
     "ForceFieldMdProtocolMaker",
     "MDProtocol",
     "MDRunDoc",
     "MDTemperatureRun",
-    "check_md_run",
-    "collect_vasp_md",
-    "count_li_hops",
-    "make_md_flow",
+    "ProductionRecord",
+    "SanityThresholds",
+    "check_trajectory",
     "make_md_supercell",
+    "md_maker",
     "run_forcefield_md",
-    "run_forcefield_md_job",
-    "structure_from_contcar",
 ]

@@ -1,4 +1,8 @@
-"""``sse-flows md``: run (CHGNet) or submit (VASP) the MD protocol of one structure."""
+"""``sse-flows md``: run (force field) or submit (VASP) the MD protocol of one structure.
+
+The protocol options (:func:`md_protocol_options`) are shared with ``submit`` and ``demo``;
+:func:`protocol_from_options` turns them into the one :class:`MDProtocol` every stage takes.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +13,12 @@ from typing import Any
 
 import click
 
+from sse_flows.md.makers import MD_ENGINES
+from sse_flows.md.protocol import THERMOSTATS, MDProtocol
 
-def _parse_temperatures(text: str) -> tuple[float, ...]:
+
+def parse_temperatures(text: str) -> tuple[float, ...]:
+    """``"600,800,1000"`` -> temperatures, or a ClickException naming the fix."""
     try:
         values = tuple(float(part) for part in text.split(",") if part.strip())
     except ValueError:
@@ -18,21 +26,100 @@ def _parse_temperatures(text: str) -> tuple[float, ...]:
             f"--temperatures {text!r} is not a comma-separated list of numbers; "
             "write e.g. --temperatures 600,800,1000,1200"
         ) from None
-    if not values or min(values) <= 0:
-        raise click.ClickException(
-            f"--temperatures {text!r} must list positive temperatures in K (e.g. 600,800,1000)"
-        )
+    if not values:
+        raise click.ClickException("--temperatures is empty; write e.g. 600,800,1000,1200")
     return values
+
+
+def md_protocol_options(func):
+    """The MD protocol options shared by ``md``, ``submit`` and ``demo``."""
+    options = [
+        click.option(
+            "--temperatures", default=None,
+            help="Comma-separated NVT temperatures (K) [paper: 600,800,1000,1200].",
+        ),
+        click.option(
+            "--steps", type=int, default=None,
+            help="Production steps per temperature [paper: 10000]; fixed unless --max-steps.",
+        ),
+        click.option(
+            "--max-steps", type=int, default=None,
+            help="Continue production in chunks until D is known to the target error, up to "
+            "this many steps.",
+        ),
+        click.option(
+            "--equil-steps", type=int, default=None,
+            help="Equilibration steps per temperature [paper: 3000].",
+        ),
+        click.option(
+            "--chunk-steps", type=int, default=None,
+            help="Steps of one restartable production chunk [2500].",
+        ),
+        click.option(
+            "--min-lattice-length", "--min-length", "min_lattice_length", type=float,
+            default=None, help="Supercell lattice lengths are all >= this (A) [10].",
+        ),
+        click.option(
+            "--trajectory-interval", "--traj-interval", "trajectory_interval", type=int,
+            default=None, help="Write a frame every N steps [10].",
+        ),
+        click.option(
+            "--thermostat", type=click.Choice(THERMOSTATS), default=None,
+            help="Production thermostat of the force fields [bussi].",
+        ),
+        click.option(
+            "--relax/--no-relax", default=None,
+            help="Relax cell and positions with the potential before the MD [relax].",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+#: CLI option name -> MDProtocol field
+_FIELDS = {
+    "steps": "production_steps",
+    "max_steps": "max_production_steps",
+    "equil_steps": "equilibration_steps",
+    "chunk_steps": "chunk_steps",
+    "min_lattice_length": "min_lattice_length",
+    "trajectory_interval": "trajectory_interval",
+    "thermostat": "thermostat",
+    "relax": "relax",
+}
+
+
+def protocol_from_options(base: MDProtocol, opts: dict[str, Any]) -> MDProtocol:
+    """``base`` with the options the user gave; errors become one-line ClickExceptions.
+
+    ``--steps`` alone makes production fixed-length (no continuation), as a user who asks
+    for N steps expects.
+    """
+    changes: dict[str, Any] = {}
+    if opts.get("temperatures") is not None:
+        changes["temperatures"] = parse_temperatures(opts["temperatures"])
+    for option, name in _FIELDS.items():
+        if opts.get(option) is not None:
+            changes[name] = opts[option]
+    if "production_steps" in changes and "max_production_steps" not in changes:
+        changes["max_production_steps"] = None
+    if "production_steps" in changes and "chunk_steps" not in changes:
+        changes["chunk_steps"] = min(base.chunk_steps, changes["production_steps"])
+    try:
+        return base.with_changes(**changes)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def read_structure(path: Path):
     """Read an ordered structure, or raise a ClickException that names the file and the fix."""
-    from pymatgen.core import Structure
+    from sse_flows.sources.structures import read_structure as read_file
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            structure = Structure.from_file(str(path))
+            structure = read_file(path)
     except Exception as exc:  # noqa: BLE001 - every parse problem becomes one clear message
         raise click.ClickException(
             f"could not read a crystal structure from {path} ({type(exc).__name__}: {exc}). "
@@ -44,10 +131,16 @@ def read_structure(path: Path):
             "MD needs an ordered structure: order it first (e.g. pymatgen's "
             "OrderDisorderedStructureTransformation) and save it as a new file."
         )
+    if "Li" not in {el.symbol for el in structure.composition}:
+        raise click.ClickException(
+            f"the structure in {path} ({structure.composition.reduced_formula}) has no Li: "
+            "there is no Li diffusion to measure."
+        )
     return structure
 
 
-def _cuda_available() -> bool:
+def cuda_available() -> bool:
+    """True when torch sees a CUDA device."""
     try:
         import torch
 
@@ -56,35 +149,32 @@ def _cuda_available() -> bool:
         return False
 
 
-def _job_store():
-    try:
-        from sse_flows.stores import get_job_store
-    except ImportError:  # pragma: no cover - the stores module ships with the package
-        from jobflow import JobStore
-        from maggma.stores import MemoryStore
-
-        return JobStore(MemoryStore(), additional_stores={"data": MemoryStore()})
-    return get_job_store()
-
-
 def _summary(doc) -> str:
     lines = [
         f"{doc.formula} ({doc.material_id or 'no id'}): {doc.engine} MD, {doc.n_atoms} atoms, "
         f"status {doc.status}" + (f" - {doc.reason}" if doc.reason else ""),
-        f"{'T (K)':>7} {'status':>7} {'frames':>7} {'Li hops':>8} {'<T> (K)':>8} "
-        f"{'steps/s':>8}  reasons",
+        f"{'T (K)':>7} {'status':>7} {'steps':>6} {'Li hops':>8} {'<T> (K)':>8} "
+        f"{'D (cm2/s)':>10} {'host':>10} {'steps/s':>8}  stop / reasons",
     ]
     for run in doc.runs:
         mean_t = f"{run.mean_temperature_K:8.0f}" if run.mean_temperature_K else f"{'-':>8}"
         speed = f"{run.steps_per_s:8.2f}" if run.steps_per_s else f"{'-':>8}"
+        d = f"{run.D_cm2_s:10.2e}" if run.D_cm2_s is not None else f"{'-':>10}"
+        host = run.framework.state if run.framework else "-"
         lines.append(
-            f"{run.temperature:7.0f} {run.status:>7} {run.n_frames:7d} {run.li_hops:8d} "
-            f"{mean_t} {speed}  {'; '.join(run.reasons)}"
+            f"{run.temperature:7.0f} {run.status:>7} {run.production_steps:6d} "
+            f"{run.li_hops:8d} {mean_t} {d} {host:>10} {speed}  "
+            f"{run.stop_reason or ''} {'; '.join(run.reasons)}"
         )
-    if doc.diffusion:
-        ea = doc.diffusion.get("ea_eV")
-        sigma = doc.diffusion.get("sigma_rt_S_cm")
-        lines.append(f"Ea = {ea} eV, sigma_RT = {sigma} S/cm")
+    diffusion = doc.diffusion
+    if diffusion is not None:
+        if diffusion.sigma_rt_S_cm is not None:
+            lines.append(
+                f"Ea = {diffusion.ea_eV:.3f} eV, sigma_RT = {diffusion.sigma_rt_S_cm:.2e} S/cm "
+                f"[{diffusion.sigma_rt_low:.1e}, {diffusion.sigma_rt_high:.1e}]"
+            )
+        elif diffusion.sigma_rt_high is not None:
+            lines.append(f"sigma_RT <= {diffusion.sigma_rt_high:.1e} S/cm (upper bound only)")
     lines += [f"warning: {w}" for w in doc.warnings]
     return "\n".join(lines)
 
@@ -93,62 +183,26 @@ def _summary(doc) -> str:
 @click.argument("structure_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--engine",
-    type=click.Choice(["chgnet", "vasp"]),
+    type=click.Choice(MD_ENGINES),
     default="chgnet",
     show_default=True,
-    help="chgnet: run here with the CHGNet potential; vasp: build the AIMD flow and submit it.",
+    help="chgnet/sevennet: run here with a universal potential; vasp: build the AIMD flow "
+    "and submit it.",
 )
-@click.option(
-    "--temperatures",
-    default="600,800,1000,1200",
-    show_default=True,
-    help="Comma-separated NVT temperatures (K).",
-)
-@click.option(
-    "--steps",
-    type=int,
-    default=None,
-    help="Production steps per temperature [paper: 10000; chgnet on a CPU: 1000].",
-)
-@click.option(
-    "--equil-steps",
-    type=int,
-    default=None,
-    help="Equilibration steps per temperature [paper: 3000; chgnet on a CPU: 200].",
-)
-@click.option(
-    "--min-length",
-    type=float,
-    default=10.0,
-    show_default=True,
-    help="Supercell lattice lengths are all >= this (A).",
-)
-@click.option(
-    "--chunks",
-    type=int,
-    default=4,
-    show_default=True,
-    help="vasp: restartable pieces of the production run.",
-)
-@click.option(
-    "--traj-interval",
-    type=int,
-    default=None,
-    help="chgnet: write a frame every N steps [10; 5 on the reduced protocol].",
-)
+@md_protocol_options
 @click.option(
     "--device",
     type=click.Choice(["auto", "cpu", "cuda"]),
     default="auto",
     show_default=True,
-    help="chgnet: torch device. On a GPU the full paper protocol is the default.",
+    help="Force fields: torch device. On a GPU the paper protocol is the default.",
 )
 @click.option("--material-id", default=None, help="Id recorded in the MD document.")
 @click.option(
     "--workdir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="chgnet: folder of the job directories and trajectories [$SSE_FLOWS_HOME/md].",
+    help="Force fields: folder of the job directories and trajectories [$SSE_FLOWS_HOME/md].",
 )
 @click.option(
     "--dry-run",
@@ -159,68 +213,59 @@ def _summary(doc) -> str:
 def md(
     structure_file: Path,
     engine: str,
-    temperatures: str,
-    steps: int | None,
-    equil_steps: int | None,
-    min_length: float,
-    chunks: int,
-    traj_interval: int | None,
     device: str,
     material_id: str | None,
     workdir: Path | None,
     dry_run: bool,
     as_json: bool,
+    **protocol_opts: Any,
 ) -> None:
-    """Run (chgnet) or submit (vasp) the MD protocol of the structure in STRUCTURE_FILE.
+    """Run (chgnet, sevennet) or submit (vasp) the MD protocol of STRUCTURE_FILE.
 
-    The protocol is the paper's: NVT Nose-Hoover, 2 fs, 600/800/1000/1200 K, 3,000
-    equilibration + 10,000 production steps, supercell lengths >= 10 A. CHGNet on a CPU
-    defaults to a reduced protocol (200 + 1,000 steps) and says so.
+    The paper's protocol: NVT, 2 fs, 600/800/1000/1200 K, 3,000 equilibration + 10,000
+    production steps, supercell lengths >= 10 A. The force fields first relax the cell
+    with the same potential, equilibrate with Langevin and produce with Bussi's thermostat;
+    on a CPU they default to a reduced protocol (500 + 2,000-5,000 steps, continued until
+    D is known to 30 %) and say so. Exit code 1 when the MD verdict is 'failed'.
     """
     structure = read_structure(structure_file)
-    temps = _parse_temperatures(temperatures)
-    for name, value in (("--steps", steps), ("--equil-steps", equil_steps)):
-        if value is not None and value < (1 if name == "--steps" else 0):
-            raise click.ClickException(f"{name} must be a positive number of MD steps")
-    if engine == "vasp":
-        result = _submit_vasp(
-            structure, structure_file, temps, steps, equil_steps, min_length, chunks,
-            material_id, dry_run,
+    use_cuda = engine != "vasp" and (
+        device == "cuda" or (device == "auto" and cuda_available())
+    )
+    if device == "cuda" and not cuda_available():
+        raise click.ClickException(
+            "--device cuda but torch sees no CUDA GPU; use --device cpu (or auto)"
         )
+    base = MDProtocol() if (engine == "vasp" or use_cuda) else MDProtocol.reduced_cpu()
+    protocol = protocol_from_options(base, protocol_opts)
+    click.echo(protocol.describe(engine), err=True)
+    if engine == "vasp":
+        result = _submit_vasp(structure, structure_file, protocol, material_id, dry_run)
     else:
-        result = _run_chgnet(
-            structure, temps, steps, equil_steps, min_length, traj_interval, device,
-            material_id, workdir,
+        result = _run_forcefield(
+            structure, engine, protocol, "cuda" if use_cuda else "cpu", material_id, workdir
         )
     if as_json:
         click.echo(json.dumps(result, default=str))
+    if result.get("status") == "failed":
+        raise SystemExit(1)
 
 
-def _submit_vasp(
-    structure, structure_file: Path, temps, steps, equil_steps, min_length, chunks,
-    material_id, dry_run,
-) -> dict[str, Any]:
+def _submit_vasp(structure, structure_file: Path, protocol, material_id, dry_run) -> dict:
     from sse_flows.md.makers import AimdProtocolMaker
 
-    try:
-        maker = AimdProtocolMaker(
-            temperatures=temps,
-            production_steps=10000 if steps is None else steps,
-            equilibration_steps=3000 if equil_steps is None else equil_steps,
-            production_chunks=chunks,
-            min_lattice_length=min_length,
-        )
-        protocol = maker.protocol
-    except ValueError as exc:
-        raise click.ClickException(f"invalid MD protocol: {exc}") from None
+    maker = AimdProtocolMaker(protocol=protocol)
     flow = maker.make(structure, material_id=material_id)
-    n_vasp = sum(job.name.startswith("aimd ") and "restart" not in job.name for job in flow.jobs)
+    n_vasp = sum(
+        job.name.startswith(("aimd equilibration", "aimd production")) for job in flow.jobs
+    )
     result: dict[str, Any] = {
         "engine": "vasp",
         "formula": structure.composition.reduced_formula,
         "n_jobs": len(flow.jobs),
-        "n_vasp_jobs": n_vasp - 1,
+        "n_vasp_jobs": n_vasp,
         "protocol": protocol.as_dict(),
+        "reduced_protocol": protocol.reduced,
         "submitted": False,
     }
     if dry_run:
@@ -251,89 +296,58 @@ def _submit_vasp(
     return result
 
 
-def _run_chgnet(
-    structure, temps, steps, equil_steps, min_length, traj_interval, device, material_id,
-    workdir,
-) -> dict[str, Any]:
+def _run_forcefield(structure, engine, protocol, device, material_id, workdir) -> dict:
     from jobflow import run_locally
 
-    from sse_flows.md.makers import make_md_flow
-    from sse_flows.md.protocol import MDProtocol
+    from sse_flows.md.makers import md_maker
     from sse_flows.settings import get_settings
+    from sse_flows.stores import get_job_store
 
-    use_cuda = device == "cuda" or (device == "auto" and _cuda_available())
-    if device == "cuda" and not _cuda_available():
-        raise click.ClickException(
-            "--device cuda but torch sees no CUDA GPU; use --device cpu (or auto)"
-        )
-    base = MDProtocol() if use_cuda else MDProtocol.reduced_cpu()
-    overrides = {
-        "production_steps": base.production_steps if steps is None else steps,
-        "equilibration_steps": base.equilibration_steps if equil_steps is None else equil_steps,
-        "trajectory_interval": base.trajectory_interval if traj_interval is None else traj_interval,
-    }
-    reduced = (
-        overrides["production_steps"] < 10000 or overrides["equilibration_steps"] < 3000
-    )
-    if reduced:
-        click.echo(
-            f"Reduced protocol: {overrides['equilibration_steps']} equilibration + "
-            f"{overrides['production_steps']} production steps per temperature (the paper: "
-            "3000 + 10000). CHGNet runs ~0.1-0.5 s/step for 25-100 atoms on a CPU.",
-            err=True,
-        )
-    try:
-        flow = make_md_flow(
-            structure,
-            engine="chgnet",
-            temperatures=temps,
-            steps=overrides["production_steps"],
-            equil_steps=overrides["equilibration_steps"],
-            material_id=material_id,
-            min_lattice_length=min_length,
-            trajectory_interval=overrides["trajectory_interval"],
-            reduced=reduced,
-            calculator_kwargs={"use_device": "cuda" if use_cuda else "cpu"},
-        )
-    except ValueError as exc:
-        raise click.ClickException(f"invalid MD protocol: {exc}") from None
+    flow = md_maker(engine, protocol, device=device).make(structure, material_id=material_id)
     root = Path(workdir) if workdir else get_settings().HOME / "md"
     root.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         responses = run_locally(
-            flow, store=_job_store(), root_dir=root, create_folders=True, log=False
+            flow, store=get_job_store(), root_dir=root, create_folders=True, log=False
         )
-    md_job = flow.jobs[0]
-    response = responses.get(md_job.uuid, {}).get(1)
+    final = flow.jobs[-1]
+    response = max(responses.get(final.uuid, {}).items(), default=(None, None))[1]
     if response is None or response.output is None:
         raise click.ClickException(
-            f"the MD job did not finish (see the job folder under {root}); rerun with a "
+            f"the MD flow did not finish (see the job folders under {root}); rerun with a "
             "smaller --steps to check the setup"
         )
     doc = response.output
     click.echo(_summary(doc))
     return {
-        "engine": "chgnet",
+        "engine": engine,
         "formula": doc.formula,
         "material_id": doc.material_id,
         "status": doc.status,
         "reason": doc.reason,
         "reduced_protocol": doc.reduced_protocol,
+        "protocol": doc.protocol_summary,
         "n_atoms": doc.n_atoms,
-        "job_uuid": md_job.uuid,
+        "job_uuid": final.uuid,
+        "relaxation": doc.relaxation.model_dump() if doc.relaxation else None,
         "runs": [
             {
                 "T": run.temperature,
                 "status": run.status,
+                "production_steps": run.production_steps,
+                "stop_reason": run.stop_reason,
                 "li_hops": run.li_hops,
                 "diffusive": run.diffusive,
+                "D_cm2_s": run.D_cm2_s,
+                "host": run.framework.state if run.framework else None,
+                "mean_temperature_K": run.mean_temperature_K,
                 "steps_per_s": run.steps_per_s,
                 "trajectory_files": run.trajectory_files,
                 "reasons": run.reasons,
             }
             for run in doc.runs
         ],
-        "diffusion": doc.diffusion,
+        "diffusion": doc.diffusion.summary() if doc.diffusion else None,
         "warnings": doc.warnings,
     }

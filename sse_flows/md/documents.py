@@ -1,189 +1,185 @@
-"""Build the MD documents from trajectories (shared by the CHGNet and VASP engines)."""
+"""Build the MD document from production records (shared by every engine).
+
+Per temperature: the production chunks are read and joined by the analysis stage's
+readers; leading frames before the kinetic temperature settled are dropped; the engine
+sanity checks run (:mod:`sse_flows.md.sanity`). The runs that pass go together through
+:func:`sse_flows.analysis.analyze_runs`, which counts hops, judges the host framework and
+fits the Arrhenius law: the MD stage reports its numbers and does not decide them twice.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from pymatgen.core import Structure
 
-from sse_flows.md.failures import FailureThresholds, check_md_run
-from sse_flows.md.protocol import MDProtocol, supercell_scaling
-from sse_flows.md.schemas import MDRunDoc, MDTemperatureRun
+from sse_flows.md.forcefield import MAX_RELAX_VOLUME_CHANGE
+from sse_flows.md.protocol import MDProtocol
+from sse_flows.md.sanity import SanityThresholds, check_trajectory, settled_start
+from sse_flows.md.schemas import MDRunDoc, MDTemperatureRun, ProductionRecord, RelaxationDoc
 from sse_flows.provenance import Provenance
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass
-class TemperatureTrajectory:
-    """The production trajectory of one temperature, as the engines hand it over.
-
-    ``frames`` is empty and ``error`` is set when the engine itself failed (crash,
-    non-converged SCF, a VASP job that never ran).
-    """
-
-    temperature: float
-    frames: list[Structure] = field(default_factory=list)
-    energies: list[float] | None = None
-    temperatures_K: list[float] | None = None
-    files: list[str] = field(default_factory=list)
-    elapsed_s: float | None = None
-    error: str | None = None
+def _failed(common: dict[str, Any], reasons: list[str]) -> MDTemperatureRun:
+    return MDTemperatureRun(status="failed", reasons=reasons, **common)
 
 
-def evaluate_temperature(
-    trajectory: TemperatureTrajectory,
-    initial: Structure,
+def _prepare(
+    record: ProductionRecord | None,
+    temperature: float,
     protocol: MDProtocol,
-    thresholds: FailureThresholds,
+    thresholds: SanityThresholds,
     step_skip: int,
-) -> MDTemperatureRun:
-    """Run the failure checks on one temperature and summarise it as a document."""
-    total_steps = protocol.equilibration_steps + protocol.production_steps
+):
+    """(the production run ready for analysis or None, the run document's fields)."""
+    from sse_flows.md.continuation import read_production
+
+    record = record or ProductionRecord(temperature=temperature, error="the MD job never ran")
+    total = record.equilibration_steps + record.production_steps
     common: dict[str, Any] = {
-        "temperature": trajectory.temperature,
-        "equilibration_steps": protocol.equilibration_steps,
-        "production_steps": protocol.production_steps,
+        "temperature": temperature,
+        "equilibration_steps": record.equilibration_steps,
+        "production_steps": record.production_steps,
+        "stop_reason": record.stop_reason,
         "time_step_fs": protocol.time_step_fs,
         "step_skip": step_skip,
-        "n_frames": len(trajectory.frames),
-        "trajectory_files": trajectory.files,
-        "elapsed_s": trajectory.elapsed_s,
-        "steps_per_s": (
-            total_steps / trajectory.elapsed_s if trajectory.elapsed_s else None
-        ),
+        "trajectory_files": record.files,
+        "equilibrated": record.equilibrated,
+        "elapsed_s": record.elapsed_s or None,
+        "steps_per_s": total / record.elapsed_s if record.elapsed_s else None,
     }
-    if trajectory.error is not None:
-        return MDTemperatureRun(status="failed", reasons=[trajectory.error], **common)
-    # The host is judged against the start of production, not the input cell: relaxing an
-    # unrelaxed input (e.g. an ordered LGPS cell) into the potential's minimum during the
-    # equilibration is not melting, while a host that melts during production still drifts
-    # away from its first production frame.
-    reference = trajectory.frames[0] if trajectory.frames else initial
+    if record.error:
+        return None, _failed(common, [record.error])
     try:
-        check = check_md_run(
-            trajectory.frames,
-            reference,
-            time_step_fs=protocol.time_step_fs,
-            step_skip=step_skip,
-            energies=trajectory.energies,
-            thresholds=thresholds,
-        )
-    except Exception as exc:  # noqa: BLE001 - one bad trajectory must not stop the material
-        logger.exception("MD checks failed at %s K", trajectory.temperature)
-        return MDTemperatureRun(
-            status="failed",
-            reasons=[f"trajectory checks crashed: {type(exc).__name__}: {exc}"],
-            **common,
-        )
-    mean_t = (
-        float(np.mean(trajectory.temperatures_K)) if trajectory.temperatures_K else None
-    )
-    return MDTemperatureRun(
-        status="failed" if check.failed else "ok",
-        reasons=check.reasons,
-        li_hops=check.li_hops,
-        diffusive=check.diffusive,
+        run = read_production(record, protocol.time_step_fs * step_skip)
+    except Exception as exc:  # noqa: BLE001 - an unreadable trajectory is a failed run
+        return None, _failed(common, [f"unreadable trajectory: {type(exc).__name__}: {exc}"])
+    discard, settled = settled_start(run, temperature, protocol.temperature_tolerance)
+    if discard:
+        run = run.slice(discard, run.n_frames)
+    common["discarded_frames"] = discard
+    common["n_frames"] = run.n_frames
+    check = check_trajectory(run, thresholds)
+    common.update(
         min_distance_A=check.min_distance,
-        framework_rmsd_A=check.framework_rmsd,
-        framework_matches_initial=check.framework_matches_initial,
         max_energy_deviation_per_atom=check.max_energy_deviation_per_atom,
-        mean_temperature_K=mean_t,
-        **common,
     )
-
-
-def diffusion_of(
-    trajectories: Sequence[TemperatureTrajectory],
-    runs: Sequence[MDTemperatureRun],
-    time_step_fs: float,
-    step_skip: int,
-    material_id: str | None = None,
-) -> tuple[dict[str, Any] | None, str | None]:
-    """DiffusionDoc (as a dict) of the usable runs, with ``sse_flows.analysis``.
-
-    Returns
-    -------
-    tuple
-        (the DiffusionDoc dict or None, a warning or None).
-    """
-    usable = [t for t, run in zip(trajectories, runs, strict=True) if run.status == "ok"]
-    if len(usable) < 2:
-        return None, "fewer than two usable temperatures: no Arrhenius fit"
-    try:
-        from sse_flows.analysis import TemperatureRun, analyze_runs
-    except ImportError as exc:  # the analysis stage is optional for the MD stage
-        return None, f"diffusion analysis unavailable ({exc})"
-    try:
-        temperature_runs = [
-            TemperatureRun.from_structures(
-                t.frames, temperature=t.temperature, time_step_fs=time_step_fs, step_skip=step_skip
-            )
-            for t in usable
-        ]
-        doc = analyze_runs(temperature_runs, specie="Li", material_id=material_id)
-    except Exception as exc:  # noqa: BLE001 - an analysis problem must not lose the MD doc
-        logger.exception("diffusion analysis failed")
-        return None, f"diffusion analysis failed: {type(exc).__name__}: {exc}"
-    dumped = doc.model_dump(mode="json") if hasattr(doc, "model_dump") else dict(doc)
-    return dumped, None
+    if run.kinetic_temperatures is not None:
+        mean = float(np.mean(run.kinetic_temperatures))
+        common["mean_temperature_K"] = mean
+        common["temperature_within_tolerance"] = bool(
+            settled and abs(mean - temperature) <= protocol.temperature_tolerance * temperature
+        )
+    if check.failed:
+        return None, _failed(common, check.reasons)
+    if run.n_frames < 4:
+        return None, _failed(common, [f"only {run.n_frames} frames: too short to analyse"])
+    return run, common
 
 
 def make_md_run_doc(
     engine: str,
     unit_cell: Structure,
     supercell: Structure,
-    trajectories: Sequence[TemperatureTrajectory],
+    records: Sequence[ProductionRecord | None],
     protocol: MDProtocol,
-    step_skip: int,
     material_id: str | None = None,
-    thresholds: FailureThresholds | None = None,
+    relaxation: RelaxationDoc | None = None,
+    thresholds: SanityThresholds | None = None,
+    step_skip: int | None = None,
     parameters: dict[str, Any] | None = None,
-    analyze: bool = True,
 ) -> MDRunDoc:
-    """Check every temperature and assemble the material's :class:`MDRunDoc`.
+    """Check and analyse every temperature and assemble the material's :class:`MDRunDoc`.
 
-    A material is ``failed`` when no temperature passes the checks, or when no
-    temperature has enough Li hops to estimate a diffusivity.
+    A temperature fails when its engine failed, a sanity check failed or its host
+    framework is unstable; the material fails when no temperature is usable. A material
+    whose Li does not diffuse is *not* failed: that is a result (sigma_RT gets a bound).
     """
-    limits = thresholds or FailureThresholds()
-    runs = [evaluate_temperature(t, supercell, protocol, limits, step_skip) for t in trajectories]
+    from sse_flows.analysis import analyze_runs
+
+    limits = thresholds or SanityThresholds()
+    step_skip = step_skip or protocol.trajectory_interval
+    prepared = [
+        _prepare(record, t, protocol, limits, step_skip)
+        for record, t in zip(records, protocol.temperatures, strict=True)
+    ]
     warnings: list[str] = []
-    for run in runs:
-        if run.status == "ok" and not run.diffusive:
-            warnings.append(
-                f"{run.temperature:g} K: only {run.li_hops} Li hops (< {limits.min_li_hops}), "
-                "not diffusive"
-            )
     if protocol.reduced:
-        warnings.append(
-            f"reduced protocol: {protocol.equilibration_steps} + {protocol.production_steps} "
-            "steps per temperature instead of the paper's 3000 + 10000"
-        )
+        warnings.append(protocol.describe(engine))
+    relax_problem = None
+    if relaxation is not None:
+        if abs(relaxation.volume_change) > MAX_RELAX_VOLUME_CHANGE:
+            relax_problem = (
+                f"the {engine} relaxation changed the volume by {relaxation.volume_change:+.0%} "
+                f"(limit {MAX_RELAX_VOLUME_CHANGE:.0%}): the potential does not describe "
+                "this structure"
+            )
+        elif not relaxation.converged:
+            warnings.append(
+                f"relaxation not converged in {relaxation.steps} steps (max force "
+                f"{relaxation.max_force_eV_A:.2f} eV/A)"
+            )
+    good = [(run, common) for run, common in prepared if run is not None]
+    diffusion = None
+    by_t: dict[float, Any] = {}
+    if good and relax_problem is None:
+        try:
+            diffusion = analyze_runs([run for run, _ in good], material_id=material_id)
+            by_t = {entry.T: entry for entry in diffusion.temperatures}
+        except Exception as exc:  # noqa: BLE001 - an analysis problem must not lose the doc
+            logger.exception("diffusion analysis failed")
+            warnings.append(f"diffusion analysis failed: {type(exc).__name__}: {exc}")
+    runs = []
+    for run, common in prepared:
+        if run is None:
+            runs.append(common)
+            continue
+        entry = by_t.get(run.temperature_K)
+        reasons = []
+        if relax_problem:
+            reasons.append(relax_problem)
+        if entry is not None and not entry.framework_stable:
+            reasons.append(entry.framework.reason if entry.framework else "host unstable")
+        if entry is not None:
+            common.update(
+                li_hops=entry.li_hops,
+                diffusive=entry.diffusive,
+                D_cm2_s=entry.D_cm2_s,
+                D_relative_error=entry.D_err / entry.D_cm2_s if entry.D_cm2_s > 0 else None,
+                framework=entry.framework,
+            )
+            if entry.framework and entry.framework.state == "creeping":
+                warnings.append(
+                    f"{run.temperature_K:g} K: framework MSD creeping up "
+                    f"({entry.framework.framework_msd_end_A2:.2f} A2), below the melt limit"
+                )
+            if not entry.diffusive and entry.framework_stable:
+                warnings.append(
+                    f"{run.temperature_K:g} K not diffusive: {'; '.join(entry.reasons)}"
+                )
+        if common.get("temperature_within_tolerance") is False:
+            warnings.append(
+                f"{run.temperature_K:g} K: mean temperature "
+                f"{common.get('mean_temperature_K', float('nan')):.0f} K is not within "
+                f"{protocol.temperature_tolerance:.0%} of the target"
+            )
+        runs.append(MDTemperatureRun(status="failed" if reasons else "ok", reasons=reasons,
+                                     **common))
     ok_runs = [run for run in runs if run.status == "ok"]
     reason = None
-    if not ok_runs:
+    if relax_problem:
+        reason = relax_problem
+    elif not ok_runs:
         reason = "; ".join(f"{run.temperature:g} K: {'; '.join(run.reasons)}" for run in runs)
-    elif not any(run.diffusive for run in ok_runs):
-        reason = (
-            f"too few Li hops at every temperature (need >= {limits.min_li_hops}); "
-            "the diffusivity cannot be estimated"
-        )
-    diffusion = None
-    if analyze and reason is None:
-        diffusion, warning = diffusion_of(
-            trajectories, runs, protocol.time_step_fs, step_skip, material_id=material_id
-        )
-        if warning:
-            warnings.append(warning)
     params = {
         "engine": engine,
         "protocol": protocol.as_dict(),
-        "thresholds": limits.as_dict(),
+        "sanity_thresholds": limits.as_dict(),
         **(parameters or {}),
     }
     return MDRunDoc(
@@ -193,9 +189,14 @@ def make_md_run_doc(
         status="failed" if reason else "ok",
         reason=reason,
         reduced_protocol=protocol.reduced,
+        protocol_summary=protocol.describe(engine),
         n_atoms=len(supercell),
-        supercell_scaling=supercell_scaling(unit_cell, protocol.min_lattice_length),
+        supercell_scaling=[
+            int(round(big / small))
+            for big, small in zip(supercell.lattice.abc, unit_cell.lattice.abc, strict=True)
+        ],
         structure=supercell.as_dict(),
+        relaxation=relaxation,
         runs=runs,
         diffusion=diffusion,
         warnings=warnings,

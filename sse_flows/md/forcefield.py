@@ -1,169 +1,307 @@
-"""The MD protocol with a universal ML potential (CHGNet) through atomate2's ForceFieldMDMaker.
+"""The MD protocol with a universal ML potential (CHGNet, SevenNet), driven through ASE.
 
-Each temperature is an NVT Nose-Hoover run (ASE ``NPT`` with no barostat, the ASE
-"nose-hoover" preset of atomate2): an equilibration run whose last velocities start
-the production run; the production trajectory is written to an ASE ``.traj`` file
-every ``trajectory_interval`` steps (not into the job document).
+Per material: the unit cell is put on a right-handed basis and relaxed (cell and positions,
+``FrechetCellFilter`` + FIRE) with the same potential; the MD supercell (all lengths
+>= ``min_lattice_length``) is built from the relaxed cell. Per temperature:
+
+1. Maxwell-Boltzmann velocities (seeded), then equilibration with the
+   ``equilibration_thermostat`` (Langevin, 10/ps): extended by up to two more blocks until
+   the mean kinetic temperature of its second half is within ``temperature_tolerance``;
+2. production with the ``thermostat`` (Bussi velocity rescaling, taut 100 fs) in
+   restartable chunks, each written to its own ASE ``.traj`` file (positions, momenta,
+   potential energy; the description records the time step, the frame interval and the
+   temperature, so ``sse-flows analyze`` reads the files without options). A chunk starts
+   from the last frame of the previous one, velocities included.
+
+The calculators come from atomate2's ``ase_calculator`` (the names atomate2 users know);
+their weights ship in their wheels (nothing downloads at run time).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from ase import units
-from emmet.core.types.enums import StoreTrajectoryOption
 from pymatgen.core import Structure
 
-from sse_flows.md.documents import TemperatureTrajectory, make_md_run_doc
-from sse_flows.md.failures import FailureThresholds
-from sse_flows.md.protocol import MDProtocol, make_md_supercell
-from sse_flows.md.schemas import MDRunDoc
+from sse_flows.md.protocol import MDProtocol, make_md_supercell, standard_orientation
+from sse_flows.md.schemas import ProductionRecord, RelaxationDoc
 
 logger = logging.getLogger(__name__)
 
-#: Force fields whose weights ship in their wheel (nothing downloads at run time).
-OFFLINE_FORCE_FIELDS = ("CHGNet", "SevenNet")
+#: Force fields whose weights ship in their wheel (engine name -> atomate2 MLFF name, kwargs).
+FORCE_FIELDS: dict[str, tuple[str, dict[str, Any]]] = {
+    "chgnet": ("CHGNet", {}),
+    "sevennet": ("SevenNet", {"model": "7net-0"}),
+}
+
+#: Largest |volume change| a relaxation may make before the potential is distrusted.
+MAX_RELAX_VOLUME_CHANGE = 0.25
 
 
-def forcefield_md_maker(
-    temperature: float,
-    n_steps: int,
-    protocol: MDProtocol,
-    force_field_name: str = "CHGNet",
-    traj_file: str | None = None,
-    traj_interval: int = 1,
-    calculator_kwargs: dict[str, Any] | None = None,
-    seed: int | None = None,
-):
-    """An atomate2 ``ForceFieldMDMaker`` for one NVT Nose-Hoover run.
+def engine_names() -> tuple[str, ...]:
+    """Force-field engine names accepted everywhere (CLI, flow, makers)."""
+    return tuple(FORCE_FIELDS)
+
+
+@functools.lru_cache(maxsize=4)
+def load_calculator(engine: str = "chgnet", device: str = "cpu"):
+    """The ASE calculator of a force-field engine (loaded once per process).
 
     Parameters
     ----------
-    temperature
-        Thermostat temperature (K).
-    n_steps
-        Number of MD steps.
+    engine
+        "chgnet" or "sevennet".
+    device
+        "cpu" or "cuda".
+    """
+    import warnings
+
+    from atomate2.forcefields.utils import ase_calculator
+
+    if engine not in FORCE_FIELDS:
+        raise ValueError(f"unknown force-field engine {engine!r}; use one of {engine_names()}")
+    name, kwargs = FORCE_FIELDS[engine]
+    device_key = "use_device" if engine == "chgnet" else "device"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ase_calculator(name, **kwargs, **{device_key: device})
+
+
+def _atoms(structure: Structure, calculator):
+    atoms = structure.to_ase_atoms()
+    atoms.calc = calculator
+    return atoms
+
+
+def relax_for_md(
+    structure: Structure, calculator, protocol: MDProtocol
+) -> tuple[Structure, RelaxationDoc]:
+    """Relax cell and positions with the MD potential (after the right-handed rotation).
+
+    Parameters
+    ----------
+    structure
+        The ordered unit cell.
+    calculator
+        The ASE calculator of the potential.
     protocol
-        Time step and thermostat time come from here.
-    force_field_name
-        atomate2 MLFF name ("CHGNet" by default).
-    traj_file
-        ASE trajectory file written at the end of the run (None: no file).
-    traj_interval
-        Steps between stored frames.
-    calculator_kwargs
-        Passed to the ASE calculator (e.g. ``{"use_device": "cuda"}`` for CHGNet).
-    seed
-        Seed of the Maxwell-Boltzmann velocities (only used without initial velocities).
+        ``relax_fmax`` and ``relax_max_steps``.
 
     Returns
     -------
-    atomate2.forcefields.md.ForceFieldMDMaker
+    tuple
+        (relaxed structure, what the relaxation did).
     """
-    from atomate2.forcefields.md import ForceFieldMDMaker
+    from ase.filters import FrechetCellFilter
+    from ase.optimize import FIRE
+    from ase.units import GPa
 
-    return ForceFieldMDMaker(
-        name=f"{force_field_name} md {temperature:g}K",
-        force_field_name=force_field_name,
-        calculator_kwargs=dict(calculator_kwargs or {}),
-        time_step=protocol.time_step_fs,
-        n_steps=n_steps,
-        ensemble="nvt",
-        dynamics="nose-hoover",
-        temperature=temperature,
-        ase_md_kwargs={"ttime": protocol.thermostat_time_fs * units.fs, "pfactor": None},
-        traj_file=traj_file,
-        traj_file_fmt="ase",
-        traj_interval=traj_interval,
-        store_trajectory=StoreTrajectoryOption.NO,
-        mb_velocity_seed=seed,
-        zero_linear_momentum=True,
+    oriented = standard_orientation(structure)
+    atoms = _atoms(oriented, calculator)
+    n = len(atoms)
+    e_before = float(atoms.get_potential_energy()) / n
+    pressure = float(-np.trace(atoms.get_stress(voigt=False)) / 3 / GPa)
+    v_before = atoms.get_volume()
+    optimizer = FIRE(FrechetCellFilter(atoms), logfile=None)
+    optimizer.run(fmax=protocol.relax_fmax, steps=protocol.relax_max_steps)
+    forces = atoms.get_forces()
+    max_force = float(np.linalg.norm(forces, axis=1).max())
+    relaxed = Structure(
+        atoms.cell[:], oriented.species, atoms.get_scaled_positions(wrap=True),
+    )
+    doc = RelaxationDoc(
+        converged=max_force <= protocol.relax_fmax,
+        steps=int(optimizer.nsteps),
+        max_force_eV_A=max_force,
+        energy_per_atom_before=e_before,
+        energy_per_atom_after=float(atoms.get_potential_energy()) / n,
+        volume_change=float(atoms.get_volume() / v_before - 1.0),
+        pressure_before_GPa=pressure,
+    )
+    return relaxed, doc
+
+
+def _dynamics(atoms, thermostat: str, temperature: float, protocol: MDProtocol, seed: int):
+    from ase import units
+
+    dt = protocol.time_step_fs * units.fs
+    rng = np.random.default_rng(seed)
+    if thermostat == "bussi":
+        from ase.md.bussi import Bussi
+
+        return Bussi(
+            atoms, dt, temperature_K=temperature, taut=protocol.thermostat_time_fs * units.fs,
+            rng=rng,
+        )
+    if thermostat == "langevin":
+        from ase.md.langevin import Langevin
+
+        friction = protocol.langevin_friction_per_ps * 1e-3 / units.fs
+        return Langevin(atoms, dt, temperature_K=temperature, friction=friction, rng=rng)
+    if thermostat == "nose-hoover-chain":
+        from ase.md.nose_hoover_chain import NoseHooverChainNVT
+
+        return NoseHooverChainNVT(
+            atoms, dt, temperature_K=temperature, tdamp=protocol.thermostat_time_fs * units.fs
+        )
+    raise ValueError(f"unknown thermostat {thermostat!r}")
+
+
+def _seed(protocol: MDProtocol, temperature: float, chunk: int) -> int:
+    return (protocol.seed or 0) * 1_000_003 + int(temperature) * 101 + chunk
+
+
+def equilibrate(atoms, temperature: float, protocol: MDProtocol) -> tuple[int, float, bool]:
+    """Seeded velocities, then equilibration blocks until the temperature has settled.
+
+    Returns
+    -------
+    tuple
+        (steps run, mean kinetic temperature of the last block's second half, settled).
+    """
+    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
+
+    MaxwellBoltzmannDistribution(
+        atoms, temperature_K=temperature, rng=np.random.default_rng(_seed(protocol, temperature, 0))
+    )
+    Stationary(atoms)
+    steps = protocol.equilibration_steps
+    if steps == 0:
+        return 0, float(atoms.get_temperature()), True
+    done, mean, settled = 0, float("nan"), False
+    for block in range(3):
+        dyn = _dynamics(
+            atoms, protocol.equilibration_thermostat, temperature, protocol,
+            _seed(protocol, temperature, 1000 + block),
+        )
+        samples: list[float] = []
+        every = max(1, steps // 200)
+
+        def sample(samples=samples, dyn=dyn, every=every) -> None:
+            if dyn.nsteps >= steps // 2:
+                samples.append(float(atoms.get_temperature()))
+
+        dyn.attach(sample, interval=every)
+        dyn.run(steps)
+        done += steps
+        mean = float(np.mean(samples)) if samples else float(atoms.get_temperature())
+        settled = abs(mean - temperature) <= protocol.temperature_tolerance * temperature
+        if settled:
+            break
+        logger.info("%g K: equilibration block %d ended at %.0f K; extending", temperature,
+                    block + 1, mean)
+    return done, mean, settled
+
+
+def run_production_chunk(
+    atoms, temperature: float, protocol: MDProtocol, n_steps: int, path: Path, chunk: int
+) -> float:
+    """Run one production chunk, writing frames to ``path``; returns the wall time (s)."""
+    from ase import units
+    from ase.calculators.singlepoint import SinglePointCalculator
+    from ase.io.trajectory import Trajectory
+
+    dyn = _dynamics(
+        atoms, protocol.thermostat, temperature, protocol, _seed(protocol, temperature, chunk)
+    )
+    writer = Trajectory(str(path), "w")
+    writer.set_description(
+        {
+            "type": "molecular-dynamics",
+            "md-type": protocol.thermostat,
+            "timestep": protocol.time_step_fs * units.fs,
+            "interval": protocol.trajectory_interval,
+            "temperature_K": temperature,
+            "chunk": chunk,
+        }
     )
 
+    def write() -> None:
+        frame = atoms.copy()
+        frame.calc = SinglePointCalculator(frame, energy=float(atoms.get_potential_energy()))
+        writer.write(frame)
 
-def _share_calculator(maker: Any, calculator: Any) -> Any:
-    """Give a maker an already loaded ASE calculator (the model loads once per material)."""
-    if calculator is not None:
-        maker._calculator = calculator  # AseMaker.calculator caches it under this name
-    return maker
+    dyn.attach(write, interval=protocol.trajectory_interval)
+    start = time.perf_counter()
+    try:
+        dyn.run(n_steps)
+    finally:
+        writer.close()
+    return time.perf_counter() - start
 
 
-def run_temperature(
+def _last_frame(path: str, calculator):
+    from ase.io import read
+
+    atoms = read(path, index=-1)
+    momenta = atoms.get_momenta()
+    atoms.calc = calculator
+    atoms.set_momenta(momenta)
+    return atoms
+
+
+def md_chunk(
     supercell: Structure,
     temperature: float,
     protocol: MDProtocol,
     workdir: Path,
-    force_field_name: str = "CHGNet",
-    calculator_kwargs: dict[str, Any] | None = None,
-    calculator: Any = None,
-) -> TemperatureTrajectory:
-    """Equilibrate then produce at one temperature; never raises for a failed run.
+    calculator,
+    record: ProductionRecord | None = None,
+) -> ProductionRecord:
+    """One restartable step of the per-temperature protocol; never raises for MD failures.
 
-    Returns
-    -------
-    TemperatureTrajectory
-        Production frames, potential energies, kinetic temperatures, the ``.traj``
-        file and the wall time; ``error`` is set when the MD itself crashed.
+    The first call equilibrates and runs the first production chunk; later calls continue
+    from the last frame of ``record``. The returned record carries the stop decision
+    (:func:`sse_flows.md.continuation.production_decision`).
     """
+    from sse_flows.md.continuation import production_decision
+
     workdir.mkdir(parents=True, exist_ok=True)
-    traj_path = workdir / f"production_{temperature:g}K.traj"
+    record = record.model_copy(deep=True) if record else ProductionRecord(temperature=temperature)
+    chunk = record.chunks + 1
+    n_steps = protocol.next_chunk_steps(record.production_steps)
+    path = workdir / f"production_{temperature:g}K_{chunk:03d}.traj"
     start = time.perf_counter()
     try:
-        structure = supercell
-        if protocol.equilibration_steps > 0:
-            equilibration = _share_calculator(
-                forcefield_md_maker(
-                    temperature,
-                    protocol.equilibration_steps,
-                    protocol,
-                    force_field_name,
-                    traj_interval=protocol.equilibration_steps,
-                    calculator_kwargs=calculator_kwargs,
-                    seed=protocol.seed,
-                ),
-                calculator,
-            )
-            result = equilibration._run_ase_safe(structure)
-            calculator = equilibration.calculator
-            velocities = result.trajectory.frame_properties[-1]["velocities"]
-            structure = result.final_mol_or_struct.copy()
-            structure.add_site_property("velocities", np.asarray(velocities).tolist())
-        production = _share_calculator(
-            forcefield_md_maker(
-                temperature,
-                protocol.production_steps,
-                protocol,
-                force_field_name,
-                traj_file=str(traj_path),
-                traj_interval=protocol.trajectory_interval,
-                calculator_kwargs=calculator_kwargs,
-                seed=protocol.seed,
-            ),
-            calculator,
-        )
-        result = production._run_ase_safe(structure)
+        if record.chunks == 0:
+            atoms = _atoms(supercell, calculator)
+            steps, mean, settled = equilibrate(atoms, temperature, protocol)
+            record.equilibration_steps = steps
+            record.equilibration_mean_temperature_K = mean
+            record.equilibrated = settled
+        else:
+            atoms = _last_frame(record.files[-1], calculator)
+        run_production_chunk(atoms, temperature, protocol, n_steps, path, chunk)
     except Exception as exc:  # noqa: BLE001 - a crashed MD is a failed run, not a crash
         logger.exception("MD at %s K failed", temperature)
-        return TemperatureTrajectory(
-            temperature=temperature,
-            error=f"MD crashed: {type(exc).__name__}: {exc}",
-            elapsed_s=time.perf_counter() - start,
+        record.error = f"MD crashed: {type(exc).__name__}: {exc}"
+        record.elapsed_s += time.perf_counter() - start
+        return production_decision(record, protocol)
+    record.files.append(str(path))
+    record.production_steps += n_steps
+    record.chunks = chunk
+    record.elapsed_s += time.perf_counter() - start
+    return production_decision(record, protocol)
+
+
+def prepare_supercell(
+    structure: Structure, protocol: MDProtocol, calculator
+) -> tuple[Structure, RelaxationDoc | None]:
+    """Relaxed (when the protocol says so) MD supercell of a unit cell."""
+    if not structure.is_ordered:
+        raise ValueError(
+            f"{structure.composition.reduced_formula} is disordered; MD needs an ordered "
+            "structure (order it first, e.g. with OrderDisorderedStructureTransformation)"
         )
-    trajectory = result.trajectory
-    props = trajectory.frame_properties or []
-    frames = [trajectory.get_structure(i) for i in range(len(trajectory))]
-    return TemperatureTrajectory(
-        temperature=temperature,
-        frames=frames,
-        energies=[float(p["energy"]) for p in props] or None,
-        temperatures_K=[float(p["temperature"]) for p in props if "temperature" in p] or None,
-        files=[str(traj_path)] if traj_path.exists() else [],
-        elapsed_s=time.perf_counter() - start,
-    )
+    relaxation = None
+    if protocol.relax:
+        structure, relaxation = relax_for_md(structure, calculator, protocol)
+    return make_md_supercell(structure, protocol.min_lattice_length), relaxation
 
 
 def run_forcefield_md(
@@ -171,71 +309,42 @@ def run_forcefield_md(
     protocol: MDProtocol | None = None,
     workdir: str | Path = ".",
     material_id: str | None = None,
-    force_field_name: str = "CHGNet",
-    calculator_kwargs: dict[str, Any] | None = None,
-    thresholds: FailureThresholds | None = None,
-    analyze: bool = True,
-) -> MDRunDoc:
-    """The whole protocol for one material with a force field; returns, never raises.
-
-    Parameters
-    ----------
-    structure
-        Ordered unit cell of the material.
-    protocol
-        MD protocol (default: the paper's; see :meth:`MDProtocol.reduced_cpu`).
-    workdir
-        Folder for the trajectory files (one ``production_<T>K.traj`` per temperature).
-    material_id
-        Id recorded in the document.
-    force_field_name
-        atomate2 MLFF name; "CHGNet" ships its weights in the wheel.
-    calculator_kwargs
-        Passed to the ASE calculator (e.g. ``{"use_device": "cuda"}``).
-    thresholds
-        Failure-check thresholds.
-    analyze
-        Run the diffusion analysis on the usable temperatures.
+    engine: str = "chgnet",
+    device: str = "cpu",
+    progress: bool = False,
+):
+    """The whole protocol for one material in this process (no jobflow); never raises
+    for MD failures. The jobflow path (:class:`ForceFieldMdProtocolMaker`) runs the same
+    functions as separate, restartable jobs.
 
     Returns
     -------
     MDRunDoc
-        ``status`` "failed" with a ``reason`` when no temperature is usable.
     """
+    from sse_flows.md.documents import make_md_run_doc
+
     protocol = protocol or MDProtocol()
-    if not structure.is_ordered:
-        raise ValueError(
-            f"{structure.composition.reduced_formula} is disordered; MD needs an ordered "
-            "structure (order it first, e.g. with OrderDisorderedStructureTransformation)"
-        )
-    supercell = make_md_supercell(structure, protocol.min_lattice_length)
+    calculator = load_calculator(engine, device)
+    supercell, relaxation = prepare_supercell(structure, protocol, calculator)
     workdir = Path(workdir).resolve()
-    # load the model once for all temperatures
-    calculator = forcefield_md_maker(
-        protocol.temperatures[0], 1, protocol, force_field_name, calculator_kwargs=calculator_kwargs
-    ).calculator
-    trajectories = []
+    records = []
     for temperature in protocol.temperatures:
-        trajectories.append(
-            run_temperature(
-                supercell,
-                temperature,
-                protocol,
-                workdir,
-                force_field_name=force_field_name,
-                calculator_kwargs=calculator_kwargs,
-                calculator=calculator,
-            )
-        )
+        record = None
+        while record is None or record.stop_reason is None:
+            record = md_chunk(supercell, temperature, protocol, workdir, calculator, record)
+            if progress:
+                print(  # noqa: T201 - progress line of a long run
+                    f"  {temperature:g} K chunk {record.chunks}: {record.production_steps} "
+                    f"steps, hops {record.li_hops}, stop: {record.stop_reason}", flush=True,
+                )
+        records.append(record)
     return make_md_run_doc(
-        engine="chgnet" if force_field_name == "CHGNet" else force_field_name.lower(),
+        engine=engine,
         unit_cell=structure,
         supercell=supercell,
-        trajectories=trajectories,
+        records=records,
         protocol=protocol,
-        step_skip=protocol.trajectory_interval,
         material_id=material_id,
-        thresholds=thresholds,
-        parameters={"force_field_name": force_field_name, "workdir": str(workdir)},
-        analyze=analyze,
+        relaxation=relaxation,
+        parameters={"device": device, "workdir": str(workdir)},
     )

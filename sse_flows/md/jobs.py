@@ -1,9 +1,13 @@
 """jobflow jobs of the MD stage.
 
-``run_forcefield_md_job`` runs the whole protocol of one material with a force field and
-``collect_vasp_md`` checks the VASP chunks of one material; both return an ``MDRunDoc``
-and never raise for physics failures (a failed material is a stored document with its
-reason; other materials go on).
+The force-field protocol of one material is a small flow: ``prepare`` (relaxation and
+supercell), one chain of ``md chunk`` jobs per temperature, and ``collect``. Each chunk job
+runs one restartable piece of production and, while the production should go on
+(:func:`sse_flows.md.continuation.production_decision`), replaces itself by the next
+chunk (atomate2's continue-until pattern with jobflow ``Response(replace=...)``). The VASP
+protocol ends each temperature with the same decision job over its ``vasprun.xml`` chunks.
+No job raises for a physics failure: a failed material is a stored document with its
+reason, and the other materials go on.
 """
 
 from __future__ import annotations
@@ -12,15 +16,14 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from jobflow import Response, job
+from jobflow import Flow, Response, job
 from jobflow.core.job import JobConfig
 from jobflow.core.reference import OnMissing
 from pymatgen.core import Structure
 
-from sse_flows.md.documents import TemperatureTrajectory, make_md_run_doc
-from sse_flows.md.failures import FailureThresholds
+from sse_flows.md.documents import make_md_run_doc
 from sse_flows.md.protocol import MDProtocol
-from sse_flows.md.schemas import MDRunDoc
+from sse_flows.md.schemas import MDCellDoc, MDRunDoc, ProductionRecord
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +42,77 @@ def _local_dir(dir_name: str | Path) -> Path:
     return Path(strip_hostname(str(dir_name)))
 
 
+# ---------------------------------------------------------------------- force field
+@job(output_schema=MDCellDoc)
+def prepare_md_cell(
+    structure: Structure, protocol: dict[str, Any], engine: str = "chgnet", device: str = "cpu"
+) -> MDCellDoc:
+    """Relax the unit cell with the potential (when the protocol says so) and build the
+    MD supercell; a potential that cannot describe the structure gives ``error``."""
+    from sse_flows.md.forcefield import load_calculator, prepare_supercell
+
+    md_protocol = MDProtocol.from_dict(protocol)
+    try:
+        supercell, relaxation = prepare_supercell(
+            structure, md_protocol, load_calculator(engine, device)
+        )
+    except Exception as exc:  # noqa: BLE001 - the material fails, the flow goes on
+        logger.exception("relaxation failed")
+        return MDCellDoc(
+            formula=structure.composition.reduced_formula,
+            supercell=structure.as_dict(),
+            error=f"relaxation failed: {type(exc).__name__}: {exc}",
+        )
+    return MDCellDoc(
+        formula=structure.composition.reduced_formula,
+        supercell=supercell.as_dict(),
+        relaxation=relaxation,
+    )
+
+
+@job(output_schema=ProductionRecord)
+def forcefield_md_chunk(
+    cell: MDCellDoc,
+    temperature: float,
+    protocol: dict[str, Any],
+    engine: str = "chgnet",
+    device: str = "cpu",
+    record: ProductionRecord | None = None,
+    name_prefix: str = "md",
+) -> Response:
+    """One production chunk at one temperature (the first also equilibrates).
+
+    Returns the :class:`ProductionRecord` when production is done, else replaces itself
+    by the next chunk (which starts from this chunk's last frame, velocities included).
+    """
+    from sse_flows.md.forcefield import load_calculator, md_chunk
+
+    cell = MDCellDoc.model_validate(cell)
+    if cell.error:
+        return Response(
+            output=ProductionRecord(temperature=temperature, error=cell.error,
+                                    stop_reason="engine error")
+        )
+    md_protocol = MDProtocol.from_dict(protocol)
+    record = ProductionRecord.model_validate(record) if record is not None else None
+    updated = md_chunk(
+        Structure.from_dict(cell.supercell),
+        temperature,
+        md_protocol,
+        Path.cwd(),
+        load_calculator(engine, device),
+        record,
+    )
+    if updated.stop_reason is not None:
+        return Response(output=updated)
+    following = forcefield_md_chunk(
+        cell, temperature, protocol, engine, device, updated, name_prefix
+    )
+    following.name = f"{name_prefix} {temperature:g}K chunk {updated.chunks + 1}"
+    return Response(replace=following)
+
+
+# ---------------------------------------------------------------------- VASP
 @job
 def structure_from_contcar(dir_name: str) -> Structure:
     """The final structure of a VASP MD run with its velocities (to continue the run).
@@ -69,150 +143,104 @@ def structure_from_contcar(dir_name: str) -> Structure:
     return structure
 
 
-def read_vasp_md_chunks(dir_names: list[str | None], temperature: float) -> TemperatureTrajectory:
-    """Concatenate the production chunks of one temperature (vasprun.xml of each).
-
-    A chunk that did not run (``None``) or whose vasprun.xml does not parse makes the
-    temperature failed with that reason.
-    """
-    from pymatgen.io.vasp import Vasprun
-
-    frames: list[Structure] = []
-    energies: list[float] = []
-    kinetic_t: list[float] = []
-    files: list[str] = []
-    for index, dir_name in enumerate(dir_names, start=1):
+def vasp_record(
+    temperature: float, dir_names: list[str | None], chunk_steps: list[int]
+) -> ProductionRecord:
+    """The production record of VASP chunks (their vasprun.xml files, in order)."""
+    record = ProductionRecord(temperature=temperature)
+    for index, (dir_name, steps) in enumerate(zip(dir_names, chunk_steps, strict=True), 1):
         if dir_name is None:
-            return TemperatureTrajectory(
-                temperature=temperature,
-                files=files,
-                error=f"VASP production chunk {index} did not complete",
-            )
-        directory = _local_dir(dir_name)
-        path = _find_file(directory, "vasprun.xml")
+            record.error = f"VASP production chunk {index} did not complete"
+            return record
+        path = _find_file(_local_dir(dir_name), "vasprun.xml")
         if path is None:
-            return TemperatureTrajectory(
-                temperature=temperature, files=files, error=f"no vasprun.xml in {directory}"
-            )
-        try:
-            vasprun = Vasprun(
-                path, parse_dos=False, parse_eigen=False, parse_projected_eigen=False,
-                parse_potcar_file=False, exception_on_bad_xml=False,
-            )
-        except Exception as exc:  # noqa: BLE001 - an unreadable run is a failed run
-            return TemperatureTrajectory(
-                temperature=temperature, files=files, error=f"unreadable {path}: {exc}"
-            )
-        files.append(str(path))
-        for step in vasprun.ionic_steps:
-            frames.append(step["structure"])
-            energies.append(float(step.get("e_fr_energy", step.get("e_0_energy"))))
-            if "kinetic" in step:
-                kinetic_t.append(float(step["kinetic"]))
-    n_atoms = len(frames[0]) if frames else 1
-    from ase.units import kB
+            record.error = f"no vasprun.xml in {_local_dir(dir_name)}"
+            return record
+        record.files.append(str(path))
+        record.production_steps += steps
+        record.chunks = index
+    return record
 
-    temperatures = [2.0 * ek / (3.0 * n_atoms * kB) for ek in kinetic_t] or None
-    return TemperatureTrajectory(
-        temperature=temperature,
-        frames=frames,
-        energies=energies,
-        temperatures_K=temperatures,
-        files=files,
+
+@job(
+    output_schema=ProductionRecord,
+    config=JobConfig(on_missing_references=OnMissing.NONE),
+)
+def vasp_production_decision(
+    maker: Any,
+    temperature: float,
+    dir_names: list[str | None],
+    chunk_steps: list[int],
+) -> Response:
+    """After the planned VASP chunks: stop, or append one more chunk and decide again.
+
+    Parameters
+    ----------
+    maker
+        The :class:`~sse_flows.md.makers.AimdProtocolMaker` (its protocol and VASP inputs).
+    temperature
+        The temperature (K).
+    dir_names
+        Directories of the production chunks so far (None for a chunk that died).
+    chunk_steps
+        NSW of each of those chunks.
+    """
+    from sse_flows.md.continuation import production_decision
+
+    protocol = maker.protocol
+    record = production_decision(
+        vasp_record(temperature, list(dir_names), list(chunk_steps)), protocol,
+        time_step_fs=protocol.time_step_fs,
     )
+    if record.stop_reason is not None:
+        return Response(output=record)
+    nsteps = protocol.next_chunk_steps(record.production_steps)
+    label = f"{temperature:g}K"
+    restart = structure_from_contcar(dir_names[-1])
+    restart.name = f"aimd restart {label} {record.chunks + 1}"
+    chunk = maker.md_maker(f"aimd production {label} {record.chunks + 1}", temperature,
+                           nsteps).make(restart.output, prev_dir=dir_names[-1])
+    decision = vasp_production_decision(
+        maker, temperature, [*dir_names, chunk.output.dir_name], [*chunk_steps, nsteps]
+    )
+    decision.name = f"aimd decide {label}"
+    return Response(replace=Flow([restart, chunk, decision], output=decision.output))
 
 
+# ---------------------------------------------------------------------- both engines
 @job(
     output_schema=MDRunDoc,
     config=JobConfig(on_missing_references=OnMissing.NONE),
 )
-def collect_vasp_md(
+def collect_md(
     unit_cell: Structure,
-    supercell: Structure,
+    cell: MDCellDoc | None,
+    records: list[ProductionRecord | None],
     protocol: dict[str, Any],
-    production_dirs: dict[str, list[str | None]],
+    engine: str,
     material_id: str | None = None,
-    thresholds: dict[str, Any] | None = None,
+    parameters: dict[str, Any] | None = None,
 ) -> MDRunDoc:
-    """Check the VASP AIMD of one material and make its ``MDRunDoc``.
+    """Check and analyse every temperature of one material and make its ``MDRunDoc``.
 
-    Runs even when some VASP jobs failed (their directories arrive as ``None``): those
+    Runs even when some MD jobs died (their records arrive as ``None``): those
     temperatures are reported as failed, not dropped.
-
-    Parameters
-    ----------
-    unit_cell, supercell
-        The material's cell and the MD supercell.
-    protocol
-        ``MDProtocol.as_dict()``.
-    production_dirs
-        ``{"600K": [dir of chunk 1, dir of chunk 2, ...], ...}``.
-    material_id
-        Id recorded in the document.
-    thresholds
-        ``FailureThresholds.as_dict()``.
     """
-    md_protocol = MDProtocol(**protocol)
-    trajectories = []
-    for temperature in md_protocol.temperatures:
-        dirs = production_dirs.get(f"{temperature:g}K") or [None]
-        trajectories.append(read_vasp_md_chunks(list(dirs), temperature))
+    md_protocol = MDProtocol.from_dict(protocol)
+    records = [
+        None if record is None else ProductionRecord.model_validate(record)
+        for record in records
+    ]
+    cell = MDCellDoc.model_validate(cell) if cell is not None else None
+    supercell = Structure.from_dict(cell.supercell) if cell else unit_cell
     return make_md_run_doc(
-        engine="vasp",
+        engine=engine,
         unit_cell=unit_cell,
         supercell=supercell,
-        trajectories=trajectories,
+        records=records,
         protocol=md_protocol,
-        step_skip=1,
         material_id=material_id,
-        thresholds=FailureThresholds(**(thresholds or {})),
-        parameters={"production_dirs": production_dirs},
+        relaxation=cell.relaxation if cell else None,
+        step_skip=1 if engine == "vasp" else None,
+        parameters=parameters,
     )
-
-
-@job(output_schema=MDRunDoc)
-def run_forcefield_md_job(
-    structure: Structure,
-    protocol: dict[str, Any] | None = None,
-    material_id: str | None = None,
-    force_field_name: str = "CHGNet",
-    calculator_kwargs: dict[str, Any] | None = None,
-    thresholds: dict[str, Any] | None = None,
-    analyze: bool = True,
-) -> Response:
-    """Force-field MD of one material; a physics failure gives a failed ``MDRunDoc``.
-
-    Trajectories are written as ASE ``.traj`` files in the job's directory (paths in the
-    document), not into the document.
-
-    Parameters
-    ----------
-    structure
-        Ordered unit cell.
-    protocol
-        ``MDProtocol.as_dict()`` (default: the paper's protocol).
-    material_id
-        Id recorded in the document.
-    force_field_name
-        atomate2 MLFF name.
-    calculator_kwargs
-        ASE calculator arguments (e.g. ``{"use_device": "cuda"}``).
-    thresholds
-        ``FailureThresholds.as_dict()``.
-    analyze
-        Run the diffusion analysis on the usable temperatures.
-    """
-    from sse_flows.md.forcefield import run_forcefield_md
-
-    md_protocol = MDProtocol(**(protocol or {}))
-    doc = run_forcefield_md(
-        structure,
-        md_protocol,
-        workdir=Path.cwd(),
-        material_id=material_id,
-        force_field_name=force_field_name,
-        calculator_kwargs=calculator_kwargs,
-        thresholds=FailureThresholds(**(thresholds or {})),
-        analyze=analyze,
-    )
-    return Response(output=doc)

@@ -1,10 +1,13 @@
-"""Makers of the MD protocol: VASP AIMD (atomate2 ``MDMaker``) and force-field MD (CHGNet).
+"""Makers of the MD protocol: VASP AIMD (atomate2 ``MDMaker``) and force-field MD.
 
-``AimdProtocolMaker`` builds, for one structure, the paper's AIMD protocol from atomate2's
-VASP MD makers: per temperature an equilibration ``MDMaker`` job, then the production run
-split into restartable ``MDMaker`` chunks chained ``MultiMDMaker``-style, and finally a
-job that checks the trajectories and writes the material's ``MDRunDoc``.
-``ForceFieldMdProtocolMaker`` runs the same protocol with CHGNet in one job.
+Both take one :class:`~sse_flows.md.protocol.MDProtocol`. ``AimdProtocolMaker`` builds, for
+one structure, the protocol from atomate2's VASP MD makers: per temperature an
+equilibration ``MDMaker`` job, the production run split into restartable ``MDMaker``
+chunks chained ``MultiMDMaker``-style, a decision job that continues production when the
+protocol asks for it, and finally a job that checks and analyses the trajectories and
+writes the material's ``MDRunDoc``. ``ForceFieldMdProtocolMaker`` runs the same protocol
+with a universal potential (CHGNet or SevenNet): relaxation, per-temperature chains of
+chunk jobs, the same final job.
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ from jobflow import Flow, Job, Maker
 from pymatgen.core import Structure
 from pymatgen.io.vasp import Kpoints
 
-from sse_flows.md.failures import FailureThresholds
-from sse_flows.md.protocol import PAPER_TEMPERATURES, MDProtocol, make_md_supercell
+from sse_flows.md.protocol import MDProtocol, make_md_supercell
+from sse_flows.md.schemas import MDCellDoc
 
 #: INCAR settings of the paper's AIMD on top of atomate2's MD input set (MDSetGenerator
 #: already sets IBRION 0, ISYM 0, MDALGO 2 + SMASS 0 for NVT, POTIM, TEBEG/TEEND, NSW).
@@ -33,33 +36,35 @@ PAPER_INCAR_SETTINGS: dict[str, Any] = {
     "KSPACING": None,  # k-points from the KPOINTS file (Gamma only)
 }
 
+#: MD engines: force fields run anywhere, vasp on clusters.
+MD_ENGINES = ("chgnet", "sevennet", "vasp")
+
 
 def _temperature_label(temperature: float) -> str:
     return f"{temperature:g}K"
+
+
+def _require_ordered(structure: Structure) -> None:
+    if not structure.is_ordered:
+        raise ValueError(
+            f"{structure.composition.reduced_formula} is disordered; MD needs an ordered "
+            "structure (order it first, e.g. with OrderDisorderedStructureTransformation)"
+        )
 
 
 @dataclass
 class AimdProtocolMaker(Maker):
     """The paper's VASP AIMD protocol for one structure, with atomate2's MD makers.
 
+    VASP runs its own thermostat (``MDALGO = 2``, Nose-Hoover, ``SMASS = 0``, as the
+    paper); the protocol's thermostat and relaxation fields are for force fields only.
+
     Parameters
     ----------
     name
         Name of the flow.
-    temperatures
-        NVT temperatures (K), one independent run each.
-    time_step
-        ``POTIM`` (fs).
-    equilibration_steps
-        ``NSW`` of the equilibration job at each temperature (discarded).
-    production_steps
-        Total production steps at each temperature.
-    production_chunks
-        The production run is split into this many ``MDMaker`` jobs; each starts from
-        the previous one's CONTCAR (positions and velocities), so a chunk lost to the
-        walltime is rerun alone.
-    min_lattice_length
-        Supercell lattice lengths are all >= this (A).
+    protocol
+        Temperatures, time step, equilibration, production chunks and limits, supercell.
     encut
         Plane-wave cutoff (eV).
     user_incar_settings
@@ -68,35 +73,19 @@ class AimdProtocolMaker(Maker):
         POTCAR set (PBE family).
     run_vasp_kwargs
         Passed to atomate2's ``run_vasp`` (e.g. ``{"vasp_cmd": "srun vasp_gam"}``).
-    thresholds
-        Failure-check thresholds of the final check job.
     """
 
     name: str = "aimd protocol"
-    temperatures: tuple[float, ...] = PAPER_TEMPERATURES
-    time_step: float = 2.0
-    equilibration_steps: int = 3000
-    production_steps: int = 10000
-    production_chunks: int = 4
-    min_lattice_length: float = 10.0
+    protocol: MDProtocol = field(default_factory=MDProtocol)
     encut: float = 400.0
     user_incar_settings: dict[str, Any] = field(default_factory=dict)
     user_potcar_functional: str = "PBE_54"
     run_vasp_kwargs: dict[str, Any] | None = None
-    thresholds: FailureThresholds = field(default_factory=FailureThresholds)
 
     @property
-    def protocol(self) -> MDProtocol:
-        """The protocol parameters of this maker."""
-        return MDProtocol(
-            temperatures=tuple(self.temperatures),
-            time_step_fs=self.time_step,
-            equilibration_steps=self.equilibration_steps,
-            production_steps=self.production_steps,
-            production_chunks=self.production_chunks,
-            min_lattice_length=self.min_lattice_length,
-            trajectory_interval=1,
-        )
+    def engine(self) -> str:
+        """The engine name recorded in the documents."""
+        return "vasp"
 
     def input_set_generator(self, temperature: float, nsteps: int):
         """atomate2 ``MDSetGenerator`` for one NVT Nose-Hoover run.
@@ -116,7 +105,7 @@ class AimdProtocolMaker(Maker):
             start_temp=temperature,
             end_temp=temperature,
             nsteps=nsteps,
-            time_step=self.time_step,
+            time_step=self.protocol.time_step_fs,
             user_incar_settings=incar,
             user_kpoints_settings=Kpoints.gamma_automatic((1, 1, 1)),
             user_potcar_functional=self.user_potcar_functional,
@@ -146,21 +135,18 @@ class AimdProtocolMaker(Maker):
         Returns
         -------
         Flow
-            Per temperature ``aimd equilibration <T>K`` then ``aimd production <T>K 1..n``
-            (each chunk preceded by a small job that reads the previous CONTCAR with its
-            velocities), and ``aimd check`` whose output is the ``MDRunDoc``.
+            Per temperature ``aimd equilibration <T>K``, ``aimd production <T>K 1..n``
+            (each chunk after the first preceded by a small job that reads the previous
+            CONTCAR with its velocities) and ``aimd decide <T>K``; then ``aimd check``
+            whose output is the ``MDRunDoc``.
         """
-        from sse_flows.md.jobs import collect_vasp_md, structure_from_contcar
+        from sse_flows.md.jobs import collect_md, structure_from_contcar, vasp_production_decision
 
-        if not structure.is_ordered:
-            raise ValueError(
-                f"{structure.composition.reduced_formula} is disordered; AIMD needs an "
-                "ordered structure"
-            )
+        _require_ordered(structure)
         protocol = self.protocol
         supercell = make_md_supercell(structure, protocol.min_lattice_length)
         jobs: list[Job | Flow] = []
-        production_dirs: dict[str, list[Any]] = {}
+        records = []
         for temperature in protocol.temperatures:
             label = _temperature_label(temperature)
             previous = None
@@ -170,7 +156,8 @@ class AimdProtocolMaker(Maker):
                 ).make(supercell)
                 jobs.append(previous)
             chunk_dirs = []
-            for index, nsteps in enumerate(protocol.chunk_steps(), start=1):
+            chunk_steps = protocol.planned_chunks()
+            for index, nsteps in enumerate(chunk_steps, start=1):
                 maker = self.md_maker(f"aimd production {label} {index}", temperature, nsteps)
                 if previous is None:
                     chunk = maker.make(supercell)
@@ -182,14 +169,20 @@ class AimdProtocolMaker(Maker):
                 jobs.append(chunk)
                 chunk_dirs.append(chunk.output.dir_name)
                 previous = chunk
-            production_dirs[label] = chunk_dirs
-        check = collect_vasp_md(
+            decision = vasp_production_decision(self, temperature, chunk_dirs, chunk_steps)
+            decision.name = f"aimd decide {label}"
+            jobs.append(decision)
+            records.append(decision.output)
+        check = collect_md(
             unit_cell=structure,
-            supercell=supercell,
+            cell=MDCellDoc(
+                formula=structure.composition.reduced_formula, supercell=supercell.as_dict()
+            ),
+            records=records,
             protocol=protocol.as_dict(),
-            production_dirs=production_dirs,
+            engine="vasp",
             material_id=material_id,
-            thresholds=self.thresholds.as_dict(),
+            parameters={"encut": self.encut, "user_incar_settings": self.user_incar_settings},
         )
         check.name = "aimd check"
         jobs.append(check)
@@ -198,107 +191,88 @@ class AimdProtocolMaker(Maker):
 
 @dataclass
 class ForceFieldMdProtocolMaker(Maker):
-    """The MD protocol with a universal ML potential (CHGNet) for one structure.
+    """The MD protocol with a universal ML potential for one structure.
 
-    One job runs every temperature (equilibration + production, atomate2
-    ``ForceFieldMDMaker`` with NVT Nose-Hoover) and returns the ``MDRunDoc``; physics
-    failures and crashed runs give a failed document, never an exception.
+    A flow of ``<engine> prepare`` (relaxation and supercell), per temperature a chain of
+    ``<engine> md <T>K chunk <n>`` jobs that continues until the protocol's stop rule,
+    and ``<engine> collect`` whose output is the ``MDRunDoc``. Physics failures and
+    crashed runs give a failed document, never an exception.
 
     Parameters
     ----------
     name
-        Job name.
+        Name prefix of the jobs (default: the engine).
     protocol
         The MD protocol (default: the paper's; ``MDProtocol.reduced_cpu()`` on a CPU).
-    force_field_name
-        atomate2 MLFF name ("CHGNet": weights ship in the wheel).
-    calculator_kwargs
-        ASE calculator arguments (e.g. ``{"use_device": "cuda"}``).
-    thresholds
-        Failure-check thresholds.
-    analyze
-        Run the diffusion analysis in the job.
+    engine
+        "chgnet" or "sevennet" (weights ship in their wheels).
+    device
+        "cpu" or "cuda".
     """
 
-    name: str = "chgnet md protocol"
+    name: str = ""
     protocol: MDProtocol = field(default_factory=MDProtocol)
-    force_field_name: str = "CHGNet"
-    calculator_kwargs: dict[str, Any] = field(default_factory=dict)
-    thresholds: FailureThresholds = field(default_factory=FailureThresholds)
-    analyze: bool = True
+    engine: str = "chgnet"
+    device: str = "cpu"
 
-    def make(self, structure: Structure, material_id: str | None = None) -> Job:
-        """The force-field MD job of one material (output: ``MDRunDoc``)."""
-        from sse_flows.md.jobs import run_forcefield_md_job
+    def __post_init__(self) -> None:
+        from sse_flows.md.forcefield import engine_names
 
-        md_job = run_forcefield_md_job(
-            structure,
-            protocol=self.protocol.as_dict(),
+        if self.engine not in engine_names():
+            raise ValueError(f"engine must be one of {engine_names()}, got {self.engine!r}")
+        self.name = self.name or self.engine
+
+    def make(self, structure: Structure, material_id: str | None = None) -> Flow:
+        """The force-field MD flow of one material (output: ``MDRunDoc``)."""
+        from sse_flows.md.jobs import collect_md, forcefield_md_chunk, prepare_md_cell
+
+        _require_ordered(structure)
+        label = material_id or structure.composition.reduced_formula
+        protocol = self.protocol.as_dict()
+        prepare = prepare_md_cell(structure, protocol, self.engine, self.device)
+        prepare.name = f"{self.name} prepare {label}"
+        jobs: list[Job] = [prepare]
+        records = []
+        for temperature in self.protocol.temperatures:
+            chunk = forcefield_md_chunk(
+                prepare.output, temperature, protocol, self.engine, self.device,
+                name_prefix=f"{self.name} md {label}",
+            )
+            chunk.name = f"{self.name} md {label} {temperature:g}K chunk 1"
+            jobs.append(chunk)
+            records.append(chunk.output)
+        collect = collect_md(
+            unit_cell=structure,
+            cell=prepare.output,
+            records=records,
+            protocol=protocol,
+            engine=self.engine,
             material_id=material_id,
-            force_field_name=self.force_field_name,
-            calculator_kwargs=self.calculator_kwargs,
-            thresholds=self.thresholds.as_dict(),
-            analyze=self.analyze,
+            parameters={"device": self.device},
         )
-        md_job.name = f"{self.name} {material_id or structure.composition.reduced_formula}"
-        return md_job
+        collect.name = f"{self.name} collect {label}"
+        jobs.append(collect)
+        return Flow(jobs, output=collect.output, name=f"{self.name} md {label}")
 
 
-def make_md_flow(
-    structure: Structure,
-    engine: str = "chgnet",
-    temperatures: tuple[float, ...] | list[float] = PAPER_TEMPERATURES,
-    steps: int = 10000,
-    equil_steps: int = 3000,
-    material_id: str | None = None,
-    **kwargs: Any,
-) -> Flow:
-    """The MD flow of one material with the chosen engine.
+def md_maker(
+    engine: str = "chgnet", protocol: MDProtocol | None = None, **kwargs: Any
+) -> AimdProtocolMaker | ForceFieldMdProtocolMaker:
+    """The MD protocol maker of an engine.
 
     Parameters
     ----------
-    structure
-        Ordered unit cell.
     engine
-        "chgnet" (force field, runs anywhere) or "vasp" (AIMD, cluster).
-    temperatures
-        NVT temperatures (K).
-    steps
-        Production steps per temperature.
-    equil_steps
-        Equilibration steps per temperature.
-    material_id
-        Id recorded in the ``MDRunDoc``.
+        "chgnet", "sevennet" (force fields, run anywhere) or "vasp" (AIMD, cluster).
+    protocol
+        The MD protocol (default: the paper's).
     **kwargs
-        Further ``MDProtocol`` fields (chgnet) or ``AimdProtocolMaker`` fields (vasp);
-        chgnet also takes ``calculator_kwargs``, ``thresholds`` and ``analyze``.
-
-    Returns
-    -------
-    Flow
-        A flow whose output is the material's ``MDRunDoc``.
+        Further maker fields (``device`` for force fields; ``encut``,
+        ``user_incar_settings``, ``run_vasp_kwargs`` for VASP).
     """
-    temperatures = tuple(float(t) for t in temperatures)
+    protocol = protocol or MDProtocol()
     if engine == "vasp":
-        maker = AimdProtocolMaker(
-            temperatures=temperatures,
-            production_steps=steps,
-            equilibration_steps=equil_steps,
-            **kwargs,
-        )
-        return maker.make(structure, material_id=material_id)
-    if engine != "chgnet":
-        raise ValueError(f"engine must be 'chgnet' or 'vasp', got {engine!r}")
-    maker_fields = {
-        key: kwargs.pop(key)
-        for key in ("calculator_kwargs", "thresholds", "analyze", "force_field_name")
-        if key in kwargs
-    }
-    kwargs.setdefault("production_chunks", 1)  # one piece: the job restarts as a whole
-    protocol = MDProtocol(
-        temperatures=temperatures, production_steps=steps, equilibration_steps=equil_steps, **kwargs
-    )
-    md_job = ForceFieldMdProtocolMaker(protocol=protocol, **maker_fields).make(
-        structure, material_id=material_id
-    )
-    return Flow([md_job], output=md_job.output, name=f"chgnet md {structure.formula}")
+        return AimdProtocolMaker(protocol=protocol, **kwargs)
+    if engine not in MD_ENGINES:
+        raise ValueError(f"engine must be one of {MD_ENGINES}, got {engine!r}")
+    return ForceFieldMdProtocolMaker(protocol=protocol, engine=engine, **kwargs)

@@ -1,14 +1,19 @@
-"""The MD protocol of Kang, Kim & Min (2023) as parameters, and the MD supercell.
+"""The MD protocol as one set of parameters, and the MD supercell.
 
 The paper's protocol (method.md section 7): NVT with a Nose-Hoover thermostat, time step
 2 fs, at 600, 800, 1000 and 1200 K; 3,000 equilibration steps (6 ps) then 10,000
 production steps (20 ps), in a supercell whose lattice lengths are all >= 10 A.
+
+:class:`MDProtocol` is the one object every part of the MD stage takes: the VASP and the
+force-field makers, the discovery flow, and the ``md``, ``submit`` and ``demo`` commands.
+Whether a protocol is *reduced* (shorter or smaller than the paper's) is derived from it,
+never set by hand.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 import numpy as np
@@ -16,6 +21,9 @@ from pymatgen.core import Lattice, Structure
 
 #: Temperatures (K) of the paper's AIMD runs.
 PAPER_TEMPERATURES: tuple[float, ...] = (600.0, 800.0, 1000.0, 1200.0)
+
+#: Thermostats of the force-field engines (ASE classes; VASP uses its own, see makers).
+THERMOSTATS = ("bussi", "langevin", "nose-hoover-chain")
 
 
 @dataclass(frozen=True)
@@ -30,49 +38,123 @@ class MDProtocol:
         MD time step in fs (VASP ``POTIM``).
     equilibration_steps
         Steps run first at each temperature and discarded (3,000 = 6 ps in the paper).
+        The force-field engines extend it, up to three times, until the mean temperature
+        of its second half is within ``temperature_tolerance`` of the target.
     production_steps
-        Steps whose trajectory is analysed (10,000 = 20 ps in the paper).
-    production_chunks
-        Number of restartable pieces the production run is split into (VASP: one
-        ``MDMaker`` job each, chained ``MultiMDMaker``-style; walltime is the common
-        failure on clusters). The force-field engine runs production in one piece.
+        Production steps always run at each temperature (10,000 = 20 ps in the paper).
+    max_production_steps
+        Production continues, chunk by chunk, until the relative standard error of D is
+        at most ``target_d_relative_error`` or this many steps have run. ``None`` (the
+        paper): exactly ``production_steps``.
+    chunk_steps
+        Steps of one restartable production chunk (one VASP ``MDMaker`` job, one
+        force-field job). Walltime is the common failure on clusters: a lost chunk is
+        rerun alone.
+    target_d_relative_error
+        Relative standard error of D (the larger of the block and the He et al. hop-count
+        estimates, as the analysis reports it) at which production may stop.
     min_lattice_length
         The supercell is the smallest diagonal supercell whose lattice lengths a, b, c
         are all >= this value (A).
     trajectory_interval
         Frames are written every this many steps (the analysis ``step_skip``).
+    thermostat
+        Production thermostat of the force-field engines: "bussi" (stochastic velocity
+        rescaling, Bussi et al. 2007: canonical, and a global coupling that leaves the
+        dynamics, hence D, nearly untouched), "nose-hoover-chain" or "langevin".
     thermostat_time_fs
-        Nose-Hoover characteristic time (fs) for the force-field engine. VASP's
-        ``SMASS = 0`` gives a Nose period of 40 time steps (80 fs at 2 fs).
+        Coupling time of the production thermostat (Bussi ``taut``, Nose-Hoover chain
+        ``tdamp``): 100 fs = 50 steps, the range of VASP's ``SMASS = 0`` (40 steps).
+    equilibration_thermostat
+        Thermostat of the equilibration (default "langevin": local, brings every atom to
+        the target temperature fast).
+    langevin_friction_per_ps
+        Langevin friction (1/ps; 10/ps is VASP's and atomate2's default).
+    relax
+        Force-field engines: relax cell and positions with the same potential before the
+        MD (after the right-handed rotation), so the MD starts at the potential's zero
+        pressure instead of at GPa of residual stress.
+    relax_fmax
+        Force convergence of the relaxation (eV/A).
+    relax_max_steps
+        Most optimizer steps of the relaxation.
+    temperature_tolerance
+        Relative tolerance on the mean temperature (0.05: 5 %), checked and stored.
     seed
-        Seed of the Maxwell-Boltzmann initial velocities (force-field engine).
+        Seed of the initial velocities and of the stochastic thermostats.
     """
 
     temperatures: tuple[float, ...] = PAPER_TEMPERATURES
     time_step_fs: float = 2.0
     equilibration_steps: int = 3000
     production_steps: int = 10000
-    production_chunks: int = 4
+    max_production_steps: int | None = None
+    chunk_steps: int = 2500
+    target_d_relative_error: float = 0.3
     min_lattice_length: float = 10.0
     trajectory_interval: int = 10
-    thermostat_time_fs: float = 80.0
+    thermostat: str = "bussi"
+    thermostat_time_fs: float = 100.0
+    equilibration_thermostat: str = "langevin"
+    langevin_friction_per_ps: float = 10.0
+    relax: bool = True
+    relax_fmax: float = 0.05
+    relax_max_steps: int = 300
+    temperature_tolerance: float = 0.05
     seed: int | None = 0
-    reduced: bool = field(default=False)
 
     def __post_init__(self) -> None:
-        temperatures = tuple(float(t) for t in self.temperatures)
+        try:
+            temperatures = tuple(float(t) for t in self.temperatures)
+        except (TypeError, ValueError):
+            raise ValueError(f"temperatures must be numbers (K), got {self.temperatures!r}") from None
         object.__setattr__(self, "temperatures", temperatures)
-        if not temperatures or min(temperatures) <= 0:
-            raise ValueError(f"temperatures must be positive, got {temperatures}")
-        if self.time_step_fs <= 0:
-            raise ValueError(f"time_step_fs must be > 0, got {self.time_step_fs}")
-        if self.equilibration_steps < 0 or self.production_steps < 1:
-            raise ValueError("equilibration_steps must be >= 0 and production_steps >= 1")
-        if not 1 <= self.production_chunks <= self.production_steps:
-            raise ValueError("production_chunks must be between 1 and production_steps")
+        problems = []
+        if not temperatures or not all(math.isfinite(t) and 0 < t <= 5000 for t in temperatures):
+            problems.append(f"temperatures must be in (0, 5000] K, got {list(temperatures)}")
+        if len(set(temperatures)) != len(temperatures):
+            problems.append(f"temperatures must differ, got {list(temperatures)}")
+        if not 0 < self.time_step_fs <= 10:
+            problems.append(f"time_step_fs must be in (0, 10] fs, got {self.time_step_fs}")
+        if self.equilibration_steps < 0:
+            problems.append(f"equilibration_steps must be >= 0, got {self.equilibration_steps}")
+        if self.production_steps < 1:
+            problems.append(f"production_steps must be >= 1, got {self.production_steps}")
+        if self.max_production_steps is not None and (
+            self.max_production_steps < self.production_steps
+        ):
+            problems.append(
+                f"max_production_steps ({self.max_production_steps}) must be >= "
+                f"production_steps ({self.production_steps})"
+            )
+        if self.chunk_steps < 1:
+            problems.append(f"chunk_steps must be >= 1, got {self.chunk_steps}")
+        if not 0 < self.target_d_relative_error < 10:
+            problems.append("target_d_relative_error must be in (0, 10)")
+        if not 0 < self.min_lattice_length <= 50:
+            problems.append(
+                f"min_lattice_length must be in (0, 50] A, got {self.min_lattice_length}"
+            )
         if self.trajectory_interval < 1:
-            raise ValueError("trajectory_interval must be >= 1")
+            problems.append(f"trajectory_interval must be >= 1, got {self.trajectory_interval}")
+        elif self.trajectory_interval > self.production_steps:
+            problems.append(
+                f"trajectory_interval ({self.trajectory_interval}) is longer than the "
+                f"production ({self.production_steps} steps): no frames would be written"
+            )
+        for name in ("thermostat", "equilibration_thermostat"):
+            if getattr(self, name) not in THERMOSTATS:
+                problems.append(f"{name} must be one of {THERMOSTATS}, got {getattr(self, name)!r}")
+        if self.thermostat_time_fs <= 0 or self.langevin_friction_per_ps <= 0:
+            problems.append("thermostat_time_fs and langevin_friction_per_ps must be > 0")
+        if not 0 < self.temperature_tolerance < 1:
+            problems.append("temperature_tolerance must be in (0, 1)")
+        if self.relax_fmax <= 0 or self.relax_max_steps < 0:
+            problems.append("relax_fmax must be > 0 and relax_max_steps >= 0")
+        if problems:
+            raise ValueError("invalid MD protocol: " + "; ".join(problems))
 
+    # ------------------------------------------------------------------ presets
     @classmethod
     def paper(cls, **overrides: Any) -> MDProtocol:
         """The published protocol (the defaults), with optional overrides."""
@@ -80,36 +162,98 @@ class MDProtocol:
 
     @classmethod
     def reduced_cpu(cls, **overrides: Any) -> MDProtocol:
-        """A reduced protocol for a CPU (CHGNet ~0.1-0.5 s/step): 200 + 1,000 steps.
+        """A protocol for a CPU: 1 ps equilibration, 4-10 ps production, 10 A cells.
 
-        The full protocol is 13,000 steps per temperature (~7 h per material for ~95
-        atoms on one CPU); this one is 1,200 (0.4 ps + 2 ps) and is flagged ``reduced``
-        in every document it produces.
+        Production runs 2,000 steps, then continues in 1,000-step chunks up to 5,000
+        until D is known to 30 %. Flagged ``reduced`` in every document.
         """
         values: dict[str, Any] = {
-            "equilibration_steps": 200,
-            "production_steps": 1000,
-            "production_chunks": 1,
+            "equilibration_steps": 500,
+            "production_steps": 2000,
+            "max_production_steps": 5000,
+            "chunk_steps": 1000,
             "trajectory_interval": 5,
-            "reduced": True,
         }
         values.update(overrides)
         return cls(**values)
 
-    def chunk_steps(self) -> list[int]:
-        """Steps of each production chunk (as equal as possible, summing to the total)."""
-        base, extra = divmod(self.production_steps, self.production_chunks)
-        return [base + (1 if i < extra else 0) for i in range(self.production_chunks)]
+    # ------------------------------------------------------------------ derived
+    @property
+    def reduced(self) -> bool:
+        """True when the protocol is shorter or smaller than the paper's."""
+        return (
+            self.equilibration_steps < 3000
+            or self.production_steps < 10000
+            or self.min_lattice_length < 10.0
+        )
+
+    @property
+    def production_limit(self) -> int:
+        """Most production steps at one temperature."""
+        return self.max_production_steps or self.production_steps
+
+    @property
+    def continues(self) -> bool:
+        """True when production may run past ``production_steps`` (continue-until)."""
+        return self.production_limit > self.production_steps
+
+    def next_chunk_steps(self, done: int) -> int:
+        """Steps of the next production chunk after ``done`` steps (0 when finished).
+
+        Chunks are ``chunk_steps`` long, cut at ``production_steps`` and at the limit.
+        """
+        if done >= self.production_limit:
+            return 0
+        stop = self.production_steps if done < self.production_steps else self.production_limit
+        return min(self.chunk_steps, stop - done)
+
+    def planned_chunks(self) -> list[int]:
+        """Chunk lengths of the guaranteed ``production_steps``."""
+        chunks, done = [], 0
+        while done < self.production_steps:
+            chunks.append(self.next_chunk_steps(done))
+            done += chunks[-1]
+        return chunks
+
+    def describe(self, engine: str | None = None) -> str:
+        """One line said in the output of every run (REDUCED when it is)."""
+        kind = "REDUCED protocol" if self.reduced else "paper protocol"
+        temps = "/".join(f"{t:g}" for t in self.temperatures)
+        production = f"{self.production_steps}"
+        if self.continues:
+            production += f"-{self.production_limit} (until D is known to " + (
+                f"{self.target_d_relative_error:.0%})"
+            )
+        return (
+            f"{kind}: {engine + ', ' if engine else ''}{temps} K, {self.equilibration_steps} "
+            f"equilibration + {production} production steps of {self.time_step_fs:g} fs, "
+            f"supercell >= {self.min_lattice_length:g} A"
+        )
 
     def with_changes(self, **changes: Any) -> MDProtocol:
-        """A copy with some parameters changed."""
+        """A copy with some parameters changed (validated)."""
         return replace(self, **changes)
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-serialisable parameters (for provenance)."""
+        """JSON-serialisable parameters (for provenance and job inputs)."""
         values = asdict(self)
         values["temperatures"] = list(self.temperatures)
         return values
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any] | MDProtocol | None) -> MDProtocol:
+        """Inverse of :meth:`as_dict`; unknown keys are an error that names them."""
+        if isinstance(values, MDProtocol):
+            return values
+        values = dict(values or {})
+        values.pop("reduced", None)  # derived; older documents stored it
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(
+                f"unknown MD protocol parameter(s) {unknown}; known: {sorted(known)}"
+            )
+        return cls(**values)
 
 
 def supercell_scaling(structure: Structure, min_lattice_length: float) -> list[int]:
@@ -132,12 +276,12 @@ def supercell_scaling(structure: Structure, min_lattice_length: float) -> list[i
 
 
 def make_md_supercell(structure: Structure, min_lattice_length: float = 10.0) -> Structure:
-    """The MD supercell, rotated so its lattice matrix is upper triangular.
+    """The MD supercell, right-handed and rotated so its lattice matrix is upper triangular.
 
-    ASE's Nose-Hoover integrator (``ase.md.npt.NPT``) needs an upper-triangular cell;
-    atomate2's ``AseMDMaker`` replaces the cell by its standard form *without* moving the
-    atoms, which scrambles a cell that is not already in that form. Rotating the whole
-    structure here (fractional coordinates kept) makes that replacement a no-op.
+    ASE's Nose-Hoover integrators need an upper-triangular cell; atomate2's ``AseMDMaker``
+    replaces the cell by its standard form *without* moving the atoms, which scrambles a
+    cell that is not already in that form. Rotating the whole structure here (fractional
+    coordinates kept) makes that replacement a no-op.
 
     Parameters
     ----------
@@ -153,7 +297,12 @@ def make_md_supercell(structure: Structure, min_lattice_length: float = 10.0) ->
     """
     supercell = structure.copy()
     supercell.make_supercell(supercell_scaling(structure, min_lattice_length))
-    return _upper_triangular(_right_handed(supercell))
+    return standard_orientation(supercell)
+
+
+def standard_orientation(structure: Structure) -> Structure:
+    """The same crystal on a right-handed, upper-triangular basis (what ASE expects)."""
+    return _upper_triangular(_right_handed(structure))
 
 
 def _right_handed(structure: Structure) -> Structure:
@@ -161,7 +310,8 @@ def _right_handed(structure: Structure) -> Structure:
 
     A left-handed cell (e.g. pymatgen's Li10GeP2S12) cannot be rotated into ASE's upper
     triangular form with a positive diagonal; ASE's Nose-Hoover integrator then flips axes
-    and the atoms no longer sit where the crystal has them.
+    and the atoms no longer sit where the crystal has them, and a cell relaxation of it
+    collapses.
     """
     if np.linalg.det(structure.lattice.matrix) > 0:
         return structure

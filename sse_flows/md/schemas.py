@@ -2,53 +2,116 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from sse_flows.analysis.schemas import DiffusionDoc
+from sse_flows.analysis.stability import FrameworkStability
 from sse_flows.provenance import Provenance
 from sse_flows.types import StructureDict
 
 MDStatus = Literal["ok", "failed"]
+StopReason = Literal[
+    "fixed length", "target error reached", "maximum length reached", "host unstable",
+    "engine error",
+]
+
+
+class RelaxationDoc(BaseModel):
+    """The force-field relaxation (cell and positions) that precedes the MD."""
+
+    converged: bool = Field(description="True when the largest force fell below fmax.")
+    steps: int = Field(description="Optimizer steps taken.")
+    max_force_eV_A: float = Field(description="Largest atomic force after the relaxation (eV/A).")
+    energy_per_atom_before: float = Field(description="Potential energy before (eV/atom).")
+    energy_per_atom_after: float = Field(description="Potential energy after (eV/atom).")
+    volume_change: float = Field(
+        description="Relative change of the cell volume (V_after / V_before - 1)."
+    )
+    pressure_before_GPa: float | None = Field(
+        None, description="Pressure of the unrelaxed cell under the potential (GPa)."
+    )
+
+
+class ProductionRecord(BaseModel):
+    """Where the production of one temperature is and why it stopped (job hand-off)."""
+
+    temperature: float = Field(description="Thermostat temperature (K).")
+    files: list[str] = Field(
+        default_factory=list,
+        description="Production trajectory files in time order (ASE .traj per force-field "
+        "chunk; vasprun.xml per VASP chunk).",
+    )
+    production_steps: int = Field(0, description="Production steps run so far.")
+    chunks: int = Field(0, description="Production chunks run so far.")
+    stop_reason: StopReason | None = Field(
+        None, description="Why production stopped; None while it continues."
+    )
+    d_relative_error: float | None = Field(
+        None, description="Relative standard error of D at the last decision."
+    )
+    li_hops: int | None = Field(None, description="Li hops counted at the last decision.")
+    equilibration_steps: int = Field(0, description="Equilibration steps run (discarded).")
+    equilibration_mean_temperature_K: float | None = Field(
+        None, description="Mean kinetic temperature of the last half of the equilibration (K)."
+    )
+    equilibrated: bool | None = Field(
+        None,
+        description="True when that mean was within the protocol's tolerance of the target; "
+        "None when the engine does not report it (VASP's own equilibration).",
+    )
+    elapsed_s: float = Field(0.0, description="Wall time of all MD steps so far (s).")
+    error: str | None = Field(None, description="Engine failure (crash, missing chunk).")
 
 
 class MDTemperatureRun(BaseModel):
     """One NVT run at one temperature: where its trajectory is and what the checks say."""
 
     temperature: float = Field(..., description="Thermostat temperature (K).")
-    status: MDStatus = Field(..., description="'ok', or 'failed' when a physics check failed.")
+    status: MDStatus = Field(
+        ..., description="'ok', or 'failed' when an engine check failed or the host melted."
+    )
     reasons: list[str] = Field(
         default_factory=list, description="Why the run failed (empty when ok)."
     )
     equilibration_steps: int = Field(..., description="Equilibration steps run (discarded).")
     production_steps: int = Field(..., description="Production steps run.")
+    stop_reason: str | None = Field(None, description="Why production stopped.")
     time_step_fs: float = Field(..., description="MD time step (fs).")
     step_skip: int = Field(..., description="MD steps between two stored frames.")
-    n_frames: int = Field(0, description="Production frames stored.")
+    n_frames: int = Field(0, description="Production frames analysed (after any discard).")
+    discarded_frames: int = Field(
+        0, description="Leading production frames dropped before the temperature settled."
+    )
     trajectory_files: list[str] = Field(
         default_factory=list,
         description="Production trajectory files, in time order (ASE .traj for force-field "
         "runs; vasprun.xml of each chunk for VASP).",
     )
-    li_hops: int = Field(0, description="Li site-to-site hops counted in the production run.")
+    li_hops: int = Field(0, description="Li site-to-site hops counted by the analysis stage.")
     diffusive: bool = Field(
-        False, description="True when the run is ok and has at least the minimum Li hops."
+        False, description="True when the analysis finds Li diffusion (hops, linear MSD)."
+    )
+    D_cm2_s: float | None = Field(None, description="Li tracer diffusivity (cm^2/s).")
+    D_relative_error: float | None = Field(None, description="Relative standard error of D.")
+    framework: FrameworkStability | None = Field(
+        None, description="The analysis stage's verdict on the host framework."
     )
     min_distance_A: float | None = Field(
         None, description="Smallest interatomic distance seen in the production run (A)."
-    )
-    framework_rmsd_A: float | None = Field(
-        None,
-        description="RMS displacement of the time-averaged framework (non-Li) from the start (A).",
-    )
-    framework_matches_initial: bool | None = Field(
-        None, description="StructureMatcher verdict: time-averaged framework vs the start."
     )
     max_energy_deviation_per_atom: float | None = Field(
         None, description="Largest |E - median(E)| per atom over the frames (eV/atom)."
     )
     mean_temperature_K: float | None = Field(
-        None, description="Mean kinetic temperature of the production frames (K)."
+        None, description="Mean kinetic temperature of the analysed production frames (K)."
+    )
+    temperature_within_tolerance: bool | None = Field(
+        None, description="True when that mean is within the protocol's tolerance."
+    )
+    equilibrated: bool | None = Field(
+        None, description="Equilibration reached the target within tolerance (None: unknown)."
     )
     elapsed_s: float | None = Field(None, description="Wall time of the MD steps (s).")
     steps_per_s: float | None = Field(None, description="MD steps per second (all steps).")
@@ -59,26 +122,31 @@ class MDRunDoc(BaseModel):
 
     material_id: str | None = Field(None, description="Material id (e.g. 'mp-1234'), if known.")
     formula: str = Field(..., description="Reduced formula of the material.")
-    engine: str = Field(..., description="Engine that ran the MD: 'chgnet', 'vasp', ...")
+    engine: str = Field(..., description="Engine that ran the MD: 'chgnet', 'sevennet', 'vasp'.")
     status: MDStatus = Field(
         ..., description="'ok' when at least one temperature is usable, else 'failed'."
     )
     reason: str | None = Field(None, description="Why the material failed (None when ok).")
     reduced_protocol: bool = Field(
-        False, description="True when a reduced (shorter) protocol than the paper's was run."
+        ..., description="True when the protocol is shorter or smaller than the paper's "
+        "(derived from the protocol)."
     )
+    protocol_summary: str = Field("", description="One line describing the protocol run.")
     n_atoms: int = Field(..., description="Atoms in the MD supercell.")
     supercell_scaling: list[int] = Field(..., description="Multiples of a, b, c of the cell.")
     structure: StructureDict = Field(
         ..., description="The MD supercell (pymatgen Structure.as_dict()) at the start."
     )
+    relaxation: RelaxationDoc | None = Field(
+        None, description="The force-field relaxation before the MD (None: not relaxed)."
+    )
     runs: list[MDTemperatureRun] = Field(
         default_factory=list, description="One entry per temperature, in protocol order."
     )
-    diffusion: dict[str, Any] | None = Field(
+    diffusion: DiffusionDoc | None = Field(
         None,
-        description="DiffusionDoc (sse_flows.analysis) of the usable runs, as a dict; None when "
-        "fewer than two temperatures are usable or the analysis is unavailable.",
+        description="The analysis stage's DiffusionDoc over the runs that passed the engine "
+        "checks (unstable hosts are kept out of its fit); None when none did.",
     )
     warnings: list[str] = Field(
         default_factory=list, description="Non-fatal problems (non-diffusive temperatures, ...)."
@@ -89,3 +157,16 @@ class MDRunDoc(BaseModel):
     def usable_runs(self) -> list[MDTemperatureRun]:
         """Runs that passed every check."""
         return [run for run in self.runs if run.status == "ok"]
+
+
+class MDCellDoc(BaseModel):
+    """The MD supercell of one material, after the force-field relaxation if any."""
+
+    formula: str = Field(description="Reduced formula.")
+    supercell: StructureDict = Field(
+        description="The MD supercell (right-handed, upper-triangular), Structure.as_dict()."
+    )
+    relaxation: RelaxationDoc | None = Field(
+        None, description="What the relaxation did (None: not relaxed)."
+    )
+    error: str | None = Field(None, description="Why no supercell could be made.")

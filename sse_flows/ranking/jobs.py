@@ -49,10 +49,13 @@ def select_candidates_job(
     votes: Any,
     max_md: int = 3,
     control_formula: str | None = "Li10GeP2S12",
+    negative_control_formula: str | None = "Li3PO4",
     source: str = "snapshot",
     structures_dir: str | None = None,
+    max_atoms: int | None = None,
+    min_lattice_length: float = 10.0,
 ) -> SelectionDoc:
-    """Join votes with stability, and choose the MD targets (plus the positive control).
+    """Join votes with stability, and choose the MD targets (plus the controls).
 
     Parameters
     ----------
@@ -64,17 +67,29 @@ def select_candidates_job(
         Most candidates sent to MD, most probable first (the control is extra).
     control_formula
         A known fast conductor run beside the candidates; None for no control.
+    negative_control_formula
+        A known poor conductor run beside the candidates; None for none.
     source
         'snapshot' or 'mp' (MP gives structures by material id).
     structures_dir
         A user folder of structure files (see StructureLibrary).
+    max_atoms
+        Candidates whose MD supercell exceeds this many atoms are not run (None: no limit).
+    min_lattice_length
+        The MD protocol's supercell rule (A), to count those atoms.
     """
     rows = candidate_rows(screening, votes)
     find = structure_finder(source, structures_dir)
-    rows, targets = choose_targets(rows, find, max_md, control_formula)
+    rows, targets = choose_targets(
+        rows, find, max_md, control_formula, negative_control_formula, max_atoms,
+        min_lattice_length,
+    )
     parameters = {
         "max_md": max_md,
         "control_formula": control_formula,
+        "negative_control_formula": negative_control_formula,
+        "max_atoms": max_atoms,
+        "min_lattice_length": min_lattice_length,
         "source": source,
         "structures_dir": structures_dir,
     }

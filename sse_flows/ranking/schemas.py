@@ -9,7 +9,8 @@ from pydantic import BaseModel, Field
 from sse_flows.provenance import Provenance
 
 MDStatus = Literal["ok", "failed", "no_structure", "not_run"]
-Verdict = Literal["superionic", "close", "not superionic", "undetermined"]
+Verdict = Literal["superionic", "close", "not superionic", "no diffusion", "undetermined"]
+Role = Literal["candidate", "positive_control", "negative_control"]
 
 
 class CandidateDoc(BaseModel):
@@ -17,10 +18,11 @@ class CandidateDoc(BaseModel):
 
     material_id: str | None = Field(None, description="Materials Project id, when known.")
     formula: str = Field(..., description="Reduced formula.")
-    role: Literal["candidate", "positive_control"] = Field(
+    role: Role = Field(
         "candidate",
-        description="'candidate' from the ML vote, or 'positive_control' (a known fast conductor "
-        "run beside the candidates to check the MD protocol).",
+        description="'candidate' from the ML vote, 'positive_control' (a known fast conductor) "
+        "or 'negative_control' (a known poor conductor), run beside the candidates to check "
+        "the MD protocol.",
     )
     anion_class: str | None = Field(None, description="Anion class (oxide, halide, sulfide, ...).")
     votes_gb: int | None = Field(None, description="GradientBoosting votes for superionic (0-100).")
@@ -35,7 +37,9 @@ class CandidateDoc(BaseModel):
     structure_origin: str | None = Field(
         None, description="Where the MD structure came from (MP, user folder, package, pymatgen)."
     )
-    md_engine: str | None = Field(None, description="MD engine used ('chgnet' or 'vasp').")
+    md_engine: str | None = Field(
+        None, description="MD engine used ('chgnet', 'sevennet' or 'vasp')."
+    )
     md_protocol: str | None = Field(
         None, description="MD protocol summary, e.g. 'reduced: 600-1200 K, 300 steps'."
     )
@@ -56,8 +60,15 @@ class CandidateDoc(BaseModel):
     )
     verdict: Verdict = Field(
         "undetermined",
-        description="superionic (sigma_RT >= 1e-4 S/cm), close (>= 1e-5), not superionic, or "
-        "undetermined (no MD or no confident extrapolation).",
+        description="superionic (the sigma_RT interval lies at >= 1e-4 S/cm), close (>= 1e-5), "
+        "not superionic (below 1e-5), no diffusion (no Li diffusion at any simulated "
+        "temperature, host intact: sigma_RT has only an upper bound), or undetermined (no "
+        "MD, or an interval straddling a threshold).",
+    )
+    arrhenius: list[dict] = Field(
+        default_factory=list,
+        description="Per temperature: T (K), D (cm^2/s), D_err, li_hops, used_in_fit, "
+        "framework state (for the report's Arrhenius plot).",
     )
 
 
@@ -74,6 +85,13 @@ class RankingDoc(BaseModel):
     n_superionic: int = Field(0, description="Candidates with an MD verdict of superionic.")
     md_reduced_protocol: bool = Field(
         False, description="True when MD used a reduced (shorter) protocol than the paper's."
+    )
+    controls: list[str] = Field(
+        default_factory=list,
+        description="One line per control: its expected and found verdict ('PASS'/'FAIL').",
+    )
+    controls_passed: bool | None = Field(
+        None, description="True when every control that ran got the expected verdict."
     )
     provenance: Provenance = Field(
         default_factory=Provenance, description="Parameters and versions of this run."

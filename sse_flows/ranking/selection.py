@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel, Field
 
 from sse_flows.provenance import Provenance
@@ -28,7 +29,9 @@ class MDTarget(BaseModel):
     label: str = Field(..., description="Unique label: MP id when known, else the formula.")
     material_id: str | None = Field(None, description="Materials Project id, when known.")
     formula: str = Field(..., description="Reduced formula.")
-    role: str = Field("candidate", description="'candidate' or 'positive_control'.")
+    role: str = Field(
+        "candidate", description="'candidate', 'positive_control' or 'negative_control'."
+    )
     structure: StructureDict | None = Field(
         None, description="pymatgen Structure.as_dict() for MD; None when none was found."
     )
@@ -87,12 +90,21 @@ def choose_targets(
     find_structure,
     max_md: int,
     control_formula: str | None,
+    negative_control_formula: str | None = None,
+    max_atoms: int | None = None,
+    min_lattice_length: float = 10.0,
 ) -> tuple[list[CandidateDoc], list[MDTarget]]:
-    """Pick up to ``max_md`` candidates that have a structure, plus the positive control.
+    """Pick up to ``max_md`` candidates that have a structure, plus the controls.
 
     ``find_structure(material_id, formula)`` returns ``(structure_dict, origin)`` or None.
-    Candidates without a structure are marked ``no_structure`` with what the user can do.
+    Candidates without a structure are marked ``no_structure`` with what the user can do;
+    candidates whose MD supercell (lengths >= ``min_lattice_length``) would exceed
+    ``max_atoms`` are skipped with the reason (the controls always run).
     """
+    from pymatgen.core import Structure
+
+    from sse_flows.md.protocol import supercell_scaling
+
     targets: list[MDTarget] = []
     for row in rows:
         found = find_structure(row.material_id, row.formula)
@@ -101,6 +113,17 @@ def choose_targets(
             row.md_reason = NO_STRUCTURE_HELP
             continue
         row.structure_origin = found[1]
+        if max_atoms is not None:
+            structure = Structure.from_dict(found[0])
+            n_atoms = len(structure) * int(
+                np.prod(supercell_scaling(structure, min_lattice_length))
+            )
+            if n_atoms > max_atoms:
+                row.md_reason = (
+                    f"not run: its MD supercell has {n_atoms} atoms, above the limit of "
+                    f"{max_atoms} (--md-max-atoms); run it with `sse-flows md` or on a GPU"
+                )
+                continue
         if len(targets) >= max_md:
             row.md_reason = f"not run: only the {max_md} most probable candidates run MD"
             continue
@@ -113,9 +136,12 @@ def choose_targets(
                 structure_origin=found[1],
             )
         )
-    if control_formula:
-        found = find_structure(None, control_formula)
-        control = CandidateDoc(formula=control_formula, role="positive_control")
+    for formula, role in ((control_formula, "positive_control"),
+                          (negative_control_formula, "negative_control")):
+        if not formula:
+            continue
+        found = find_structure(None, formula)
+        control = CandidateDoc(formula=formula, role=role)
         if found is None:
             control.md_status = "no_structure"
             control.md_reason = NO_STRUCTURE_HELP
@@ -123,9 +149,9 @@ def choose_targets(
             control.structure_origin = found[1]
             targets.append(
                 MDTarget(
-                    label=f"control:{control_formula}",
-                    formula=control_formula,
-                    role="positive_control",
+                    label=f"{role.split('_')[0]}:{formula}",
+                    formula=formula,
+                    role=role,
                     structure=found[0],
                     structure_origin=found[1],
                 )
@@ -135,7 +161,10 @@ def choose_targets(
 
 
 def verdict(
-    sigma_rt: float | None, low: float | None = None, high: float | None = None
+    sigma_rt: float | None,
+    low: float | None = None,
+    high: float | None = None,
+    diffusive_anywhere: bool | None = None,
 ) -> str:
     """The paper's classes of an MD room-temperature conductivity, decided on the interval.
 
@@ -143,11 +172,14 @@ def verdict(
     it: superionic (low >= 1e-4 S/cm), close (low >= 1e-5), not superionic (high < 1e-5);
     an interval straddling a threshold is "undetermined". With only an upper bound
     (``sigma_rt`` None, ``high`` set) the material is "not superionic" when the bound is
-    below 1e-5. Without an interval the point value decides.
+    below 1e-5, and "no diffusion" when no simulated temperature showed Li diffusion
+    (``diffusive_anywhere`` False). Without an interval the point value decides.
     """
     if sigma_rt is None:
         if high is not None and high < CLOSE_S_CM:
             return "not superionic"
+        if diffusive_anywhere is False:
+            return "no diffusion"
         return "undetermined"
     low = sigma_rt if low is None else low
     high = sigma_rt if high is None else high
@@ -168,23 +200,66 @@ def merge_md_result(row: CandidateDoc, result: Any, engine: str, protocol: str) 
         row.md_status = "failed"
         row.md_reason = "MD or analysis job failed without a result; see the worker's log."
         return
-    status = get_field(result, "status", "ok")
-    if status != "ok":
+    from sse_flows.md.schemas import MDRunDoc
+
+    result = result if isinstance(result, MDRunDoc) else MDRunDoc.model_validate(result)
+    if result.status != "ok":
         row.md_status = "failed"
-        row.md_reason = get_field(result, "reason") or get_field(result, "failure_reason") or status
+        row.md_reason = result.reason or result.status
         return
-    diffusion = get_field(result, "diffusion", result)
+    diffusion = result.diffusion
     row.md_status = "ok"
-    row.ea_eV = get_field(diffusion, "ea_eV")
-    row.ea_err_eV = get_field(diffusion, "ea_err_eV")
-    row.sigma_rt_S_cm = get_field(diffusion, "sigma_rt_S_cm")
-    row.sigma_rt_low = get_field(diffusion, "sigma_rt_low")
-    row.sigma_rt_high = get_field(diffusion, "sigma_rt_high")
-    row.diffusion_flags = list(get_field(diffusion, "flags") or [])
-    temperatures = get_field(diffusion, "temperatures") or []
-    hops = [get_field(t, "li_hops") for t in temperatures]
-    row.li_hops = int(sum(h for h in hops if h is not None)) if hops else None
-    row.verdict = verdict(row.sigma_rt_S_cm, row.sigma_rt_low, row.sigma_rt_high)
+    if diffusion is None:
+        row.md_reason = "no usable trajectory for the diffusion analysis"
+        return
+    row.ea_eV = diffusion.ea_eV
+    row.ea_err_eV = diffusion.ea_err_eV
+    row.sigma_rt_S_cm = diffusion.sigma_rt_S_cm
+    row.sigma_rt_low = diffusion.sigma_rt_low
+    row.sigma_rt_high = diffusion.sigma_rt_high
+    row.diffusion_flags = list(diffusion.flags)
+    row.li_hops = int(sum(t.li_hops for t in diffusion.temperatures))
+    row.arrhenius = [
+        {
+            "T": t.T,
+            "D_cm2_s": t.D_cm2_s,
+            "D_err": t.D_err,
+            "li_hops": t.li_hops,
+            "used_in_fit": t.used_in_fit,
+            "framework": t.framework.state if t.framework else None,
+        }
+        for t in diffusion.temperatures
+    ]
+    diffusive = any(t.diffusive for t in diffusion.temperatures if t.framework_stable)
+    row.verdict = verdict(row.sigma_rt_S_cm, row.sigma_rt_low, row.sigma_rt_high, diffusive)
+
+
+#: what each control must (not) be
+CONTROL_EXPECTATIONS = {
+    "positive_control": ("superionic", lambda v: v == "superionic"),
+    "negative_control": (
+        "not superionic or no diffusion", lambda v: v in ("not superionic", "no diffusion")
+    ),
+}
+
+
+def check_controls(rows: list[CandidateDoc]) -> tuple[list[str], bool | None]:
+    """One line per control (expected vs found) and whether all that ran passed."""
+    lines, passed = [], []
+    for row in rows:
+        if row.role not in CONTROL_EXPECTATIONS:
+            continue
+        expected, accept = CONTROL_EXPECTATIONS[row.role]
+        if row.md_status != "ok":
+            lines.append(f"{row.role} {row.formula}: did not run ({row.md_status})")
+            continue
+        ok = accept(row.verdict)
+        passed.append(ok)
+        lines.append(
+            f"{'PASS' if ok else 'FAIL'} {row.role} {row.formula}: expected {expected}, "
+            f"found {row.verdict}"
+        )
+    return lines, (all(passed) if passed else None)
 
 
 def rank(
@@ -208,7 +283,8 @@ def rank(
         label = labels.get((row.material_id, row.formula, row.role))
         if label is not None:
             merge_md_result(row, md_results.get(label), engine, protocol)
-    order = {"superionic": 0, "close": 1, "not superionic": 2, "undetermined": 3}
+    order = {"superionic": 0, "close": 1, "not superionic": 2, "no diffusion": 3,
+             "undetermined": 4}
     rows.sort(
         key=lambda r: (
             r.role != "candidate",
@@ -218,7 +294,10 @@ def rank(
         )
     )
     candidates = [r for r in rows if r.role == "candidate"]
+    control_lines, controls_passed = check_controls(rows)
     return RankingDoc(
+        controls=control_lines,
+        controls_passed=controls_passed,
         candidates=rows,
         n_screened=selection.n_screened,
         n_voted_candidates=len(candidates),

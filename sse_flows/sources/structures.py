@@ -215,3 +215,45 @@ def build_ordered_lgps(out_dir: str | Path = PACKAGE_STRUCTURES) -> Path:
     path = out_dir / "Li10GeP2S12.json"
     path.write_text(json.dumps(record, sort_keys=True, indent=1) + "\n", encoding="utf-8")
     return path
+
+
+#: Known poor conductors from OBELiX's train split used as MD negative controls:
+#: OBELiX ID -> (reduced formula, measured sigma_RT in S/cm, source DOI).
+OBELIX_CONTROLS = {"w7d": ("Li3PO4", 4.2e-18, "10.1006/jssc.1995.1140")}
+
+
+def build_obelix_controls(
+    raw_dir: str | Path, out_dir: str | Path = PACKAGE_STRUCTURES
+) -> list[Path]:
+    """Derive the negative-control structures from OBELiX's train CIFs into the package.
+
+    gamma-Li3PO4 (Pnma, 32 atoms; OBELiX ``w7d``, measured 4.2e-18 S/cm at room
+    temperature). OBELiX is CC BY 4.0 (Therrien et al., Digital Discovery 2026); its CIFs
+    carry small random noise on the positions, which the MD's relaxation removes. Only the
+    train split is read: test.csv is the model benchmark.
+    """
+    import tarfile
+
+    archive = Path(raw_dir) / "obelix" / "train_cifs.tar.gz"
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    with tarfile.open(archive) as tar:
+        members = {Path(m.name).stem: m for m in tar.getmembers() if m.name.endswith(".cif")}
+        for obelix_id, (formula, sigma, doi) in sorted(OBELIX_CONTROLS.items()):
+            text = tar.extractfile(members[obelix_id]).read().decode("utf-8")
+            structure = Structure.from_str(text, fmt="cif")
+            if _reduced(structure.formula) != formula or not structure.is_ordered:
+                raise StructureFileError(f"OBELiX {obelix_id} is not an ordered {formula}")
+            record = structure.as_dict()
+            record["properties"] = {
+                "material_id": None,
+                "source": f"OBELiX train CIF {obelix_id} (NRC-Mila/OBELiX@4eaac889809d, "
+                "CC BY 4.0)",
+                "sigma_rt_S_cm": sigma,
+                "doi": doi,
+            }
+            path = out_dir / f"{formula}.json"
+            path.write_text(json.dumps(record, sort_keys=True, indent=1) + "\n", encoding="utf-8")
+            written.append(path)
+    return written
