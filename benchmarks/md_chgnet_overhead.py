@@ -114,8 +114,8 @@ def main() -> None:
     from chgnet.model.dynamics import CHGNetCalculator
     from pymatgen.core import Structure
     from pymatgen.util.testing import MatSciTest
-
     from sse_flows.md.failures import check_md_run
+
     from sse_flows.md.protocol import make_md_supercell
 
     path = Path(args.structure)

@@ -113,6 +113,9 @@ class DiscoveryFlowMaker(Maker):
     md_device: str = "cpu"
     md_max_atoms: int | None = None
 
+    def __post_init__(self) -> None:
+        self.md_protocol = MDProtocol.from_dict(self.md_protocol)
+
     def parameters(self) -> dict[str, Any]:
         """Everything that defines the run (hashed to detect duplicate submissions)."""
         return {

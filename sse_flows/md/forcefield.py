@@ -142,7 +142,11 @@ def _dynamics(atoms, thermostat: str, temperature: float, protocol: MDProtocol, 
         from ase.md.langevin import Langevin
 
         friction = protocol.langevin_friction_per_ps * 1e-3 / units.fs
-        return Langevin(atoms, dt, temperature_K=temperature, friction=friction, rng=rng)
+        # fixcm=False: ASE's centre-of-mass fix biases the NVT sampling; the analysis removes
+        # the drift of the framework anyway
+        return Langevin(
+            atoms, dt, temperature_K=temperature, friction=friction, rng=rng, fixcm=False
+        )
     if thermostat == "nose-hoover-chain":
         from ase.md.nose_hoover_chain import NoseHooverChainNVT
 
@@ -164,10 +168,10 @@ def equilibrate(atoms, temperature: float, protocol: MDProtocol) -> tuple[int, f
     tuple
         (steps run, mean kinetic temperature of the last block's second half, settled).
     """
-    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
+    from ase.md.velocitydistribution import Stationary, thermalize_momenta
 
-    MaxwellBoltzmannDistribution(
-        atoms, temperature_K=temperature, rng=np.random.default_rng(_seed(protocol, temperature, 0))
+    thermalize_momenta(
+        atoms, temperature, rng=np.random.default_rng(_seed(protocol, temperature, 0))
     )
     Stationary(atoms)
     steps = protocol.equilibration_steps

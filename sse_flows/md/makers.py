@@ -57,7 +57,8 @@ class AimdProtocolMaker(Maker):
     """The paper's VASP AIMD protocol for one structure, with atomate2's MD makers.
 
     VASP runs its own thermostat (``MDALGO = 2``, Nose-Hoover, ``SMASS = 0``, as the
-    paper); the protocol's thermostat and relaxation fields are for force fields only.
+    paper) and stores every step; the protocol's thermostat, relaxation and
+    ``trajectory_interval`` fields are for force fields only.
 
     Parameters
     ----------
@@ -81,6 +82,10 @@ class AimdProtocolMaker(Maker):
     user_incar_settings: dict[str, Any] = field(default_factory=dict)
     user_potcar_functional: str = "PBE_54"
     run_vasp_kwargs: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        # jobflow hands a serialized maker back with its protocol as a dict
+        self.protocol = MDProtocol.from_dict(self.protocol)
 
     @property
     def engine(self) -> str:
@@ -218,6 +223,7 @@ class ForceFieldMdProtocolMaker(Maker):
     def __post_init__(self) -> None:
         from sse_flows.md.forcefield import engine_names
 
+        self.protocol = MDProtocol.from_dict(self.protocol)
         if self.engine not in engine_names():
             raise ValueError(f"engine must be one of {engine_names()}, got {self.engine!r}")
         self.name = self.name or self.engine

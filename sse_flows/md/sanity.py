@@ -135,10 +135,10 @@ def settled_start(
     -------
     tuple
         (frames to discard, whether a settled window was found). Runs without kinetic
-        temperatures give (0, True).
+        temperatures, or of fewer than 20 frames (too short to judge), give (0, True).
     """
     temps = run.kinetic_temperatures
-    if temps is None or len(temps) < 4:
+    if temps is None or len(temps) < 20:
         return 0, True
     window = max(2, min(len(temps) // 4, int(round(window_fs / run.time_step_fs))))
     limit = len(temps) // 3

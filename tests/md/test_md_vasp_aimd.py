@@ -17,10 +17,10 @@ from maggma.stores import MemoryStore
 from pymatgen.io.vasp import Incar, Kpoints, Poscar, Vasprun
 from pymatgen.util.testing import MatSciTest
 
-from sse_flows.md.failures import FailureThresholds
-from sse_flows.md.jobs import collect_vasp_md
+from sse_flows.md.jobs import collect_md, vasp_record
 from sse_flows.md.makers import AimdProtocolMaker
 from sse_flows.md.protocol import MDProtocol, make_md_supercell
+from sse_flows.md.schemas import MDCellDoc
 
 TEST_DATA = Path(__file__).resolve().parent / "test_data" / "aimd_li2o"
 TEMPERATURES = (600.0, 800.0, 1000.0, 1200.0)
@@ -65,7 +65,7 @@ def test_aimd_flow_defaults_are_the_papers_protocol(li2o):
     assert (protocol.time_step_fs, protocol.equilibration_steps, protocol.production_steps) == (
         2.0, 3000, 10000,
     )
-    assert sum(protocol.chunk_steps()) == 10000 and len(protocol.chunk_steps()) == 4
+    assert protocol.planned_chunks() == [2500] * 4
     incar = maker.input_set_generator(800.0, 3000).get_input_set(li2o, potcar_spec=True).incar
     assert incar["ENCUT"] == 400 and incar["POTIM"] == 2 and incar["MDALGO"] == 2
     assert incar["SMASS"] == 0 and incar["TEBEG"] == incar["TEEND"] == 800
@@ -74,6 +74,7 @@ def test_aimd_flow_defaults_are_the_papers_protocol(li2o):
     # per temperature: 1 equilibration + 4 production chunks (+ 4 restart readers), then a check
     assert sum(name.startswith("aimd production") for name in names) == 16
     assert sum(name.startswith("aimd equilibration") for name in names) == 4
+    assert sum(name.startswith("aimd decide") for name in names) == 4
     assert names[-1] == "aimd check"
 
 
@@ -84,11 +85,8 @@ def test_aimd_flow_with_mocked_vasp(mock_vasp, li2o, tmp_path):
         {name: {"incar_settings": PAPER_INCAR_KEYS, "clear_inputs": False} for name in names},
     )
     maker = AimdProtocolMaker(
-        equilibration_steps=3,
-        production_steps=4,
-        production_chunks=2,
-        min_lattice_length=5.0,
-        thresholds=FailureThresholds(min_li_hops=0),
+        protocol=MDProtocol(equilibration_steps=3, production_steps=4, chunk_steps=2,
+                            min_lattice_length=5.0, trajectory_interval=1)
     )
     flow = maker.make(li2o, material_id="mp-1960")
     store = JobStore(MemoryStore(), additional_stores={"data": MemoryStore()})
@@ -130,9 +128,11 @@ def test_aimd_flow_with_mocked_vasp(mock_vasp, li2o, tmp_path):
     assert doc.engine == "vasp" and doc.material_id == "mp-1960"
     assert doc.n_atoms == 24 and doc.supercell_scaling == [2, 2, 2]
     assert [run.temperature for run in doc.runs] == list(TEMPERATURES)
+    assert doc.reduced_protocol is True
     for run in doc.runs:
         assert run.status == "ok", run.reasons
         assert run.n_frames == 4  # 2 chunks of 2 steps, concatenated in time order
+        assert run.production_steps == 4 and run.stop_reason == "fixed length"
         assert len(run.trajectory_files) == 2
         vasprun = Vasprun(TEST_DATA / f"aimd_production_{run.temperature:g}K_2" / "outputs"
                           / "vasprun.xml", parse_dos=False, parse_eigen=False)
@@ -157,20 +157,22 @@ def test_vasp_outputs_parse_into_the_analysis():
 
 
 def test_collect_reports_a_failed_vasp_chunk_and_keeps_the_other_temperatures(li2o):
-    protocol = MDProtocol(equilibration_steps=3, production_steps=4, production_chunks=2,
+    protocol = MDProtocol(equilibration_steps=3, production_steps=4, chunk_steps=2, trajectory_interval=1,
                           min_lattice_length=5.0)
     dirs = {
-        f"{t:g}K": [str(TEST_DATA / f"aimd_production_{t:g}K_{i}" / "outputs") for i in (1, 2)]
+        t: [str(TEST_DATA / f"aimd_production_{t:g}K_{i}" / "outputs") for i in (1, 2)]
         for t in TEMPERATURES
     }
-    dirs["800K"][1] = None  # the second chunk at 800 K died (walltime, SCF failure, ...)
-    doc = collect_vasp_md.original(
+    dirs[800.0][1] = None  # the second chunk at 800 K died (walltime, SCF failure, ...)
+    records = [vasp_record(t, dirs[t], [2, 2]) for t in TEMPERATURES]
+    supercell = make_md_supercell(li2o, 5.0)
+    doc = collect_md.original(
         unit_cell=li2o,
-        supercell=make_md_supercell(li2o, 5.0),
+        cell=MDCellDoc(formula="Li2O", supercell=supercell.as_dict()),
+        records=records,
         protocol=protocol.as_dict(),
-        production_dirs=dirs,
+        engine="vasp",
         material_id="mp-1960",
-        thresholds={"min_li_hops": 0},
     )
     status = {run.temperature: run.status for run in doc.runs}
     assert status == {600.0: "ok", 800.0: "failed", 1000.0: "ok", 1200.0: "ok"}

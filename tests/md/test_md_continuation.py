@@ -1,0 +1,79 @@
+"""Continue-until: production stops when D is known well enough, at the limit, or when the
+host melts; the decision reads the chunks with the analysis stage's own code."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from md_synthetic import save_run, vibrating_run
+
+from sse_flows.analysis.synthetic import random_walk_run
+from sse_flows.md.continuation import production_decision
+from sse_flows.md.protocol import MDProtocol
+from sse_flows.md.schemas import ProductionRecord
+
+
+def _walk_record(tmp_path, rate, n_frames, steps, seed=0) -> ProductionRecord:
+    walk = random_walk_run(rate, temperature=1000.0, n_cells=3, n_frames=n_frames,
+                           time_step_fs=100.0, seed=seed)
+    return ProductionRecord(temperature=1000.0, production_steps=steps, chunks=1,
+                            files=[save_run(walk, tmp_path / f"walk{seed}.json")])
+
+
+CONTINUING = MDProtocol(production_steps=5000, max_production_steps=20000, chunk_steps=5000,
+                        trajectory_interval=50, target_d_relative_error=0.3)
+
+
+def test_fast_diffusion_stops_at_the_target_error(tmp_path):
+    record = production_decision(_walk_record(tmp_path, 2.0, 300, 5000), CONTINUING)
+    assert record.stop_reason == "target error reached"
+    assert record.d_relative_error <= 0.3 and record.li_hops > 100
+
+
+def test_few_hops_continue_until_the_limit(tmp_path):
+    record = production_decision(_walk_record(tmp_path, 0.05, 100, 5000), CONTINUING)
+    assert record.stop_reason is None  # D not yet known to 30 %: one more chunk
+    assert record.d_relative_error > 0.3
+    record.production_steps = 20000
+    assert production_decision(record, CONTINUING).stop_reason == "maximum length reached"
+
+
+def test_fixed_length_and_engine_errors(tmp_path):
+    fixed = MDProtocol(production_steps=5000, chunk_steps=5000)
+    record = production_decision(_walk_record(tmp_path, 0.05, 100, 5000), fixed)
+    assert record.stop_reason == "fixed length"
+    crashed = ProductionRecord(temperature=1000.0, error="MD crashed: boom")
+    assert production_decision(crashed, CONTINUING).stop_reason == "engine error"
+
+
+def test_a_melting_host_stops_production(tmp_path, li2o_cubic):
+    run = vibrating_run(li2o_cubic, n_frames=100, time_step_fs=100.0)
+    rng = np.random.default_rng(3)
+    host = [i for i, s in enumerate(run.species) if s != "Li"]
+    walk = np.cumsum(rng.normal(0, 0.15, (100, len(host), 3)), axis=0)  # liquid-like host
+    run.frac_coords[:, host] += walk @ np.linalg.inv(run.lattice)
+    record = ProductionRecord(temperature=1000.0, production_steps=5000, chunks=1,
+                              files=[save_run(run, tmp_path / "melt.json")])
+    decided = production_decision(record, CONTINUING)
+    assert decided.stop_reason == "host unstable"
+
+
+@pytest.mark.parametrize("thermostat", ["bussi", "langevin", "nose-hoover-chain"])
+def test_thermostats_hold_the_target_temperature(thermostat):
+    """EMT copper (fast, no ML): equilibration settles and production stays within 5 %."""
+    from ase.build import bulk
+    from ase.calculators.emt import EMT
+
+    from sse_flows.md.forcefield import _dynamics, equilibrate
+
+    atoms = bulk("Cu", cubic=True).repeat((3, 3, 2))
+    atoms.calc = EMT()
+    protocol = MDProtocol(equilibration_steps=300, thermostat=thermostat, time_step_fs=2.0,
+                          thermostat_time_fs=50.0)
+    steps, mean, settled = equilibrate(atoms, 600.0, protocol)
+    assert settled and abs(mean - 600.0) < 30.0 and steps in (300, 600, 900)
+    dyn = _dynamics(atoms, thermostat, 600.0, protocol, seed=1)
+    temps = []
+    dyn.attach(lambda: temps.append(atoms.get_temperature()), interval=2)
+    dyn.run(2000)  # 4 ps: the mean of a 72-atom run is known to ~2 %
+    assert abs(np.mean(temps) - 600.0) < 0.05 * 600.0

@@ -1,0 +1,120 @@
+"""One MDProtocol everywhere: validation, derived `reduced`, chunk plans, and the two bugs
+that two naming schemes caused (a VASP maker that could not be built, a reduced run
+documented as the paper's)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pymatgen.util.testing import MatSciTest
+
+from sse_flows.md.makers import AimdProtocolMaker, ForceFieldMdProtocolMaker, md_maker
+from sse_flows.md.protocol import MDProtocol, make_md_supercell, supercell_scaling
+
+
+def test_defaults_are_the_papers_protocol():
+    protocol = MDProtocol()
+    assert protocol.temperatures == (600.0, 800.0, 1000.0, 1200.0)
+    assert (protocol.time_step_fs, protocol.equilibration_steps, protocol.production_steps) == (
+        2.0, 3000, 10000,
+    )
+    assert protocol.planned_chunks() == [2500] * 4 and not protocol.continues
+    assert protocol.reduced is False and protocol.min_lattice_length == 10.0
+    assert MDProtocol.reduced_cpu().reduced is True
+    assert MDProtocol(min_lattice_length=8.0).reduced is True  # smaller cells are reduced too
+
+
+def test_chunks_continue_until_the_limit():
+    protocol = MDProtocol(production_steps=2000, max_production_steps=5000, chunk_steps=1500)
+    assert protocol.planned_chunks() == [1500, 500]  # cut at the guaranteed length
+    assert protocol.next_chunk_steps(2000) == 1500
+    assert protocol.next_chunk_steps(3500) == 1500
+    assert protocol.next_chunk_steps(5000) == 0
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"temperatures": (-300.0, 0.0)}, "temperatures"),
+        ({"temperatures": (1e6,)}, "temperatures"),
+        ({"temperatures": (800.0, 800.0)}, "differ"),
+        ({"production_steps": 0}, "production_steps"),
+        ({"max_production_steps": 10}, "max_production_steps"),
+        ({"trajectory_interval": 0}, "trajectory_interval"),
+        ({"trajectory_interval": 20000}, "no frames"),
+        ({"min_lattice_length": -10}, "min_lattice_length"),
+        ({"thermostat": "berendsen"}, "thermostat"),
+    ],
+)
+def test_nonsense_is_refused_with_a_named_reason(changes, message):
+    with pytest.raises(ValueError, match=message):
+        MDProtocol(**changes)
+
+
+def test_round_trip_and_unknown_keys():
+    protocol = MDProtocol.reduced_cpu(temperatures=(900, 1100))
+    assert MDProtocol.from_dict(protocol.as_dict()) == protocol
+    assert MDProtocol.from_dict({**protocol.as_dict(), "reduced": False}).reduced is True
+    with pytest.raises(ValueError, match="unknown MD protocol parameter"):
+        MDProtocol.from_dict({"steps": 100})
+
+
+def test_vasp_maker_takes_any_protocol_field(li2o):
+    """Was: AimdProtocolMaker(trajectory_interval=5) raised TypeError on the worker."""
+    protocol = MDProtocol.reduced_cpu(temperatures=(900.0,), trajectory_interval=5)
+    maker = md_maker("vasp", protocol)
+    assert isinstance(maker, AimdProtocolMaker) and maker.protocol is protocol
+    flow = maker.make(li2o)
+    names = [job.name for job in flow.jobs]
+    assert names[0] == "aimd equilibration 900K"
+    assert [n for n in names if n.startswith("aimd production")] == ["aimd production 900K 1",
+                                                                      "aimd production 900K 2"]
+    assert names[-2:] == ["aimd decide 900K", "aimd check"]
+    incar = maker.input_set_generator(900.0, 500).get_input_set(li2o, potcar_spec=True).incar
+    assert incar["NSW"] == 500 and incar["POTIM"] == 2 and incar["TEBEG"] == 900
+
+
+def test_discovery_flow_passes_the_protocol_it_was_given():
+    """Was: the discovery flow's MD documents said reduced_protocol=False for reduced runs."""
+    from sse_flows.flows.discovery import DiscoveryFlowMaker
+
+    protocol = MDProtocol.reduced_cpu(temperatures=(800.0, 1200.0))
+    flow = DiscoveryFlowMaker(md_engine="vasp", md_protocol=protocol).make()
+    jobs = {job.name: job for job in flow.jobs}
+    validate, rank = jobs["md validation"], jobs["rank candidates"]
+    assert MDProtocol.from_dict(validate.function_args[2]) == protocol
+    assert validate.function_args[1] == "vasp"
+    assert rank.function_kwargs["reduced_protocol"] is True
+    assert "REDUCED" in rank.function_kwargs["protocol"]
+
+
+def test_force_field_maker_builds_one_chain_per_temperature(li2o):
+    maker = ForceFieldMdProtocolMaker(protocol=MDProtocol(temperatures=(800, 1200)),
+                                      engine="sevennet")
+    flow = maker.make(li2o, material_id="mp-1960")
+    assert [job.name for job in flow.jobs] == [
+        "sevennet prepare mp-1960", "sevennet md mp-1960 800K chunk 1",
+        "sevennet md mp-1960 1200K chunk 1", "sevennet collect mp-1960",
+    ]
+    with pytest.raises(ValueError, match="engine"):
+        md_maker("lammps")
+
+
+def test_md_supercell_lengths_and_orientation():
+    for name in ("Li2O", "LiFePO4"):
+        structure = MatSciTest.get_structure(name)
+        supercell = make_md_supercell(structure, 10.0)
+        scaling = supercell_scaling(structure, 10.0)
+        assert min(supercell.lattice.abc) >= 10.0
+        # the smallest such diagonal supercell: one fewer repeat along any axis is too short
+        for axis, n in enumerate(scaling):
+            assert n == 1 or structure.lattice.abc[axis] * (n - 1) < 10.0
+        matrix = supercell.lattice.matrix
+        assert np.allclose(np.tril(matrix, -1), 0.0)  # upper triangular, as ASE needs
+        assert (np.diag(matrix) > 0).all()
+        reference = structure * scaling
+        np.testing.assert_allclose(
+            np.sort(supercell.distance_matrix.ravel()),
+            np.sort(reference.distance_matrix.ravel()),
+            atol=1e-8,
+        )
