@@ -13,9 +13,10 @@ What the library lacks is added here:
 
 * **Hops.** The drift-corrected Li paths are averaged over a window of ``smooth_fs`` (1 ps;
   a twentieth of the run when that is shorter, but at least ``min_smooth_fs``, 0.2 ps, so a
-  1-ps force-field run is not averaged flat) to remove thermal vibration; each Li keeps an anchor at its starting position and a hop is
-  counted each time its smoothed position gets farther than ``hop_threshold`` from the
-  anchor, which then moves to the new position. The threshold is ``hop_fraction`` (0.5) times
+  1-ps force-field run is not averaged flat) to remove thermal vibration; each Li keeps an
+  anchor at its starting position and a hop is counted each time its smoothed position
+  gets farther than ``hop_threshold`` from the anchor, which then moves to the new
+  position. The threshold is ``hop_fraction`` (0.5) times
   the hop distance *a*, the median nearest-neighbour Li-Li distance of the first frame
   (clipped to 1.5-4 A). Back-and-forth hops between two sites count each time.
 * **Error of D.** The larger of (i) the block-average standard error: the run is cut into

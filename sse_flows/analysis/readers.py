@@ -412,7 +412,8 @@ def _concatenate(runs: list[TemperatureRun]) -> TemperatureRun:
         pieces.append(frac[start:])
         previous_source = run.source
         energies.append(None if run.energies is None else run.energies[start:])
-        kinetic.append(None if run.kinetic_temperatures is None else run.kinetic_temperatures[start:])
+        temps = run.kinetic_temperatures
+        kinetic.append(None if temps is None else temps[start:])
     joined = np.concatenate(pieces, axis=0)
     meta = dict(first.metadata)
     meta["chunks"] = [r.source for r in runs]

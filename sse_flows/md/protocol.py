@@ -107,7 +107,9 @@ class MDProtocol:
         try:
             temperatures = tuple(float(t) for t in self.temperatures)
         except (TypeError, ValueError):
-            raise ValueError(f"temperatures must be numbers (K), got {self.temperatures!r}") from None
+            raise ValueError(
+                f"temperatures must be numbers (K), got {self.temperatures!r}"
+            ) from None
         object.__setattr__(self, "temperatures", temperatures)
         problems = []
         if not temperatures or not all(math.isfinite(t) and 0 < t <= 5000 for t in temperatures):

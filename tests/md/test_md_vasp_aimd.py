@@ -157,8 +157,8 @@ def test_vasp_outputs_parse_into_the_analysis():
 
 
 def test_collect_reports_a_failed_vasp_chunk_and_keeps_the_other_temperatures(li2o):
-    protocol = MDProtocol(equilibration_steps=3, production_steps=4, chunk_steps=2, trajectory_interval=1,
-                          min_lattice_length=5.0)
+    protocol = MDProtocol(equilibration_steps=3, production_steps=4, chunk_steps=2,
+                          trajectory_interval=1, min_lattice_length=5.0)
     dirs = {
         t: [str(TEST_DATA / f"aimd_production_{t:g}K_{i}" / "outputs") for i in (1, 2)]
         for t in TEMPERATURES
