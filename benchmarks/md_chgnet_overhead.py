@@ -1,10 +1,10 @@
-"""Steps/s of our CHGNet MD (sse_flows.md, via atomate2's ForceFieldMDMaker) vs a bare ASE loop.
+"""Steps/s of our force-field MD chunk (sse_flows.md) vs a bare ASE loop.
 
-Both run the same NVT Nose-Hoover dynamics (ASE ``NPT`` without barostat, 2 fs, same
-thermostat time, same seed) with the same, already loaded, CHGNet calculator on the same
-supercell. "Ours" is ``sse_flows.md.forcefield.run_temperature`` (no equilibration), which
-also stores frames every ``--interval`` steps and writes the ASE trajectory file. The
-failure checks of the trajectory are timed separately (once per temperature, not per step).
+Both run the same NVT Bussi dynamics (2 fs, taut 100 fs, same seed) with the same, already
+loaded, CHGNet calculator on the same supercell. "Ours" is
+``sse_flows.md.forcefield.run_production_chunk``, which also writes a frame every
+``--interval`` steps to the ASE trajectory file. Reading the chunk back and the engine
+sanity checks are timed separately (once per chunk, not per step).
 
 On a shared machine wall times swing by tens of percent between identical runs, so the
 time spent inside the force field (CHGNet ``calculate``) is measured too: the overhead of
@@ -57,38 +57,40 @@ class CalculatorTimer:
 def bare_ase_loop(supercell, calculator, temperature: float, steps: int, seed: int) -> float:
     """Seconds for ``steps`` NVT steps of a plain ASE + CHGNet loop."""
     from ase import units
-    from ase.md.npt import NPT
-    from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary
+    from ase.md.bussi import Bussi
+    from ase.md.velocitydistribution import Stationary, thermalize_momenta
 
     atoms = supercell.to_ase_atoms()
     atoms.calc = calculator
-    MaxwellBoltzmannDistribution(atoms, temperature_K=temperature, rng=np.random.default_rng(seed))
+    thermalize_momenta(atoms, temperature, rng=np.random.default_rng(seed))
     Stationary(atoms)
-    dynamics = NPT(atoms, 2.0 * units.fs, temperature_K=temperature, ttime=80.0 * units.fs,
-                   pfactor=None)
+    dynamics = Bussi(atoms, 2.0 * units.fs, temperature_K=temperature, taut=100.0 * units.fs,
+                     rng=np.random.default_rng(seed))
     start = time.perf_counter()
     dynamics.run(steps)
     return time.perf_counter() - start
 
 
 def ours(supercell, calculator, temperature: float, steps: int, interval: int, seed: int):
-    """Seconds for the same steps through sse_flows.md (and the trajectory it returns)."""
-    from sse_flows.md.forcefield import run_temperature
+    """Seconds for the same steps through sse_flows.md, and the chunk file it wrote."""
+    from ase.md.velocitydistribution import Stationary, thermalize_momenta
+
+    from sse_flows.md.forcefield import run_production_chunk
     from sse_flows.md.protocol import MDProtocol
 
     protocol = MDProtocol(
         temperatures=(temperature,), equilibration_steps=0, production_steps=steps,
-        production_chunks=1, trajectory_interval=interval, seed=seed,
+        chunk_steps=steps, trajectory_interval=interval, seed=seed,
     )
-    with tempfile.TemporaryDirectory() as workdir:
-        start = time.perf_counter()
-        trajectory = run_temperature(
-            supercell, temperature, protocol, Path(workdir), calculator=calculator
-        )
-        elapsed = time.perf_counter() - start
-    if trajectory.error:
-        raise RuntimeError(trajectory.error)
-    return elapsed, trajectory
+    atoms = supercell.to_ase_atoms()
+    atoms.calc = calculator
+    thermalize_momenta(atoms, temperature, rng=np.random.default_rng(seed))
+    Stationary(atoms)
+    workdir = Path(tempfile.mkdtemp())
+    path = workdir / "chunk.traj"
+    start = time.perf_counter()
+    run_production_chunk(atoms, temperature, protocol, steps, path, 1)
+    return time.perf_counter() - start, path
 
 
 def main() -> None:
@@ -114,9 +116,10 @@ def main() -> None:
     from chgnet.model.dynamics import CHGNetCalculator
     from pymatgen.core import Structure
     from pymatgen.util.testing import MatSciTest
-    from sse_flows.md.failures import check_md_run
 
+    from sse_flows.analysis.readers import read_run
     from sse_flows.md.protocol import make_md_supercell
+    from sse_flows.md.sanity import check_trajectory
 
     path = Path(args.structure)
     structure = Structure.from_file(path) if path.exists() else MatSciTest.get_structure(
@@ -129,20 +132,21 @@ def main() -> None:
 
     bare_times, our_times, bare_outside, our_outside = [], [], [], []
     calls = {}
-    trajectory = None
+    path = None
     for _ in range(args.repeats):
         timer.lap()
         elapsed = bare_ase_loop(supercell, calculator, args.temperature, args.steps, 0)
         bare_times.append(elapsed)
         calls["bare"] = timer.calls
         bare_outside.append(elapsed - timer.lap())
-        elapsed, trajectory = ours(supercell, calculator, args.temperature, args.steps,
-                                   args.interval, 0)
+        elapsed, path = ours(supercell, calculator, args.temperature, args.steps,
+                             args.interval, 0)
         our_times.append(elapsed)
         calls["ours"] = timer.calls
         our_outside.append(elapsed - timer.lap())
     start = time.perf_counter()
-    check_md_run(trajectory.frames, supercell, 2.0, args.interval, energies=trajectory.energies)
+    run = read_run(path)
+    check_trajectory(run)
     check_s = time.perf_counter() - start
 
     bare, mine = min(bare_times), min(our_times)
@@ -153,7 +157,7 @@ def main() -> None:
           f"device {args.device}, {args.steps} steps x {args.repeats} repeats (best kept)")
     print(f"bare ASE + CHGNet : {args.steps / bare:8.3f} steps/s ({bare / args.steps:.4f} s/step)")
     print(f"sse_flows.md      : {args.steps / mine:8.3f} steps/s ({mine / args.steps:.4f} s/step)")
-    print(f"failure checks    : {check_s:.3f} s per temperature ({len(trajectory.frames)} frames)")
+    print(f"read + checks     : {check_s:.3f} s per chunk ({run.n_frames} frames)")
     print(f"force-field calls per run: bare {calls['bare']}, ours {calls['ours']}")
     print(f"outside the force field: bare {np.median(bare_outside) / args.steps * 1e3:.2f} "
           f"ms/step, ours {np.median(our_outside) / args.steps * 1e3:.2f} ms/step")

@@ -156,6 +156,8 @@ class _Renderer:
                 ("candidates by vote", f"{rk.n_voted_candidates:,}"),
                 ("MD validations finished", f"{rk.n_md_ok:,}"),
                 ("MD verdict superionic", f"{rk.n_superionic:,}"),
+                ("controls", "not run" if rk.controls_passed is None
+                 else ("all passed" if rk.controls_passed else "FAILED: see the candidates")),
             ]
         rows.append(("report made by", f"sse-flows {__version__}"))
         rows.append(("report made at", datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")))
@@ -386,7 +388,7 @@ class _Renderer:
             return _paragraph("The ranking holds no candidate.")
         rows = []
         for i, c in enumerate(doc.candidates, start=1):
-            role = "positive control" if c.role == "positive_control" else "candidate"
+            role = c.role.replace("_", " ")
             rows.append((
                 i, _material_id(c.material_id), _formula(c.formula), role,
                 c.votes_gb if c.votes_gb is not None else "–",
@@ -404,13 +406,25 @@ class _Renderer:
             rows, "numbers candidates",
         )  # fmt: skip
         note = _paragraph(
-            "Ranked by MD verdict, then sigma_RT, then vote probability; positive controls "
-            "last. Verdicts use the paper's classes on the whole 95 % interval of the MD "
+            "Ranked by MD verdict, then sigma_RT, then vote probability; controls last. "
+            "Verdicts use the paper's classes on the whole 95 % interval of the MD "
             "sigma_RT: superionic when its lower end is >= 1e-4 S/cm, close when >= 1e-5 S/cm, "
-            "not superionic when its upper end (or upper bound) is < 1e-5 S/cm; otherwise, or "
-            "without a confident extrapolation, undetermined. '<' marks an upper bound."
+            "not superionic when its upper end (or upper bound) is < 1e-5 S/cm; no diffusion "
+            "when no simulated temperature showed Li diffusion in an intact host (only an "
+            "upper bound exists); otherwise undetermined. '<' marks an upper bound."
         )
-        return Safe(f'<div class="scroll">{table}</div>{note}')
+        controls = ""
+        if doc.controls:
+            items = "".join(
+                f'<li class="{"ok" if line.startswith("PASS") else "bad"}">{escape(line)}</li>'
+                for line in doc.controls
+            )
+            controls = (
+                "<h3>Controls (known answers)</h3>"
+                "<p>The MD protocol is trusted only when a famous fast conductor comes out "
+                f"superionic and a known poor conductor does not:</p><ul>{items}</ul>"
+            )
+        return Safe(f'<div class="scroll">{table}</div>{note}{controls}')
 
     def arrhenius(self) -> Safe:
         docs = self.inputs.diffusion
@@ -569,6 +583,7 @@ _VERDICT_CLASS = {
     "superionic": "ok",
     "close": "warn",
     "not superionic": "bad",
+    "no diffusion": "bad",
     "undetermined": "muted",
 }
 

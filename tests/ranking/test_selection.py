@@ -84,6 +84,28 @@ def test_targets_skip_missing_structures_respect_max_and_add_control():
     assert "only the 1 most probable" in by_formula["Li2B2S5"].md_reason
 
 
+def _md_doc(status, reason=None, sigma=None, low=None, high=None, ea=None, hops=(),
+            diffusive=True, flags=()):
+    """An MD document with only the fields the ranking reads (built without validation)."""
+    from sse_flows.analysis.schemas import DiffusionDoc, TemperatureDiffusion
+    from sse_flows.md.schemas import MDRunDoc
+
+    temperatures = [
+        TemperatureDiffusion.model_construct(
+            T=800.0 + 200 * i, D_cm2_s=1e-6, D_err=1e-7, li_hops=h, diffusive=diffusive,
+            used_in_fit=diffusive, framework_stable=True, framework=None,
+        )
+        for i, h in enumerate(hops)
+    ]
+    diffusion = DiffusionDoc.model_construct(
+        sigma_rt_S_cm=sigma, sigma_rt_low=low, sigma_rt_high=high, ea_eV=ea, ea_err_eV=None,
+        temperatures=temperatures, flags=list(flags),
+    )
+    return MDRunDoc.model_construct(
+        status=status, reason=reason, diffusion=diffusion if status == "ok" else None
+    )
+
+
 def test_rank_orders_by_md_verdict_and_keeps_failures_with_reasons():
     rows = [
         CandidateDoc(material_id="mp-1", formula="LiA", p_superionic=0.9),
@@ -97,24 +119,9 @@ def test_rank_orders_by_md_verdict_and_keeps_failures_with_reasons():
         rows=rows, targets=targets, max_md=3, n_screened=10, provenance=Provenance()
     )
     results = {
-        "mp-1": {"status": "failed", "reason": "exploding energies at 1200 K"},
-        "mp-2": {
-            "status": "ok",
-            "diffusion": {
-                "sigma_rt_S_cm": 2e-3,
-                "ea_eV": 0.2,
-                "temperatures": [{"li_hops": 40}, {"li_hops": 90}],
-                "flags": [],
-            },
-        },
-        "mp-3": {
-            "status": "ok",
-            "diffusion": {
-                "sigma_rt_S_cm": None,
-                "flags": ["too few hops"],
-                "temperatures": [{"li_hops": 1}],
-            },
-        },
+        "mp-1": _md_doc("failed", reason="exploding energies at 1200 K"),
+        "mp-2": _md_doc("ok", sigma=2e-3, low=1e-3, high=4e-3, ea=0.2, hops=[40, 90]),
+        "mp-3": _md_doc("ok", high=1e-2, hops=[1], diffusive=False, flags=["too few hops"]),
     }
     ranking = rank(selection, results, "chgnet", "reduced", True)
     assert [r.formula for r in ranking.candidates] == ["LiB", "LiA", "LiC"] or [
@@ -125,6 +132,8 @@ def test_rank_orders_by_md_verdict_and_keeps_failures_with_reasons():
     failed = next(r for r in ranking.candidates if r.formula == "LiA")
     assert failed.md_status == "failed" and "exploding" in failed.md_reason
     assert ranking.n_superionic == 1 and ranking.n_md_ok == 2 and ranking.md_reduced_protocol
+    caged = next(r for r in ranking.candidates if r.formula == "LiC")
+    assert caged.verdict == "no diffusion"  # hops seen nowhere: only an upper bound
 
 
 def test_verdict_thresholds_follow_the_paper():
@@ -145,3 +154,23 @@ def test_verdict_is_decided_on_the_whole_interval():
     # an upper bound alone: decided only when below the "close" threshold
     assert verdict(None, None, 3.8e-6) == "not superionic"
     assert verdict(None, None, 1.5e-2) == "undetermined"
+    assert verdict(None, None, 1.5e-2, diffusive_anywhere=False) == "no diffusion"
+
+
+def test_controls_are_checked_against_their_known_answers():
+    from sse_flows.ranking.selection import check_controls
+
+    rows = [
+        CandidateDoc(formula="Li10GeP2S12", role="positive_control", md_status="ok",
+                     verdict="superionic"),
+        CandidateDoc(formula="Li3PO4", role="negative_control", md_status="ok",
+                     verdict="superionic"),
+    ]
+    lines, passed = check_controls(rows)
+    assert passed is False
+    assert lines[0].startswith("PASS positive_control") and lines[1].startswith("FAIL")
+    rows[1].verdict = "no diffusion"
+    assert check_controls(rows)[1] is True
+    rows[0].md_status = "failed"
+    lines, passed = check_controls(rows)
+    assert passed is True and "did not run" in lines[0]

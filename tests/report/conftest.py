@@ -87,7 +87,11 @@ def ranking_doc(screening_doc, vote_doc, diffusion_doc):
     selection = SelectionDoc(rows=rows, targets=targets, max_md=2,
                              n_screened=len(screening_doc.survivors),
                              provenance={"parameters": {"max_md": 2}})  # fmt: skip
-    results = {t.label: {"status": "ok", "diffusion": diffusion_doc} for t in targets}
+    from sse_flows.md.schemas import MDRunDoc
+
+    # the AIMD analysis stands in for an MD run (only the fields the ranking reads)
+    md_doc = MDRunDoc.model_construct(status="ok", reason=None, diffusion=diffusion_doc)
+    results = {t.label: md_doc for t in targets}
     return rank(selection, results, engine="vasp", protocol="authors' AIMD 800-1700 K",
                 reduced_protocol=True)  # fmt: skip
 
