@@ -149,6 +149,14 @@ def _discovery_options(func):
             default=None,
             help="Training CSV (default: the packaged table).",
         ),
+        click.option(
+            "--recipe",
+            type=click.Choice(["open", "paper"]),
+            default="open",
+            show_default=True,
+            help="Models: 'open' (all open data, log10 sigma with intervals, applicability "
+            "domain) or 'paper' (Kang + Xu, the paper's GB + LightGBM classifier vote).",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -191,6 +199,7 @@ def build_maker(opts: dict, base_protocol: MDProtocol | None = None):
         grouped_evaluation=opts["grouped"],
         vote_splits=opts["vote_splits"],
         min_votes=opts["min_votes"],
+        recipe=opts.get("recipe", "open"),
         max_md=opts["max_md"],
         control_formula=_none(opts["control"]),
         negative_control_formula=_none(opts["negative_control"]),

@@ -77,6 +77,9 @@ class DiscoveryFlowMaker(Maker):
         Splits (models per algorithm) of the GB + LightGBM vote.
     min_votes
         Votes (of ``vote_splits``) each of GB and LightGBM must give; None = unanimous.
+    recipe
+        Model recipe: "open" (all open data, log10 sigma regressors with intervals and an
+        applicability domain) or "paper" (Kang + Xu rows, the paper's classifier vote).
     max_md
         Most candidates sent to MD (most probable first); the controls are extra.
     control_formula
@@ -104,6 +107,7 @@ class DiscoveryFlowMaker(Maker):
     grouped_evaluation: bool = True
     vote_splits: int = 100
     min_votes: int | None = None
+    recipe: str = "open"
     max_md: int = 3
     control_formula: str | None = "Li10GeP2S12"
     negative_control_formula: str | None = "Li3PO4"
@@ -128,6 +132,7 @@ class DiscoveryFlowMaker(Maker):
             "grouped_evaluation": self.grouped_evaluation,
             "vote_splits": self.vote_splits,
             "min_votes": self.min_votes,
+            "recipe": self.recipe,
             "max_md": self.max_md,
             "control_formula": self.control_formula,
             "negative_control_formula": self.negative_control_formula,
@@ -155,6 +160,7 @@ class DiscoveryFlowMaker(Maker):
             algorithms=self.algorithms,
             n_splits=self.evaluation_splits,
             grouped=self.grouped_evaluation,
+            recipe=self.recipe,
         )
         evaluate.name = "evaluate models"
         vote = vote_job(
@@ -162,6 +168,7 @@ class DiscoveryFlowMaker(Maker):
             training_path=self.training_path,
             n_splits=self.vote_splits,
             min_votes=self.min_votes,
+            recipe=self.recipe,
         )
         vote.name = "vote"
         select = select_candidates_job(

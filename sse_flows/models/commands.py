@@ -8,14 +8,29 @@ from pathlib import Path
 
 import click
 
-RESERVED_COLUMNS = ("formula", "p_superionic", "candidate", "error")
+RESERVED_COLUMNS = (
+    "formula", "p_superionic", "candidate", "error", "log10_sigma", "log10_sigma_low",
+    "log10_sigma_high", "in_domain", "reason",
+)  # fmt: skip
+
+RECIPE_OPTION = click.option(
+    "--recipe",
+    type=click.Choice(["open", "paper"]),
+    default="open",
+    show_default=True,
+    help="'open': all open data (Kang + Xu + OBELiX train), log10 sigma regressors with "
+    "90 %% intervals, calibrated p and an applicability domain. 'paper': Kang + Xu rows, the "
+    "GB + LightGBM classifier vote of the paper (the reproduction).",
+)
 
 
-def _load_training(training: Path | None):
+def _load_training(training: Path | None, recipe: str = "paper"):
+    from sse_flows.models.open_recipe import load_open_training_set
     from sse_flows.models.training import load_training_set
 
+    loader = load_open_training_set if recipe == "open" else load_training_set
     try:
-        return load_training_set(training)
+        return loader(training)
     except (ValueError, FileNotFoundError) as exc:
         raise click.ClickException(
             f"cannot use training table {training or '(packaged)'}: {exc}. Fix the CSV "
@@ -65,9 +80,15 @@ def _load_training(training: Path | None):
     default=None,
     help="Write the accuracy, confusion-matrix and importance figures into this folder.",
 )
+@RECIPE_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Last stdout line: one JSON object.")
-def train(training, algorithms, n_splits, grouped, n_jobs, save_doc, figures, as_json):
-    """Evaluate the classifiers: nested search, 100 random + grouped splits."""
+def train(training, algorithms, n_splits, grouped, n_jobs, save_doc, figures, recipe, as_json):
+    """Evaluate the classifiers: nested search, 100 random + grouped splits.
+
+    With ``--recipe open`` (default) the classifiers are evaluated on the open table and
+    the open recipe's log10 sigma regressor is added (JSON key ``regressor``, with
+    ``mae_log10_grouped``, ``coverage_grouped``, ...).
+    """
     from sse_flows.models.evaluation import evaluate_models
     from sse_flows.models.registry import parse_algorithms
 
@@ -75,11 +96,18 @@ def train(training, algorithms, n_splits, grouped, n_jobs, save_doc, figures, as
         keys = parse_algorithms(algorithms)
     except ValueError as exc:
         raise click.ClickException(f"{exc} (fix --algorithms)") from exc
-    training_set = _load_training(training)
+    training_set = _load_training(training, recipe)
     try:
         doc = evaluate_models(
             training_set, keys, n_splits=n_splits, grouped=grouped, n_jobs=n_jobs, progress=True
         )
+        regressor = None
+        if recipe == "open":
+            from sse_flows.models.open_recipe import evaluate_open_regressor
+
+            regressor = evaluate_open_regressor(
+                training_set, n_splits=min(n_splits, 20), n_jobs=n_jobs
+            )
     except ValueError as exc:
         raise click.ClickException(f"{exc}; give a larger --training table.") from exc
     if save_doc:
@@ -90,6 +118,9 @@ def train(training, algorithms, n_splits, grouped, n_jobs, save_doc, figures, as
 
         write_all_figures(doc, figures)
     summary = doc.cli_summary()
+    summary["recipe"] = recipe
+    if regressor is not None:
+        summary["regressor"] = regressor
     if as_json:
         click.echo(json.dumps(summary))
         return
@@ -101,6 +132,13 @@ def train(training, algorithms, n_splits, grouped, n_jobs, save_doc, figures, as
         + f"; {doc.seconds:.0f} s"
     )
     click.echo(table.to_string(float_format=lambda v: f"{v:.3f}"))
+    if regressor is not None:
+        click.echo(
+            "open recipe regressor (GB + LightGBM, log10 sigma): grouped MAE "
+            f"{regressor['mae_log10_grouped']:.2f}, Spearman {regressor['spearman_grouped']:.2f}, "
+            f"grouped acc {regressor['grouped_acc_mean']:.3f}, 90 % interval coverage "
+            f"{regressor['coverage_grouped']:.2f}; random-split acc {regressor['acc_mean']:.3f}"
+        )
 
 
 @click.command()
@@ -127,10 +165,10 @@ def train(training, algorithms, n_splits, grouped, n_jobs, save_doc, figures, as
 @click.option(
     "--splits",
     "n_splits",
-    default=100,
-    show_default=True,
+    default=None,
     type=click.IntRange(1),
-    help="Models per algorithm (one per stratified 80/20 split, seeds 0..N-1).",
+    help="Models per algorithm (one per stratified 80/20 split, seeds 0..N-1); default 100 "
+    "for --recipe paper, 10 for --recipe open.",
 )
 @click.option(
     "--n-jobs", default=2, show_default=True, type=click.IntRange(1), help="joblib workers."
@@ -141,9 +179,15 @@ def train(training, algorithms, n_splits, grouped, n_jobs, save_doc, figures, as
     show_default=True,
     help="Reuse the fitted ensemble stored under $SSE_FLOWS_HOME/models.",
 )
+@RECIPE_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Last stdout line: one JSON object.")
-def predict(formulas_csv, output, training, min_votes, n_splits, n_jobs, cache, as_json):
-    """Vote GB + LightGBM (one model per split) on the formulas of FORMULAS_CSV."""
+def predict(formulas_csv, output, training, min_votes, n_splits, n_jobs, cache, recipe, as_json):
+    """Vote GB + LightGBM (one model per split) on the formulas of FORMULAS_CSV.
+
+    Columns: formula, p_superionic, votes_gb, votes_lgbm, candidate, error, log10_sigma,
+    log10_sigma_low, log10_sigma_high (open recipe), in_domain, reason, then the input's
+    other columns. A formula outside the applicability domain is never a candidate.
+    """
     import pandas as pd
 
     from sse_flows.models.ensemble import load_or_train_ensemble
@@ -162,12 +206,21 @@ def predict(formulas_csv, output, training, min_votes, n_splits, n_jobs, cache, 
             f"{formulas_csv} has no 'formula' column (columns: {', '.join(table.columns)}); "
             "add a header line with 'formula'."
         )
-    training_set = _load_training(training)
+    from sse_flows.models.open_recipe import N_MEMBERS, load_or_train_open_ensemble
+
+    if n_splits is None:
+        n_splits = N_MEMBERS if recipe == "open" else 100
+    training_set = _load_training(training, recipe)
     try:
         check_class_counts(training_set.labels)
-        ensemble = load_or_train_ensemble(
-            training_set, n_splits=n_splits, n_jobs=n_jobs, cache=cache, progress=True
-        )
+        if recipe == "open":
+            ensemble = load_or_train_open_ensemble(
+                training_set, n_members=n_splits, n_jobs=n_jobs, cache=cache
+            )
+        else:
+            ensemble = load_or_train_ensemble(
+                training_set, n_splits=n_splits, n_jobs=n_jobs, cache=cache, progress=True
+            )
     except ValueError as exc:
         raise click.ClickException(f"{exc}; give a larger --training table.") from exc
     if min_votes is not None and min_votes > n_splits:
@@ -192,6 +245,8 @@ def predict(formulas_csv, output, training, min_votes, n_splits, n_jobs, cache, 
         "n_errors": doc.n_errors,
         "n_candidates": doc.n_candidates,
         "min_votes": doc.min_votes,
+        "recipe": recipe,
+        "n_out_of_domain": sum(1 for v in doc.votes if v.in_domain is False and not v.error),
         "seconds": round(time.perf_counter() - start, 2),
     }
     if as_json:

@@ -23,6 +23,7 @@ from joblib import Parallel, delayed
 from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 
+from sse_flows.models.domain import ApplicabilityDomain
 from sse_flows.models.registry import ALGORITHMS, ENSEMBLE_ALGORITHMS
 from sse_flows.models.schemas import EnsembleSpec
 from sse_flows.models.splits import random_splits
@@ -42,10 +43,14 @@ class VoteEnsemble:
         Algorithms, hyperparameters, seeds and training-data hash.
     models
         Per algorithm key: the fitted pipelines, model ``i`` trained on split ``spec.seeds[i]``.
+    domain
+        Applicability domain of the training rows (:mod:`sse_flows.models.domain`); a
+        material outside it is never a candidate. Not part of the votes.
     """
 
     spec: EnsembleSpec
     models: dict[str, list[Pipeline]] = field(default_factory=dict)
+    domain: ApplicabilityDomain | None = None
 
     @property
     def n_models(self) -> dict[str, int]:
@@ -214,7 +219,9 @@ def train_ensemble(
         feature_names=training_set.feature_names,
         param_selection=PARAM_SELECTION if params is None else "given",
     )
-    return VoteEnsemble(spec=spec, models=models)
+    domain = ApplicabilityDomain.fit(X, training_set.formulas)
+    spec.domain_threshold = domain.threshold
+    return VoteEnsemble(spec=spec, models=models, domain=domain)
 
 
 def retrain_from_spec(
@@ -294,7 +301,11 @@ def load_or_train_ensemble(
     if cache and path.is_file():
         try:
             ensemble = VoteEnsemble.load(path)
+            # a spec pickled before new fields existed gets their defaults
+            ensemble.spec = EnsembleSpec.model_validate(dict(ensemble.spec.__dict__))
             if ensemble.spec.training_hash == training_set.data_hash:
+                if getattr(ensemble, "domain", None) is None:  # cached before the domain
+                    ensemble.domain = ApplicabilityDomain.fit(training_set.X, training_set.formulas)
                 return ensemble
         except Exception:  # a corrupt or incompatible cache file is rebuilt
             pass

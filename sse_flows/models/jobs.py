@@ -19,15 +19,20 @@ def evaluate_models_job(
     grouped: bool = True,
     n_cluster_repeats: int = 2,
     n_jobs: int = 2,
+    recipe: str = "paper",
 ) -> ModelEvaluationDoc:
     """Nested evaluation of the classifiers (:func:`~sse_flows.models.evaluation.evaluate_models`).
 
-    The per-split scores and chosen hyperparameters (``per_split``) go to the "data" store.
+    ``recipe="open"`` evaluates them on the open table (training_v2 or the user CSV with
+    the open features); ``"paper"`` on the paper's table. The per-split scores and chosen
+    hyperparameters (``per_split``) go to the "data" store.
     """
     from sse_flows.models.evaluation import evaluate_models
+    from sse_flows.models.open_recipe import load_open_training_set
     from sse_flows.models.training import load_training_set
 
-    training_set = load_training_set(training_path)
+    loader = load_open_training_set if recipe == "open" else load_training_set
+    training_set = loader(training_path)
     return evaluate_models(
         training_set,
         algorithms=algorithms,
@@ -46,6 +51,7 @@ def vote_job(
     n_splits: int = 100,
     n_jobs: int = 2,
     cache: bool = True,
+    recipe: str = "paper",
 ) -> VoteDoc:
     """GB + LightGBM votes for a pool of materials and the candidates of the vote rule.
 
@@ -63,6 +69,10 @@ def vote_job(
         joblib workers for the training.
     cache
         Reuse/store the fitted ensemble under ``$SSE_FLOWS_HOME/models``.
+    recipe
+        "paper": the paper's GB + LightGBM classifiers on Kang + Xu; "open": the open
+        recipe's log10 sigma regressors (``n_splits`` members each) with intervals.
+        Either way a material outside the applicability domain is never a candidate.
 
     Returns
     -------
@@ -74,8 +84,21 @@ def vote_job(
     from sse_flows.models.training import load_training_set
 
     start = time.perf_counter()
-    training_set = load_training_set(training_path)
-    ensemble = load_or_train_ensemble(training_set, n_splits=n_splits, n_jobs=n_jobs, cache=cache)
+    if recipe == "open":
+        from sse_flows.models.open_recipe import (
+            load_open_training_set,
+            load_or_train_open_ensemble,
+        )
+
+        training_set = load_open_training_set(training_path)
+        ensemble = load_or_train_open_ensemble(
+            training_set, n_members=n_splits, n_jobs=n_jobs, cache=cache
+        )
+    else:
+        training_set = load_training_set(training_path)
+        ensemble = load_or_train_ensemble(
+            training_set, n_splits=n_splits, n_jobs=n_jobs, cache=cache
+        )
     return vote_materials(
         materials, ensemble, min_votes=min_votes, seconds_so_far=time.perf_counter() - start
     )
@@ -116,6 +139,7 @@ class VoteMaker(Maker):
     n_splits: int = 100
     n_jobs: int = 2
     cache: bool = True
+    recipe: str = "paper"
 
     def make(self, materials: list[str] | list[dict[str, Any]]):
         """The vote job for ``materials`` (may be an upstream job's output reference)."""
@@ -126,6 +150,7 @@ class VoteMaker(Maker):
             n_splits=self.n_splits,
             n_jobs=self.n_jobs,
             cache=self.cache,
+            recipe=self.recipe,
         )
         new_job.name = self.name
         return new_job

@@ -61,22 +61,45 @@ def vote_materials(
         all algorithms or a dict per algorithm); ``None`` = unanimous (the paper).
     seconds_so_far
         Time already spent (training) to include in the document's ``seconds``.
+
+    Notes
+    -----
+    A material outside the ensemble's applicability domain
+    (:mod:`sse_flows.models.domain`) gets ``in_domain=False`` and the rule in ``reason``
+    and is never a candidate, whatever ``min_votes``. The open recipe's ensemble also
+    gives ``log10_sigma`` with its interval.
     """
     start = time.perf_counter()
     rows = _as_materials(materials)
     formulas = [str(r["formula"]) if r["formula"] is not None else "" for r in rows]
     features, positions, errors = featurize_rows(formulas)
     rule = resolve_min_votes(ensemble, min_votes)
+    regression: dict[str, np.ndarray] = {}
+    in_domain, reasons = np.ones(len(positions), dtype=bool), [""] * len(positions)
     if len(features):
+        if ensemble.spec.fraction_elements:
+            from sse_flows.models.open_recipe import add_fraction_features
+
+            valid = [formulas[p] for p in positions]
+            features = add_fraction_features(features, valid, ensemble.spec.fraction_elements)
         missing = set(ensemble.spec.feature_names) - set(features.columns)
         if missing:
             raise ValueError(f"features missing for the ensemble: {sorted(missing)[:5]}")
         X = features[ensemble.spec.feature_names].to_numpy(dtype=float)
-        votes, probability = ensemble.vote(X)
+        if hasattr(ensemble, "predict"):  # the open recipe's regressors
+            out = ensemble.predict(X)
+            votes, probability = out["votes"], out["p_superionic"]
+            regression = {k: out[k] for k in ("log10_sigma", "log10_sigma_low", "log10_sigma_high")}
+        else:
+            votes, probability = ensemble.vote(X)
+        domain = getattr(ensemble, "domain", None)
+        if domain is not None:
+            in_domain, reasons = domain.check([formulas[p] for p in positions], X)
         passing = select_candidates(votes, rule)
         passing_alone = {
             alg: int((votes[alg] >= rule[alg]).sum()) for alg in ensemble.spec.algorithms
         }
+        passing = passing & in_domain
     else:
         votes, probability, passing = {}, np.zeros(0), np.zeros(0, dtype=bool)
         passing_alone = dict.fromkeys(ensemble.spec.algorithms, 0)
@@ -89,6 +112,8 @@ def vote_materials(
                     formula=formulas[position],
                     material_id=row["material_id"],
                     error=errors[position],
+                    in_domain=False,
+                    reason="formula cannot be featurized",
                 )
             )
             continue
@@ -100,6 +125,9 @@ def vote_materials(
                 votes={alg: int(votes[alg][i]) for alg in ensemble.spec.algorithms},
                 p_superionic=float(probability[i]),
                 candidate=bool(passing[i]),
+                in_domain=bool(in_domain[i]) if getattr(ensemble, "domain", None) else None,
+                reason=reasons[i],
+                **{k: float(v[i]) for k, v in regression.items()},
             )
         )
     candidates = [v for v in results if v.candidate]
@@ -123,14 +151,25 @@ def vote_materials(
     )
 
 
+#: Columns ``predict`` writes after the historical six (empty where a recipe has none).
+NEW_COLUMNS = ("log10_sigma", "log10_sigma_low", "log10_sigma_high", "in_domain", "reason")
+
+
 def predictions_frame(doc: VoteDoc) -> pd.DataFrame:
-    """The ``sse-flows predict`` table: formula, p_superionic, votes_*, candidate, error."""
+    """The ``sse-flows predict`` table.
+
+    Columns: ``formula, p_superionic, votes_<alg>..., candidate, error`` (the historical
+    contract), then ``log10_sigma, log10_sigma_low, log10_sigma_high`` (open recipe; empty
+    for the paper's classifiers), ``in_domain`` and ``reason``.
+    """
     algs = doc.ensemble.algorithms
     data: dict[str, list[Any]] = {"formula": [], "p_superionic": []}
     for alg in algs:
         data[f"votes_{alg}"] = []
     data["candidate"] = []
     data["error"] = []
+    for column in NEW_COLUMNS:
+        data[column] = []
     for vote in doc.votes:
         data["formula"].append(vote.formula)
         data["p_superionic"].append(vote.p_superionic)
@@ -138,7 +177,11 @@ def predictions_frame(doc: VoteDoc) -> pd.DataFrame:
             data[f"votes_{alg}"].append(vote.votes.get(alg))
         data["candidate"].append(vote.candidate)
         data["error"].append(vote.error or "")
+        for column in NEW_COLUMNS:
+            value = getattr(vote, column)
+            data[column].append("" if value is None and column == "reason" else value)
     frame = pd.DataFrame(data)
+    frame["in_domain"] = frame["in_domain"].astype("boolean")
     for alg in algs:
         frame[f"votes_{alg}"] = frame[f"votes_{alg}"].astype("Int64")
     return frame

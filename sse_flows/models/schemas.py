@@ -155,6 +155,35 @@ class EnsembleSpec(BaseModel):
     param_selection: str = Field(
         ..., description="How params were chosen (e.g. grouped-CV search on the full table)."
     )
+    recipe: str = Field(
+        "paper",
+        description="'paper' (Kang + Xu rows, GB + LightGBM classifiers, the reproduction) or "
+        "'open' (all open data, log10 sigma regressors with interval).",
+    )
+    target: str = Field(
+        "label sigma >= 1e-4 S/cm (classifiers)", description="What the members predict."
+    )
+    interval_level: float | None = Field(
+        None, description="Coverage of the log10 sigma interval (open recipe), e.g. 0.9."
+    )
+    interval_halfwidth: float | None = Field(
+        None,
+        description="Half-width (log10 units) of the conformal interval, from composition-"
+        "grouped CV residuals (open recipe).",
+    )
+    calibration: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Probability calibration (Platt a, b) and grouped-CV scores (open recipe).",
+    )
+    fraction_elements: list[str] = Field(
+        default_factory=list,
+        description="Elements with an atomic-fraction feature frac_<El> (open recipe).",
+    )
+    domain_threshold: float | None = Field(
+        None,
+        description="Nearest-neighbour distance cut-off of the applicability domain "
+        "(99th percentile of the training rows' own).",
+    )
 
 
 class MaterialVote(BaseModel):
@@ -168,8 +197,23 @@ class MaterialVote(BaseModel):
     p_superionic: float | None = Field(
         None, description="Mean predicted superionic probability over all models."
     )
-    candidate: bool = Field(False, description="Passes the vote rule (unanimous by default).")
+    candidate: bool = Field(
+        False, description="Passes the vote rule (unanimous by default) and is in domain."
+    )
     error: str | None = Field(None, description="Why the formula could not be featurized.")
+    log10_sigma: float | None = Field(
+        None, description="Predicted log10 sigma_RT (S/cm); open recipe only."
+    )
+    log10_sigma_low: float | None = Field(
+        None, description="Lower end of the predictive interval of log10 sigma_RT."
+    )
+    log10_sigma_high: float | None = Field(
+        None, description="Upper end of the predictive interval of log10 sigma_RT."
+    )
+    in_domain: bool | None = Field(
+        None, description="Inside the applicability domain of the training data."
+    )
+    reason: str = Field("", description="Why the material is out of domain ('' when in).")
 
 
 class VoteDoc(BaseModel):
@@ -202,5 +246,12 @@ class VoteDoc(BaseModel):
             row = {"formula": vote.formula, "material_id": vote.material_id}
             row.update({f"votes_{alg}": n for alg, n in vote.votes.items()})
             row.update(p_superionic=vote.p_superionic, candidate=vote.candidate, error=vote.error)
+            row.update(
+                log10_sigma=vote.log10_sigma,
+                log10_sigma_low=vote.log10_sigma_low,
+                log10_sigma_high=vote.log10_sigma_high,
+                in_domain=vote.in_domain,
+                reason=vote.reason,
+            )
             rows.append(row)
         return pd.DataFrame(rows)

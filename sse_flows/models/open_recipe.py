@@ -1,0 +1,518 @@
+"""The ``open`` recipe: log10 sigma_RT regressors on all open data, with intervals and a domain.
+
+Beside the paper's classifier vote (the ``paper`` recipe, :mod:`sse_flows.models.ensemble`)
+this recipe regresses log10 sigma_RT (S/cm) and derives the class from it:
+
+* **Data**: ``training_v2.csv`` (Kang 2023 + Xu 2020 + OBELiX train, no OBELiX test
+  composition; :mod:`sse_flows.data.open_data`). Censored rows (``<1E-10``) are trained at
+  their bound and scored one-sided.
+* **Features**: the 145 Magpie features plus the atomic fraction of every element present in
+  at least ``MIN_ELEMENT_ROWS`` (10) training compositions (``frac_<El>``).
+* **Members**: ``n_members`` GradientBoostingRegressor and as many LGBMRegressor models
+  (hyperparameters :data:`OPEN_PARAMS`, chosen by composition-grouped 5-fold CV, see
+  ``docs/models.md``), member ``i`` trained on the training part of the stratified 80/20
+  split with seed ``i`` (as in the paper's vote). A member votes superionic when its
+  predicted log10 sigma >= -4.
+* ``log10_sigma``: mean over all members.
+* **Interval**: split-conformal on grouped-CV residuals: one GB + one LightGBM model per fold
+  of a stratified group 5-fold over composition clusters; the half-width is the
+  ``ceil((n + 1) * level) / n`` empirical quantile of the out-of-fold absolute residuals
+  (censored rows one-sided), so ``[log10_sigma - w, log10_sigma + w]`` covers ``level`` of
+  *new composition clusters* when they resemble the training clusters.
+* ``p_superionic``: Platt scaling of the same out-of-fold predictions,
+  ``p = 1 / (1 + exp(-(a (log10_sigma + 4) + b)))`` fitted to the labels.
+* **Domain**: :class:`~sse_flows.models.domain.ApplicabilityDomain` of the training rows.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+
+from sse_flows.models.domain import ApplicabilityDomain
+from sse_flows.models.schemas import EnsembleSpec
+from sse_flows.models.splits import random_splits
+from sse_flows.models.training import TrainingSet
+from sse_flows.provenance import parameter_hash
+
+#: log10 of the superionic threshold (1e-4 S/cm).
+LOG10_THRESHOLD = -4.0
+#: Coverage of the predictive interval.
+INTERVAL_LEVEL = 0.9
+#: Members per algorithm by default.
+N_MEMBERS = 10
+#: An element gets a ``frac_<El>`` feature when at least this many training rows contain it.
+MIN_ELEMENT_ROWS = 10
+#: Folds of the grouped CV behind the interval and the calibration.
+N_FOLDS = 5
+OPEN_ALGORITHMS: tuple[str, str] = ("gb", "lgbm")
+
+#: Regressor hyperparameters, chosen on composition-grouped 5-fold CV of training_v2
+#: (benchmarks/obelix_benchmark.py --study reproduces the comparison).
+OPEN_PARAMS: dict[str, dict[str, Any]] = {
+    "gb": {
+        "n_estimators": 200,
+        "max_depth": 4,
+        "learning_rate": 0.05,
+        "subsample": 0.8,
+        "max_features": 0.5,
+        "min_samples_leaf": 5,
+    },
+    "lgbm": {
+        "n_estimators": 600,
+        "learning_rate": 0.02,
+        "num_leaves": 7,
+        "min_child_samples": 8,
+        "subsample": 0.8,
+        "subsample_freq": 1,
+        "colsample_bytree": 0.5,
+        "n_jobs": 1,
+        "verbose": -1,
+        "deterministic": True,
+    },
+}
+PARAM_SELECTION = "composition-grouped 5-fold CV on training_v2 (MAE of log10 sigma)"
+
+
+def make_regressor(algorithm: str, seed: int, params: dict[str, Any] | None = None):
+    """A fresh regressor of ``algorithm`` (median imputer + model) seeded with ``seed``."""
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+
+    params = {**OPEN_PARAMS[algorithm], **(params or {})}
+    if algorithm == "gb":
+        from sklearn.ensemble import GradientBoostingRegressor
+
+        model = GradientBoostingRegressor(random_state=seed, **params)
+    elif algorithm == "lgbm":
+        from lightgbm import LGBMRegressor
+
+        model = LGBMRegressor(random_state=seed, **params)
+    else:
+        raise ValueError(f"no open-recipe regressor {algorithm!r} (known: gb, lgbm)")
+    return Pipeline([("impute", SimpleImputer(strategy="median")), ("model", model)])
+
+
+# ---------------------------------------------------------------------------------------
+# Features and training set
+# ---------------------------------------------------------------------------------------
+def fraction_elements(formulas: list[str], min_rows: int = MIN_ELEMENT_ROWS) -> list[str]:
+    """Elements present in at least ``min_rows`` of ``formulas`` (sorted)."""
+    from pymatgen.core import Composition
+
+    counts: dict[str, int] = {}
+    for formula in formulas:
+        for element in Composition(formula).elements:
+            counts[element.symbol] = counts.get(element.symbol, 0) + 1
+    return sorted(el for el, n in counts.items() if n >= min_rows)
+
+
+def fraction_features(formulas: list[str], elements: list[str]) -> pd.DataFrame:
+    """Atomic fraction of each of ``elements`` (columns ``frac_<El>``), one row per formula."""
+    from pymatgen.core import Composition
+
+    data = np.zeros((len(formulas), len(elements)))
+    index = {el: i for i, el in enumerate(elements)}
+    for row, formula in enumerate(formulas):
+        for element, value in Composition(formula).fractional_composition.items():
+            if element.symbol in index:
+                data[row, index[element.symbol]] = float(value)
+    return pd.DataFrame(data, columns=[f"frac_{el}" for el in elements])
+
+
+def add_fraction_features(
+    features: pd.DataFrame, formulas: list[str], elements: list[str]
+) -> pd.DataFrame:
+    """``features`` with the ``frac_<El>`` columns appended (rows aligned with formulas)."""
+    fractions = fraction_features(formulas, elements)
+    return pd.concat([features.reset_index(drop=True), fractions], axis=1)
+
+
+def load_open_training_set(
+    training_path: str | Path | None = None, cluster_threshold: float = 0.2
+) -> TrainingSet:
+    """The v2 table (or a user CSV) with Magpie + fraction features and log10 sigma.
+
+    ``extra`` holds ``log10_sigma`` (array), ``censored`` (bool array) and
+    ``fraction_elements`` (list). A user CSV (``formula, sigma_S_cm``) is validated by
+    :func:`sse_flows.data.tables.load_training_table`; a conductivity of 0 becomes the
+    upper bound 1e-12 S/cm (censored).
+    """
+    from sse_flows.data.open_data import load_training_v2
+    from sse_flows.data.tables import load_training_table
+    from sse_flows.models.splits import composition_clusters
+    from sse_flows.models.training import featurize_or_raise, hash_training_data
+
+    if training_path is None:
+        table = load_training_v2()
+        source = "open training_v2 (Kang 2023 + Xu 2020 + OBELiX train)"
+        log10_sigma = table["log10_sigma"].to_numpy(dtype=float)
+        censored = table["censored"].to_numpy(dtype=bool)
+    else:
+        table = load_training_table(training_path)
+        source = str(training_path)
+        sigma = table["sigma_S_cm"].to_numpy(dtype=float)
+        censored = sigma <= 0
+        log10_sigma = np.log10(np.where(censored, 1e-12, sigma))
+    table = table.reset_index(drop=True)
+    formulas = [str(f) for f in table["formula"]]
+    elements = fraction_elements(formulas, min(MIN_ELEMENT_ROWS, max(2, len(formulas) // 20)))
+    features = add_fraction_features(featurize_or_raise(formulas), formulas, elements)
+    labels = table["label"].to_numpy(dtype=int)
+    families = table["family"].fillna("").astype(str).replace("", "unknown").to_numpy()
+    return TrainingSet(
+        features=features,
+        labels=labels,
+        formulas=formulas,
+        families=families,
+        contains_li=table["contains_li"].to_numpy(dtype=bool),
+        clusters=composition_clusters(
+            table["reduced_formula"].astype(str).tolist(), distance_threshold=cluster_threshold
+        ),
+        data_hash=hash_training_data(formulas, labels)
+        + parameter_hash([round(v, 4) for v in log10_sigma.tolist()])[:4],
+        source=source,
+        extra={
+            "log10_sigma": log10_sigma,
+            "censored": censored,
+            "fraction_elements": elements,
+        },
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Grouped CV: interval and calibration
+# ---------------------------------------------------------------------------------------
+def grouped_folds(training_set: TrainingSet, n_folds: int = N_FOLDS, seed: int = 0):
+    """Stratified group k-fold over composition clusters (stratified k-fold if too few)."""
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
+    X, y = training_set.X, training_set.labels
+    if len(np.unique(training_set.clusters)) >= n_folds:
+        cv = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+        return list(cv.split(X, y, training_set.clusters))
+    cv = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+    return list(cv.split(X, y))
+
+
+def _fit_predict(algorithm, seed, X, y, train, test, params):
+    model = make_regressor(algorithm, seed, params).fit(X[train], y[train])
+    return model.predict(X[test])
+
+
+def grouped_oof_predictions(
+    training_set: TrainingSet,
+    algorithms: tuple[str, ...] = OPEN_ALGORITHMS,
+    params: dict[str, dict[str, Any]] | None = None,
+    n_folds: int = N_FOLDS,
+    seed: int = 0,
+    n_jobs: int = 2,
+) -> np.ndarray:
+    """Out-of-fold log10 sigma (mean over ``algorithms``) on composition-grouped folds."""
+    X, y = training_set.X, training_set.extra["log10_sigma"]
+    folds = grouped_folds(training_set, n_folds, seed)
+    tasks = [(alg, fold) for alg in algorithms for fold in range(len(folds))]
+    results = Parallel(n_jobs=n_jobs)(
+        delayed(_fit_predict)(alg, seed, X, y, folds[f][0], folds[f][1], (params or {}).get(alg))
+        for alg, f in tasks
+    )
+    oof = np.zeros(len(y))
+    for (_alg, f), pred in zip(tasks, results, strict=True):
+        oof[folds[f][1]] += pred / len(algorithms)
+    return oof
+
+
+def conformal_halfwidth(residuals: np.ndarray, level: float = INTERVAL_LEVEL) -> float:
+    """Split-conformal half-width: the ``ceil((n+1) level)``-th smallest absolute residual."""
+    residuals = np.sort(np.asarray(residuals, dtype=float))
+    n = len(residuals)
+    rank = min(n, math.ceil((n + 1) * level))
+    return float(residuals[rank - 1])
+
+
+def fit_platt(log10_pred: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """Platt coefficients ``(a, b)`` of ``p = sigmoid(a (log10_pred + 4) + b)``."""
+    from sklearn.linear_model import LogisticRegression
+
+    x = (np.asarray(log10_pred, dtype=float) - LOG10_THRESHOLD).reshape(-1, 1)
+    model = LogisticRegression(C=1e4).fit(x, np.asarray(labels, dtype=int))
+    return float(model.coef_[0, 0]), float(model.intercept_[0])
+
+
+def platt_probability(log10_pred: np.ndarray, a: float, b: float) -> np.ndarray:
+    """Superionic probability from a predicted log10 sigma (Platt scaling)."""
+    z = a * (np.asarray(log10_pred, dtype=float) - LOG10_THRESHOLD) + b
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+# ---------------------------------------------------------------------------------------
+# The ensemble
+# ---------------------------------------------------------------------------------------
+@dataclass
+class OpenEnsemble:
+    """Fitted regressors of the open recipe, with interval, calibration and domain.
+
+    Attributes
+    ----------
+    spec
+        Recipe, algorithms, hyperparameters, seeds, interval half-width, calibration.
+    models
+        Per algorithm: the fitted pipelines, member ``i`` trained on split ``spec.seeds[i]``.
+    domain
+        Applicability domain of the training rows.
+    """
+
+    spec: EnsembleSpec
+    models: dict[str, list[Any]] = field(default_factory=dict)
+    domain: ApplicabilityDomain | None = None
+
+    @property
+    def n_models(self) -> dict[str, int]:
+        """Number of members per algorithm."""
+        return {alg: len(models) for alg, models in self.models.items()}
+
+    def member_predictions(self, X: np.ndarray) -> dict[str, np.ndarray]:
+        """Per algorithm: ``(n_members, n_rows)`` predicted log10 sigma."""
+        X = np.asarray(X, dtype=float)
+        return {alg: np.vstack([m.predict(X) for m in ms]) for alg, ms in self.models.items()}
+
+    def predict(self, X: np.ndarray) -> dict[str, Any]:
+        """log10 sigma with interval, calibrated probability and votes for the rows of ``X``."""
+        members = self.member_predictions(X)
+        stacked = np.vstack(list(members.values()))
+        log10_sigma = stacked.mean(axis=0)
+        width = float(self.spec.interval_halfwidth or 0.0)
+        a, b = self.spec.calibration["a"], self.spec.calibration["b"]
+        return {
+            "log10_sigma": log10_sigma,
+            "log10_sigma_low": log10_sigma - width,
+            "log10_sigma_high": log10_sigma + width,
+            "p_superionic": platt_probability(log10_sigma, a, b),
+            "votes": {
+                alg: (pred >= LOG10_THRESHOLD).sum(axis=0).astype(int)
+                for alg, pred in members.items()
+            },
+        }
+
+    def vote(self, X: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """Votes and calibrated probability (the interface of the paper's ensemble)."""
+        out = self.predict(X)
+        return out["votes"], out["p_superionic"]
+
+    def save(self, path: str | Path) -> Path:
+        """Write the fitted ensemble with joblib; returns the path."""
+        import joblib
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.spec.model_path = str(path)
+        joblib.dump(self, path)
+        return path
+
+
+def _fit_member(algorithm, params, X, y, train, seed):
+    return make_regressor(algorithm, seed, params).fit(X[train], y[train])
+
+
+def train_open_ensemble(
+    training_set: TrainingSet,
+    n_members: int = N_MEMBERS,
+    params: dict[str, dict[str, Any]] | None = None,
+    level: float = INTERVAL_LEVEL,
+    n_jobs: int = 2,
+) -> OpenEnsemble:
+    """Fit the members, the conformal interval, the Platt calibration and the domain.
+
+    Parameters
+    ----------
+    training_set
+        From :func:`load_open_training_set` (needs ``extra['log10_sigma']``).
+    n_members
+        Members per algorithm (seeds ``0..n_members-1``).
+    params
+        Hyperparameters overriding :data:`OPEN_PARAMS` per algorithm.
+    level
+        Coverage of the interval.
+    n_jobs
+        joblib workers (each model single-threaded).
+    """
+    from sse_flows.data.open_data import censored_residuals
+
+    start = time.perf_counter()
+    X = training_set.X
+    y = training_set.extra["log10_sigma"]
+    censored = training_set.extra["censored"]
+    oof = grouped_oof_predictions(training_set, params=params, n_jobs=n_jobs)
+    residuals = censored_residuals(y, oof, censored)
+    halfwidth = conformal_halfwidth(residuals, level)
+    a, b = fit_platt(oof, training_set.labels)
+    splits = random_splits(training_set.labels, n_splits=n_members, test_size=0.2)
+    tasks = [(alg, split) for alg in OPEN_ALGORITHMS for split in splits]
+    fitted = Parallel(n_jobs=n_jobs)(
+        delayed(_fit_member)(alg, (params or {}).get(alg), X, y, split.train, split.seed)
+        for alg, split in tasks
+    )
+    models: dict[str, list[Any]] = {alg: [] for alg in OPEN_ALGORITHMS}
+    for (alg, _split), model in zip(tasks, fitted, strict=True):
+        models[alg].append(model)
+    domain = ApplicabilityDomain.fit(X, training_set.formulas)
+    spec = EnsembleSpec(
+        algorithms=list(OPEN_ALGORITHMS),
+        params={alg: {**OPEN_PARAMS[alg], **(params or {}).get(alg, {})} for alg in models},
+        seeds=[s.seed for s in splits],
+        test_size=0.2,
+        training_hash=training_set.data_hash,
+        training_source=training_set.source,
+        n_training=len(training_set),
+        feature_names=training_set.feature_names,
+        param_selection=PARAM_SELECTION if params is None else "given",
+        recipe="open",
+        target="log10 sigma_RT (S/cm); member votes superionic at >= -4",
+        interval_level=level,
+        interval_halfwidth=halfwidth,
+        calibration={
+            "a": a,
+            "b": b,
+            "method": "Platt scaling of composition-grouped 5-fold out-of-fold log10 sigma",
+            "grouped_mae_log10": float(residuals.mean()),
+            "grouped_coverage": float((residuals <= halfwidth).mean()),
+            "seconds": round(time.perf_counter() - start, 2),
+        },
+        fraction_elements=list(training_set.extra.get("fraction_elements", [])),
+        domain_threshold=domain.threshold,
+    )
+    return OpenEnsemble(spec=spec, models=models, domain=domain)
+
+
+def open_cache_path(training_set: TrainingSet, n_members: int, home: Path | None = None) -> Path:
+    """Where :func:`load_or_train_open_ensemble` keeps the fitted ensemble."""
+    import lightgbm
+    import sklearn
+
+    from sse_flows import __version__
+
+    if home is None:
+        from sse_flows.settings import get_settings
+
+        home = get_settings().HOME
+    key = parameter_hash(
+        {
+            "recipe": "open",
+            "n_members": n_members,
+            "training": training_set.data_hash,
+            "params": OPEN_PARAMS,
+            "level": INTERVAL_LEVEL,
+            "sklearn": sklearn.__version__,
+            "lightgbm": lightgbm.__version__,
+            "sse_flows": __version__,
+        }
+    )[:16]
+    return Path(home) / "models" / f"open-{key}.joblib"
+
+
+def load_or_train_open_ensemble(
+    training_set: TrainingSet, n_members: int = N_MEMBERS, n_jobs: int = 2, cache: bool = True
+) -> OpenEnsemble:
+    """The open ensemble from the joblib cache under ``$SSE_FLOWS_HOME/models``, else trained."""
+    import joblib
+
+    path = open_cache_path(training_set, n_members)
+    if cache and path.is_file():
+        try:
+            ensemble = joblib.load(path)
+            if ensemble.spec.training_hash == training_set.data_hash:
+                return ensemble
+        except Exception:  # a corrupt or incompatible cache file is rebuilt
+            pass
+    ensemble = train_open_ensemble(training_set, n_members=n_members, n_jobs=n_jobs)
+    if cache:
+        ensemble.save(path)
+    return ensemble
+
+
+# ---------------------------------------------------------------------------------------
+# Evaluation (``sse-flows train --recipe open``)
+# ---------------------------------------------------------------------------------------
+def regression_scores(
+    y: np.ndarray, pred: np.ndarray, censored: np.ndarray, labels: np.ndarray
+) -> dict[str, float]:
+    """MAE (censored one-sided), Spearman, accuracy, balanced accuracy and AUC at -4."""
+    from scipy.stats import spearmanr
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score, roc_auc_score
+
+    from sse_flows.data.open_data import censored_residuals
+
+    call = pred >= LOG10_THRESHOLD
+    two_classes = len(np.unique(labels)) == 2
+    return {
+        "mae": float(censored_residuals(y, pred, censored).mean()),
+        "spearman": float(spearmanr(pred, y)[0]) if len(y) > 2 else float("nan"),
+        "acc": float(accuracy_score(labels, call)),
+        "balanced_acc": float(balanced_accuracy_score(labels, call)) if two_classes else 0.0,
+        "auc": float(roc_auc_score(labels, pred)) if two_classes else float("nan"),
+    }
+
+
+def evaluate_open_regressor(
+    training_set: TrainingSet, n_splits: int = 10, n_jobs: int = 2
+) -> dict[str, Any]:
+    """The open recipe's regressor (mean of one GB and one LightGBM) on random and grouped splits.
+
+    Returns the ``train --json`` entry ``"regressor"``: ``acc_*``, ``f1_mean``,
+    ``auc_mean`` over ``n_splits`` random splits (class = predicted log10 sigma >= -4),
+    ``grouped_acc_mean``, ``mae_log10_grouped``, ``spearman_grouped``, ``coverage_grouped``
+    (of the 90 % conformal interval, half-width from the other folds' residuals) and
+    ``mae_log10_random``.
+    """
+    from sklearn.metrics import f1_score
+
+    from sse_flows.data.open_data import censored_residuals
+
+    X = training_set.X
+    y = training_set.extra["log10_sigma"]
+    censored = training_set.extra["censored"]
+    labels = training_set.labels
+    splits = random_splits(labels, n_splits=n_splits)
+    tasks = [(alg, s.train, s.test, s.seed) for s in splits for alg in OPEN_ALGORITHMS]
+    preds = Parallel(n_jobs=n_jobs)(
+        delayed(_fit_predict)(alg, seed, X, y, tr, te, None) for alg, tr, te, seed in tasks
+    )
+    random_scores = []
+    for i, split in enumerate(splits):
+        pred = (preds[2 * i] + preds[2 * i + 1]) / 2
+        scores = regression_scores(y[split.test], pred, censored[split.test], labels[split.test])
+        scores["f1"] = float(f1_score(labels[split.test], pred >= LOG10_THRESHOLD))
+        random_scores.append(scores)
+    folds = grouped_folds(training_set)
+    oof = grouped_oof_predictions(training_set, n_jobs=n_jobs)
+    residuals = censored_residuals(y, oof, censored)
+    covered, fold_acc = [], []
+    for train, test in folds:
+        width = conformal_halfwidth(residuals[train])
+        covered.extend((residuals[test] <= width).tolist())
+        fold_acc.append(float(((oof[test] >= LOG10_THRESHOLD) == labels[test]).mean()))
+    grouped = regression_scores(y, oof, censored, labels)
+    acc = np.array([s["acc"] for s in random_scores])
+    return {
+        "acc_mean": float(acc.mean()),
+        "acc_std": float(acc.std()),
+        "acc_max": float(acc.max()),
+        "acc_min": float(acc.min()),
+        "f1_mean": float(np.mean([s["f1"] for s in random_scores])),
+        "auc_mean": float(np.nanmean([s["auc"] for s in random_scores])),
+        "grouped_acc_mean": float(np.mean(fold_acc)),
+        "lofo_acc": None,
+        "mae_log10_random": float(np.mean([s["mae"] for s in random_scores])),
+        "mae_log10_grouped": grouped["mae"],
+        "spearman_grouped": grouped["spearman"],
+        "balanced_acc_grouped": grouped["balanced_acc"],
+        "auc_grouped": grouped["auc"],
+        "coverage_grouped": float(np.mean(covered)),
+    }
