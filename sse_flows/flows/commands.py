@@ -344,7 +344,7 @@ def results(workflow_id: int | None, as_json: bool) -> None:
 
 #: the demo's settings (CPU, < 20 minutes on 2 cores); all are CLI options
 DEMO_DEFAULTS = {
-    "evaluation_splits": 20,
+    "evaluation_splits": 10,
     "max_md": 1,
     "md_max_atoms": 100,
 }
@@ -375,7 +375,7 @@ def demo(out: str | None, **opts) -> None:
     """The main job, on the embedded default: submit the discovery flow, run it, report.
 
     Uses the offline snapshot and CHGNet on a REDUCED MD protocol. Unless given, the demo
-    uses: --evaluation-splits 20, --max-md 1, --md-max-atoms 100, and MD at
+    uses: --evaluation-splits 10, --max-md 1, --md-max-atoms 100, and MD at
     1000,1200 K with 150 equilibration + 400 production steps in >= 8 A cells (the
     defaults shown below are those of `submit`). The positive control (Li10GeP2S12) must
     come out superionic and the negative control (Li3PO4) must not. About 15-20 minutes
