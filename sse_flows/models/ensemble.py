@@ -80,13 +80,7 @@ class VoteEnsemble:
 
     def save(self, path: str | Path) -> Path:
         """Write the fitted ensemble with joblib; returns the path."""
-        import joblib
-
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.spec.model_path = str(path)
-        joblib.dump(self, path)
-        return path
+        return dump_ensemble(self, path)
 
     @staticmethod
     def load(path: str | Path) -> VoteEnsemble:
@@ -316,3 +310,15 @@ def load_or_train_ensemble(
     if cache:
         ensemble.save(path)
     return ensemble
+
+
+def dump_ensemble(ensemble, path: str | Path) -> Path:
+    """Write a fitted ensemble (paper or open recipe) with joblib, recording the path in
+    its spec; returns the path."""
+    import joblib
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ensemble.spec.model_path = str(path)
+    joblib.dump(ensemble, path)
+    return path

@@ -308,13 +308,9 @@ class OpenEnsemble:
 
     def save(self, path: str | Path) -> Path:
         """Write the fitted ensemble with joblib; returns the path."""
-        import joblib
+        from sse_flows.models.ensemble import dump_ensemble
 
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.spec.model_path = str(path)
-        joblib.dump(self, path)
-        return path
+        return dump_ensemble(self, path)
 
 
 def _fit_member(algorithm, params, X, y, train, seed):
