@@ -35,8 +35,9 @@ def _prepare(
     protocol: MDProtocol,
     thresholds: SanityThresholds,
     step_skip: int,
-):
-    """(the production run ready for analysis or None, the run document's fields)."""
+) -> tuple[Any, dict[str, Any] | MDTemperatureRun]:
+    """``(run, fields)``: the production run ready for analysis and the fields of its
+    document, or ``(None, document)`` with the failed run's finished document."""
     from sse_flows.md.continuation import read_production
 
     record = record or ProductionRecord(temperature=temperature, error="the MD job never ran")
@@ -136,7 +137,7 @@ def make_md_run_doc(
             warnings.append(f"diffusion analysis failed: {type(exc).__name__}: {exc}")
     runs = []
     for run, common in prepared:
-        if run is None:
+        if run is None:  # ``common`` is already the failed run's document
             runs.append(common)
             continue
         entry = by_t.get(run.temperature_K)
