@@ -48,6 +48,30 @@ class LazyGroup(click.Group):
             raise
         return getattr(module, attr)
 
+    def invoke(self, ctx: click.Context):
+        """Run the sub-command; known failures become one line and a documented exit code.
+
+        A damaged or unreachable store exits 1, a bad configuration 2 (see
+        :mod:`sse_flows.validation` for the codes), and a worker stopped by a signal
+        130/143 after putting its running Firework back to READY.
+        """
+        from sse_flows.launcher import WorkerInterrupted
+        from sse_flows.settings import ConfigError
+        from sse_flows.stores import StoreError
+        from sse_flows.validation import ParameterError
+
+        try:
+            return super().invoke(ctx)
+        except StoreError as exc:
+            raise click.ClickException(str(exc)) from None
+        except ConfigError as exc:
+            raise click.UsageError(str(exc)) from None
+        except ParameterError as exc:
+            raise exc.to_click() from None
+        except WorkerInterrupted as exc:
+            click.echo(exc.describe(), err=True)
+            ctx.exit(exc.exit_code)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, short) for name, (_, _, short) in COMMANDS.items()]
         with formatter.section("Commands"):
@@ -75,18 +99,21 @@ def cli() -> None:
 def main() -> None:
     """Console-script entry point: user errors print one clear line, not a traceback."""
     from sse_flows.settings import ConfigError
+    from sse_flows.validation import EXIT_SIGINT, EXIT_USAGE
 
     try:
-        cli.main(standalone_mode=False)
+        code = cli.main(standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
-        sys.exit(1)
+        sys.exit(EXIT_SIGINT)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
     except ConfigError as exc:
         click.echo(f"Error: {exc}", err=True)
-        sys.exit(2)
+        sys.exit(EXIT_USAGE)
+    if isinstance(code, int) and not isinstance(code, bool):
+        sys.exit(code)
 
 
 if __name__ == "__main__":  # pragma: no cover

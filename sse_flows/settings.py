@@ -29,7 +29,7 @@ class ConfigError(RuntimeError):
 
 
 def _default_home() -> Path:
-    return Path(os.environ.get("SSE_FLOWS_HOME", Path.home() / ".sse_flows")).expanduser()
+    return Path(os.environ.get("SSE_FLOWS_HOME") or Path.home() / ".sse_flows").expanduser()
 
 
 def _default_raw_data_dir() -> Path:
@@ -79,6 +79,16 @@ class SseFlowsSettings(BaseSettings):
     SOURCE: str = Field(
         default="snapshot", description="Default materials source: 'snapshot' (offline) or 'mp'."
     )
+
+    @field_validator("HOME", "RAW_DATA_DIR", mode="before")
+    @classmethod
+    def _not_empty(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            raise ValueError(
+                "is empty (it would mean the current folder); set it to a folder, or unset "
+                "it for the default"
+            )
+        return value
 
     @field_validator("HOME", "RAW_DATA_DIR", mode="after")
     @classmethod
@@ -141,10 +151,15 @@ def load_settings(**overrides: Any) -> SseFlowsSettings:
     try:
         return SseFlowsSettings(**overrides)
     except ValidationError as exc:
+        problems = "; ".join(
+            f"SSE_FLOWS_{'.'.join(str(part) for part in error['loc'])} "
+            f"{error['msg'].removeprefix('Value error, ')}"
+            for error in exc.errors()
+        )
         raise ConfigError(
-            f"Invalid sse-flows configuration: {exc}. Fix the SSE_FLOWS_* variable or the YAML "
-            "config file named by SSE_FLOWS_CONFIG_FILE."
-        ) from exc
+            f"Invalid sse-flows configuration: {problems}. Fix the SSE_FLOWS_* variable or the "
+            "YAML config file named by SSE_FLOWS_CONFIG_FILE."
+        ) from None
     except Exception as exc:  # yaml errors from a corrupt config file
         raise ConfigError(
             f"Could not read the sse-flows config file: {exc}. Fix or remove it."

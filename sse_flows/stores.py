@@ -87,10 +87,56 @@ def get_job_store(settings: SseFlowsSettings | None = None, connect: bool = True
         data = GridFSStore.from_uri(uri, "outputs_data", database=database)
     store = JobStore(docs, additional_stores={"data": data})
     if connect:
-        if not settings.embedded:
+        if settings.embedded:
+            check_job_store_files(settings.embedded_dir / JOBSTORE_DIR)
+        else:
             check_mongodb(settings)
         store.connect()
     return store
+
+
+#: the first 16 bytes of every SQLite database file
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def check_job_store_files(path: Path) -> None:
+    """Refuse, with the file and the fix, an embedded JobStore file that is damaged.
+
+    Each collection of the embedded JobStore is one SQLite file (``*.collection``). A file
+    that does not start with the SQLite header, or is shorter than its header says (a
+    truncated copy, a full disk), would fail later inside a query with "database disk
+    image is malformed". Only the 100-byte headers are read, so this is fast at any size.
+    """
+    for file in sorted(path.glob("*/*.collection")):
+        problem = _sqlite_problem(file)
+        if problem:
+            raise StoreError(
+                f"The embedded JobStore file {file} is damaged ({problem}). Move the folder "
+                f"{path} aside (the job outputs in it are lost) or restore it from a backup; "
+                "nothing was changed."
+            )
+
+
+def _sqlite_problem(file: Path) -> str | None:
+    try:
+        size = file.stat().st_size
+        with open(file, "rb") as handle:
+            header = handle.read(100)
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror or exc}"
+    if size == 0:
+        return None  # SQLite treats an empty file as an empty database
+    if len(header) < 100 or not header.startswith(_SQLITE_MAGIC):
+        return "not an SQLite database"
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    counter, valid_for = header[24:28], header[92:96]
+    if counter == valid_for and pages and size < pages * page_size:
+        return f"truncated: {size} bytes of {pages * page_size}"
+    if size % page_size:
+        return f"truncated: {size} bytes is not a whole number of {page_size}-byte pages"
+    return None
 
 
 def check_mongodb(settings: SseFlowsSettings) -> None:
@@ -209,19 +255,52 @@ def _initialized(lpad: LaunchPad) -> LaunchPad:
 
 
 def _check_launchpad_file(path: Path) -> None:
+    """Refuse, with the file and the fix, a LaunchPad file that is not a server store.
+
+    Nothing is written: the damaged file stays as it is for the user to inspect.
+    """
     import bson.json_util
 
+    fix = (
+        f"Move it aside (mv {path} {path}.damaged) to start an empty LaunchPad (workflow "
+        "states are lost; job outputs in the JobStore are kept), or restore it from a backup."
+    )
     try:
-        content = bson.json_util.loads(path.read_text(encoding="utf-8") or "{}")
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StoreError(
+            f"The embedded LaunchPad file {path} cannot be read ({exc}). {fix}"
+        ) from None
+    if not text.strip():
+        raise StoreError(f"The embedded LaunchPad file {path} is empty. {fix}")
+    try:
+        content = bson.json_util.loads(text)
     except ValueError as exc:
         raise StoreError(
-            f"The embedded LaunchPad file {path} is corrupt ({exc}). Move it aside to start an "
-            "empty LaunchPad (workflow state is lost; outputs in the JobStore are kept)."
-        ) from exc
-    if not isinstance(content, dict):
+            f"The embedded LaunchPad file {path} is corrupt ({type(exc).__name__}: {exc}). {fix}"
+        ) from None
+    problem = _server_store_problem(content)
+    if problem:
         raise StoreError(
-            f"The embedded LaunchPad file {path} does not hold a store; move it aside."
+            f"The embedded LaunchPad file {path} does not hold a LaunchPad ({problem}). {fix}"
         )
+
+
+def _server_store_problem(content: Any) -> str | None:
+    """Why ``content`` is not a mongomock server store ({db: {collection: {name, documents}}})."""
+    if not isinstance(content, dict):
+        return f"a JSON {type(content).__name__} instead of an object of databases"
+    for db_name, database in content.items():
+        if not isinstance(database, dict):
+            return f"database {db_name!r} is not an object"
+        for name, collection in database.items():
+            if (
+                not isinstance(collection, dict)
+                or not isinstance(collection.get("documents"), list)
+                or "name" not in collection
+            ):
+                return f"collection {db_name}.{name} has no 'name' and 'documents'"
+    return None
 
 
 def get_launchpad(settings: SseFlowsSettings | None = None) -> LaunchPad:

@@ -6,19 +6,9 @@ import json
 
 import click
 
+from sse_flows.validation import parse_temperatures, validated
+
 __all__ = ["analyze"]
-
-
-def _parse_temperatures(text: str | None) -> list[float] | None:
-    if not text:
-        return None
-    try:
-        return [float(t) for t in text.replace(" ", "").split(",") if t]
-    except ValueError as exc:
-        raise click.ClickException(
-            f"--temperatures {text!r} is not a comma-separated list of numbers; "
-            "write e.g. --temperatures 800,1100,1400"
-        ) from exc
 
 
 def _fmt(value: float | None, spec: str = ".2e") -> str:
@@ -76,6 +66,7 @@ def _table(doc) -> str:
     "--plot", "plot_path", type=click.Path(), default=None, help="Write an Arrhenius PNG."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object as the last line.")
+@validated("analyze")
 def analyze(paths, temperatures, time_step_fs, specie, plot_path, as_json):
     """Diffusion analysis of MD trajectories at several temperatures.
 
@@ -86,7 +77,11 @@ def analyze(paths, temperatures, time_step_fs, specie, plot_path, as_json):
     from sse_flows.analysis.readers import TrajectoryReadError, load_runs
 
     try:
-        runs = load_runs(paths, _parse_temperatures(temperatures), time_step_fs=time_step_fs)
+        runs = load_runs(
+            paths,
+            list(parse_temperatures(temperatures)) if temperatures else None,
+            time_step_fs=time_step_fs,
+        )
     except TrajectoryReadError as exc:
         raise click.ClickException(str(exc)) from exc
     try:

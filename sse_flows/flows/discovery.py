@@ -118,7 +118,13 @@ class DiscoveryFlowMaker(Maker):
     md_max_atoms: int | None = None
 
     def __post_init__(self) -> None:
-        self.md_protocol = MDProtocol.from_dict(self.md_protocol)
+        """Check every parameter now (sse_flows.validation), before anything is submitted."""
+        from sse_flows.validation import check_discovery_parameters, check_protocol
+
+        self.md_protocol = check_protocol(self.md_protocol)
+        check_discovery_parameters(
+            {name: getattr(self, name) for name in self.parameters() if name != "md_protocol"}
+        )
 
     def parameters(self) -> dict[str, Any]:
         """Everything that defines the run (hashed to detect duplicate submissions)."""

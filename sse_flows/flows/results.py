@@ -8,6 +8,8 @@ among them), so one run's documents are ``{"hosts": <flow uuid>, "name": <job na
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import contextmanager
 from typing import Any
 
 from sse_flows.settings import SseFlowsSettings, get_settings
@@ -81,11 +83,40 @@ def workflow_status(workflow_id: int | None = None, settings: SseFlowsSettings |
     return {
         "workflow_id": min(wf["nodes"]),
         "name": wf["name"],
-        "state": wf["state"],
+        "state": overall_state(wf["state"], [stage["state"] for stage in stages]),
+        "fireworks_state": wf["state"],
+        "failed_stages": [stage["name"] for stage in stages if stage["state"] == "FIZZLED"],
         "flow_uuid": wf["metadata"].get("sse_flows_flow_uuid"),
         "parameter_hash": wf["metadata"].get("sse_flows_parameter_hash"),
         "stages": stages,
     }
+
+
+def overall_state(fireworks_state: str, stage_states: list[str]) -> str:
+    """The state a user is told: FIZZLED as soon as one stage failed.
+
+    FireWorks calls a workflow COMPLETED (or RUNNING) when a failed Firework's children
+    accept failed parents (the ranking runs even if an MD job died); sse-flows shows such
+    a run as FIZZLED, with the failed stages listed, and exits 3.
+    """
+    if "FIZZLED" in stage_states:
+        return "FIZZLED"
+    if "RUNNING" in stage_states and fireworks_state != "RUNNING":
+        return "RUNNING"
+    return fireworks_state
+
+
+@contextmanager
+def job_store_errors(settings: SseFlowsSettings):
+    """Turn a damaged embedded JobStore met inside a query into one StoreError line."""
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(
+            f"The embedded JobStore in {settings.embedded_dir / 'jobstore'} is damaged ({exc}). "
+            "Move that folder aside (the job outputs in it are lost) or restore it from a "
+            "backup; nothing was changed."
+        ) from None
 
 
 def stage_output(store, flow_uuid: str, name: str) -> dict[str, Any] | None:
@@ -119,8 +150,9 @@ def load_results(workflow_id: int | None = None, settings: SseFlowsSettings | No
     """
     settings = settings or get_settings()
     status = workflow_status(workflow_id, settings)
-    store = get_job_store(settings)
-    return status, stage_output(store, status["flow_uuid"], "rank candidates")
+    with job_store_errors(settings):
+        store = get_job_store(settings)
+        return status, stage_output(store, status["flow_uuid"], "rank candidates")
 
 
 def load_report_inputs(workflow_id: int | None = None, settings: SseFlowsSettings | None = None):
@@ -129,21 +161,22 @@ def load_report_inputs(workflow_id: int | None = None, settings: SseFlowsSetting
 
     settings = settings or get_settings()
     status = workflow_status(workflow_id, settings)
-    store = get_job_store(settings)
-    uuid = status["flow_uuid"]
-    diffusion = {}
-    for md_doc in md_outputs(store, uuid):
-        if md_doc.get("diffusion"):
-            label = md_doc.get("material_id") or md_doc.get("formula")
-            diffusion[f"{md_doc.get('formula')} ({label})"] = md_doc["diffusion"]
-    return ReportInputs.from_documents(
-        screening=stage_output(store, uuid, "screen"),
-        evaluation=stage_output(store, uuid, "evaluate models"),
-        votes=stage_output(store, uuid, "vote"),
-        ranking=stage_output(store, uuid, "rank candidates"),
-        diffusion=diffusion,
-        workflow=status,
-    )
+    with job_store_errors(settings):
+        store = get_job_store(settings)
+        uuid = status["flow_uuid"]
+        diffusion = {}
+        for md_doc in md_outputs(store, uuid):
+            if md_doc.get("diffusion"):
+                label = md_doc.get("material_id") or md_doc.get("formula")
+                diffusion[f"{md_doc.get('formula')} ({label})"] = md_doc["diffusion"]
+        return ReportInputs.from_documents(
+            screening=stage_output(store, uuid, "screen"),
+            evaluation=stage_output(store, uuid, "evaluate models"),
+            votes=stage_output(store, uuid, "vote"),
+            ranking=stage_output(store, uuid, "rank candidates"),
+            diffusion=diffusion,
+            workflow=status,
+        )
 
 
 def results_rows(ranking: dict[str, Any] | None) -> list[dict[str, Any]]:

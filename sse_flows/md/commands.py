@@ -15,20 +15,7 @@ import click
 
 from sse_flows.md.makers import MD_ENGINES
 from sse_flows.md.protocol import THERMOSTATS, MDProtocol
-
-
-def parse_temperatures(text: str) -> tuple[float, ...]:
-    """``"600,800,1000"`` -> temperatures, or a ClickException naming the fix."""
-    try:
-        values = tuple(float(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise click.ClickException(
-            f"--temperatures {text!r} is not a comma-separated list of numbers; "
-            "write e.g. --temperatures 600,800,1000,1200"
-        ) from None
-    if not values:
-        raise click.ClickException("--temperatures is empty; write e.g. 600,800,1000,1200")
-    return values
+from sse_flows.validation import DEFAULT_MAX_ATOMS, EXIT_VERDICT_FAILED, validated
 
 
 def md_protocol_options(func):
@@ -91,11 +78,14 @@ _FIELDS = {
 
 
 def protocol_from_options(base: MDProtocol, opts: dict[str, Any]) -> MDProtocol:
-    """``base`` with the options the user gave; errors become one-line ClickExceptions.
+    """``base`` with the options the user gave; errors are one-line usage errors that name
+    the options (``--steps``), not the fields.
 
     ``--steps`` alone makes production fixed-length (no continuation), as a user who asks
     for N steps expects.
     """
+    from sse_flows.validation import option_names, parse_temperatures
+
     changes: dict[str, Any] = {}
     if opts.get("temperatures") is not None:
         changes["temperatures"] = parse_temperatures(opts["temperatures"])
@@ -109,7 +99,7 @@ def protocol_from_options(base: MDProtocol, opts: dict[str, Any]) -> MDProtocol:
     try:
         return base.with_changes(**changes)
     except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise click.UsageError(option_names(str(exc))) from None
 
 
 def read_structure(path: Path):
@@ -209,7 +199,15 @@ def _summary(doc) -> str:
     is_flag=True,
     help="vasp: write the flow as JSON instead of submitting it to the LaunchPad.",
 )
+@click.option(
+    "--max-atoms",
+    type=int,
+    default=DEFAULT_MAX_ATOMS,
+    show_default=True,
+    help="Refuse an MD supercell with more atoms (raise it to run a larger cell).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object as the last line.")
+@validated("md")
 def md(
     structure_file: Path,
     engine: str,
@@ -217,6 +215,7 @@ def md(
     material_id: str | None,
     workdir: Path | None,
     dry_run: bool,
+    max_atoms: int,
     as_json: bool,
     **protocol_opts: Any,
 ) -> None:
@@ -226,7 +225,8 @@ def md(
     production steps, supercell lengths >= 10 A. The force fields first relax the cell
     with the same potential, equilibrate with Langevin and produce with Bussi's thermostat;
     on a CPU they default to a reduced protocol (500 + 2,000-5,000 steps, continued until
-    D is known to 30 %) and say so. Exit code 1 when the MD verdict is 'failed'.
+    D is known to 30 %) and say so. Every option is checked before any MD (the supercell
+    size against --max-atoms too). Exit code 3 when the MD verdict is 'failed'.
     """
     structure = read_structure(structure_file)
     use_cuda = engine != "vasp" and (
@@ -248,7 +248,7 @@ def md(
     if as_json:
         click.echo(json.dumps(result, default=str))
     if result.get("status") == "failed":
-        raise SystemExit(1)
+        raise SystemExit(EXIT_VERDICT_FAILED)
 
 
 def _submit_vasp(structure, structure_file: Path, protocol, material_id, dry_run) -> dict:

@@ -7,7 +7,11 @@ stage's own code; production stops when
 2. ``production_steps`` have run and the relative standard error of D (the larger of the
    block and the He et al. hop-count estimates) is at most ``target_d_relative_error``
    with Li diffusion seen ("target error reached");
-3. ``max_production_steps`` have run ("maximum length reached"), or production was fixed
+3. ``production_steps`` have run and so few Li hops were seen that, at the same rate,
+   even ``max_production_steps`` would not reach the analysis' ``min_hops`` ("too few
+   hops": more steps would only tighten an upper bound on D, the answer of a poor
+   conductor);
+4. ``max_production_steps`` have run ("maximum length reached"), or production was fixed
    at ``production_steps`` ("fixed length").
 """
 
@@ -19,6 +23,39 @@ from sse_flows.md.protocol import MDProtocol
 from sse_flows.md.schemas import ProductionRecord
 
 logger = logging.getLogger(__name__)
+
+
+#: stop reason of a colder temperature skipped because the hottest saw too few hops
+SKIPPED = "skipped: too few hops when hotter"
+
+
+def hottest_first(protocol: MDProtocol) -> tuple[float, list[float]]:
+    """The hottest temperature and the others (hottest first, then in protocol order)."""
+    hottest = max(protocol.temperatures)
+    return hottest, [t for t in protocol.temperatures if t != hottest]
+
+
+def skip_colder(
+    temperature: float, hotter: ProductionRecord | None, protocol: MDProtocol
+) -> ProductionRecord | None:
+    """The skipped record of ``temperature`` when the hotter run says skip, else None.
+
+    A run at a lower temperature can only see fewer hops than one at a higher temperature
+    (D rises with T), so when the hottest run finished (host intact, no engine error) with
+    fewer Li hops than the analysis needs to call it diffusive (``min_hops``), the colder
+    runs would add nothing but an upper bound that the hottest already gives.
+    """
+    from sse_flows.analysis.diffusion import DiffusionSettings
+
+    if not protocol.skip_colder_without_hops or hotter is None:
+        return None
+    if temperature >= hotter.temperature or hotter.error or hotter.li_hops is None:
+        return None
+    if hotter.stop_reason in (None, "host unstable", "engine error", SKIPPED):
+        return None
+    if hotter.li_hops >= DiffusionSettings().min_hops:
+        return None
+    return ProductionRecord(temperature=temperature, stop_reason=SKIPPED)
 
 
 def read_production(record: ProductionRecord, time_step_fs: float | None = None):
@@ -65,9 +102,10 @@ def production_decision(
         updated.stop_reason = "fixed length"
     elif done >= protocol.production_limit:
         updated.stop_reason = "maximum length reached"
+    settings = DiffusionSettings()
     try:
         run = read_production(record, time_step_fs)
-        entry = analyze_temperature(run, DiffusionSettings())
+        entry = analyze_temperature(run, settings)
     except (ValueError, IndexError) as exc:  # too short to analyse yet
         logger.info("no decision on %s K yet: %s", record.temperature, exc)
         if updated.stop_reason is None and protocol.next_chunk_steps(done) == 0:
@@ -86,4 +124,10 @@ def production_decision(
         and updated.d_relative_error <= protocol.target_d_relative_error
     ):
         updated.stop_reason = "target error reached"
+    elif (
+        done >= protocol.production_steps
+        and not entry.diffusive
+        and entry.li_hops * protocol.production_limit / done < settings.min_hops
+    ):
+        updated.stop_reason = "too few hops"
     return updated

@@ -38,7 +38,7 @@ def _prepare(
 ) -> tuple[Any, dict[str, Any] | MDTemperatureRun]:
     """``(run, fields)``: the production run ready for analysis and the fields of its
     document, or ``(None, document)`` with the failed run's finished document."""
-    from sse_flows.md.continuation import read_production
+    from sse_flows.md.continuation import SKIPPED, read_production
 
     record = record or ProductionRecord(temperature=temperature, error="the MD job never ran")
     total = record.equilibration_steps + record.production_steps
@@ -56,6 +56,13 @@ def _prepare(
     }
     if record.error:
         return None, _failed(common, [record.error])
+    if record.stop_reason == SKIPPED:
+        return None, MDTemperatureRun(
+            status="skipped",
+            reasons=["not run: the hottest temperature saw too few Li hops, and a colder "
+                     "run sees fewer"],
+            **common,
+        )
     try:
         run = read_production(record, protocol.time_step_fs * step_skip)
     except Exception as exc:  # noqa: BLE001 - an unreadable trajectory is a failed run
@@ -176,7 +183,11 @@ def make_md_run_doc(
     if relax_problem:
         reason = relax_problem
     elif not ok_runs:
-        reason = "; ".join(f"{run.temperature:g} K: {'; '.join(run.reasons)}" for run in runs)
+        reason = "; ".join(
+            f"{run.temperature:g} K: {'; '.join(run.reasons)}"
+            for run in runs
+            if run.status == "failed"
+        )
     params = {
         "engine": engine,
         "protocol": protocol.as_dict(),

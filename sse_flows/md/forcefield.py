@@ -349,9 +349,12 @@ def run_forcefield_md(
     calculator = load_calculator(engine, device)
     supercell, relaxation = prepare_supercell(structure, protocol, calculator)
     workdir = Path(workdir).resolve()
-    records = []
-    for temperature in protocol.temperatures:
-        record = None
+    from sse_flows.md.continuation import hottest_first, skip_colder
+
+    hottest, colder = hottest_first(protocol)
+    by_temperature = {}
+    for temperature in [hottest, *colder]:
+        record = skip_colder(temperature, by_temperature.get(hottest), protocol)
         while record is None or record.stop_reason is None:
             record = md_chunk(supercell, temperature, protocol, workdir, calculator, record)
             if progress:
@@ -359,7 +362,8 @@ def run_forcefield_md(
                     f"  {temperature:g} K chunk {record.chunks}: {record.production_steps} "
                     f"steps, hops {record.li_hops}, stop: {record.stop_reason}", flush=True,
                 )
-        records.append(record)
+        by_temperature[temperature] = record
+    records = [by_temperature[t] for t in protocol.temperatures]
     return make_md_run_doc(
         engine=engine,
         unit_cell=structure,

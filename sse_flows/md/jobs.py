@@ -79,21 +79,32 @@ def forcefield_md_chunk(
     device: str = "cpu",
     record: ProductionRecord | None = None,
     name_prefix: str = "md",
+    hotter: ProductionRecord | None = None,
 ) -> Response:
     """One production chunk at one temperature (the first also equilibrates).
 
     Returns the :class:`ProductionRecord` when production is done, else replaces itself
     by the next chunk (which starts from this chunk's last frame, velocities included).
+    ``hotter`` is the finished record of the hottest temperature: when it saw too few
+    Li hops, this colder temperature is skipped without running
+    (:func:`sse_flows.md.continuation.skip_colder`).
     """
+    from sse_flows.md.continuation import skip_colder
     from sse_flows.md.forcefield import load_calculator, md_chunk
 
+    md_protocol = MDProtocol.from_dict(protocol)
+    if record is None and hotter is not None:
+        skipped = skip_colder(
+            temperature, ProductionRecord.model_validate(hotter), md_protocol
+        )
+        if skipped is not None:
+            return Response(output=skipped)
     cell = MDCellDoc.model_validate(cell)
     if cell.error:
         return Response(
             output=ProductionRecord(temperature=temperature, error=cell.error,
                                     stop_reason="engine error")
         )
-    md_protocol = MDProtocol.from_dict(protocol)
     record = ProductionRecord.model_validate(record) if record is not None else None
     updated = md_chunk(
         Structure.from_dict(cell.supercell),

@@ -200,7 +200,9 @@ class ForceFieldMdProtocolMaker(Maker):
 
     A flow of ``<engine> prepare`` (relaxation and supercell), per temperature a chain of
     ``<engine> md <T>K chunk <n>`` jobs that continues until the protocol's stop rule,
-    and ``<engine> collect`` whose output is the ``MDRunDoc``. Physics failures and
+    and ``<engine> collect`` whose output is the ``MDRunDoc``. With
+    ``protocol.skip_colder_without_hops`` the hottest chain runs first and the colder
+    chains take its record: they are skipped when it saw too few hops. Physics failures and
     crashed runs give a failed document, never an exception.
 
     Parameters
@@ -230,6 +232,7 @@ class ForceFieldMdProtocolMaker(Maker):
 
     def make(self, structure: Structure, material_id: str | None = None) -> Flow:
         """The force-field MD flow of one material (output: ``MDRunDoc``)."""
+        from sse_flows.md.continuation import hottest_first
         from sse_flows.md.jobs import collect_md, forcefield_md_chunk, prepare_md_cell
 
         _require_ordered(structure)
@@ -238,15 +241,19 @@ class ForceFieldMdProtocolMaker(Maker):
         prepare = prepare_md_cell(structure, protocol, self.engine, self.device)
         prepare.name = f"{self.name} prepare {label}"
         jobs: list[Job] = [prepare]
-        records = []
-        for temperature in self.protocol.temperatures:
+        hottest, colder = hottest_first(self.protocol)
+        skip = self.protocol.skip_colder_without_hops
+        by_temperature = {}
+        for temperature in [hottest, *colder]:
+            hotter = by_temperature[hottest] if skip and temperature != hottest else None
             chunk = forcefield_md_chunk(
                 prepare.output, temperature, protocol, self.engine, self.device,
-                name_prefix=f"{self.name} md {label}",
+                name_prefix=f"{self.name} md {label}", hotter=hotter,
             )
             chunk.name = f"{self.name} md {label} {temperature:g}K chunk 1"
             jobs.append(chunk)
-            records.append(chunk.output)
+            by_temperature[temperature] = chunk.output
+        records = [by_temperature[t] for t in self.protocol.temperatures]
         collect = collect_md(
             unit_cell=structure,
             cell=prepare.output,

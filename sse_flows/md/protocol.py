@@ -80,6 +80,12 @@ class MDProtocol:
         Most optimizer steps of the relaxation.
     temperature_tolerance
         Relative tolerance on the mean temperature (0.05: 5 %), checked and stored.
+    skip_colder_without_hops
+        Force-field engines: run the hottest temperature first and skip the colder ones
+        when it finished with fewer Li hops than a diffusive run needs (D falls with T,
+        so a colder run can only see fewer: a poor conductor costs one temperature, not
+        four). The colder runs then
+        start after the hottest instead of beside it.
     seed
         Seed of the initial velocities and of the stochastic thermostats.
     """
@@ -101,6 +107,7 @@ class MDProtocol:
     relax_fmax: float = 0.05
     relax_max_steps: int = 300
     temperature_tolerance: float = 0.05
+    skip_colder_without_hops: bool = True
     seed: int | None = 0
 
     def __post_init__(self) -> None:

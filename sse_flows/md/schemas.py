@@ -12,9 +12,10 @@ from sse_flows.provenance import Provenance
 from sse_flows.types import StructureDict
 
 MDStatus = Literal["ok", "failed"]
+RunStatus = Literal["ok", "failed", "skipped"]
 StopReason = Literal[
-    "fixed length", "target error reached", "maximum length reached", "host unstable",
-    "engine error",
+    "fixed length", "target error reached", "too few hops", "maximum length reached",
+    "host unstable", "engine error", "skipped: too few hops when hotter",
 ]
 
 
@@ -69,11 +70,13 @@ class MDTemperatureRun(BaseModel):
     """One NVT run at one temperature: where its trajectory is and what the checks say."""
 
     temperature: float = Field(..., description="Thermostat temperature (K).")
-    status: MDStatus = Field(
-        ..., description="'ok', or 'failed' when an engine check failed or the host melted."
+    status: RunStatus = Field(
+        ...,
+        description="'ok'; 'failed' when an engine check failed or the host melted; "
+        "'skipped' when the hottest run saw too few Li hops (a colder one sees fewer).",
     )
     reasons: list[str] = Field(
-        default_factory=list, description="Why the run failed (empty when ok)."
+        default_factory=list, description="Why the run failed or was skipped (empty when ok)."
     )
     equilibration_steps: int = Field(..., description="Equilibration steps run (discarded).")
     production_steps: int = Field(..., description="Production steps run.")

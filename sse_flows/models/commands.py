@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from sse_flows.validation import validated
+
 RESERVED_COLUMNS = (
     "formula", "p_superionic", "candidate", "error", "log10_sigma", "log10_sigma_low",
     "log10_sigma_high", "in_domain", "reason",
@@ -82,6 +84,7 @@ def _load_training(training: Path | None, recipe: str = "paper"):
 )
 @RECIPE_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Last stdout line: one JSON object.")
+@validated("train")
 def train(training, algorithms, n_splits, grouped, n_jobs, save_doc, figures, recipe, as_json):
     """Evaluate the classifiers: nested search, 100 random + grouped splits.
 
@@ -181,6 +184,7 @@ def train(training, algorithms, n_splits, grouped, n_jobs, save_doc, figures, re
 )
 @RECIPE_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Last stdout line: one JSON object.")
+@validated("predict")
 def predict(formulas_csv, output, training, min_votes, n_splits, n_jobs, cache, recipe, as_json):
     """Vote GB + LightGBM (one model per split) on the formulas of FORMULAS_CSV.
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from sse_flows.validation import validated
+
 
 def default_report_dir(workflow_id: int | None) -> Path:
     """``<reports_dir>/workflow-<id>``, or a UTC time stamp when no workflow id is known."""
@@ -35,6 +37,7 @@ def default_report_dir(workflow_id: int | None) -> Path:
     default=None,
     help="FireWorks workflow id (default: the latest discovery workflow).",
 )
+@validated("report")
 def report(out_dir: Path | None, workflow_id: int | None) -> None:
     """Write the self-contained HTML report (index.html with embedded PNG figures).
 

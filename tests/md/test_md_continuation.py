@@ -38,6 +38,40 @@ def test_few_hops_continue_until_the_limit(tmp_path):
     assert production_decision(record, CONTINUING).stop_reason == "maximum length reached"
 
 
+def test_a_run_without_hops_stops_after_the_minimum_length(tmp_path, li2o_cubic):
+    """A vibrating crystal (a poor conductor) is not run to the maximum length: at its rate
+    of hops (none) the limit could not make it diffusive."""
+    run = vibrating_run(li2o_cubic, n_frames=100, time_step_fs=100.0)
+    record = ProductionRecord(temperature=1000.0, production_steps=5000, chunks=1,
+                              files=[save_run(run, tmp_path / "crystal.json")])
+    decided = production_decision(record, CONTINUING)
+    assert decided.stop_reason == "too few hops" and decided.li_hops == 0
+    record.production_steps = 4000  # below the minimum length: keep going
+    assert production_decision(record, CONTINUING).stop_reason is None
+
+
+def test_colder_runs_are_skipped_only_after_a_hottest_run_without_hops():
+    from sse_flows.md.continuation import SKIPPED, skip_colder
+
+    def hottest(**fields):
+        return ProductionRecord(temperature=1200.0, production_steps=5000, **fields)
+
+    poor = hottest(stop_reason="too few hops", li_hops=2)
+    assert skip_colder(800.0, poor, CONTINUING).stop_reason == SKIPPED
+    assert skip_colder(800.0, hottest(stop_reason="fixed length", li_hops=0),
+                       CONTINUING).stop_reason == SKIPPED
+    # a diffusing, melted, crashed or undecided hottest run: the colder runs are needed
+    for record in (hottest(stop_reason="target error reached", li_hops=300),
+                   hottest(stop_reason="maximum length reached", li_hops=40),
+                   hottest(stop_reason="host unstable", li_hops=0),
+                   hottest(stop_reason="engine error", error="crash", li_hops=0),
+                   hottest(stop_reason="maximum length reached", li_hops=None)):
+        assert skip_colder(800.0, record, CONTINUING) is None
+    assert skip_colder(1200.0, poor, CONTINUING) is None  # never the hottest itself
+    off = MDProtocol(skip_colder_without_hops=False)
+    assert skip_colder(800.0, poor, off) is None
+
+
 def test_fixed_length_and_engine_errors(tmp_path):
     fixed = MDProtocol(production_steps=5000, chunk_steps=5000)
     record = production_decision(_walk_record(tmp_path, 0.05, 100, 5000), fixed)

@@ -93,9 +93,20 @@ def test_force_field_maker_builds_one_chain_per_temperature(li2o):
                                       engine="sevennet")
     flow = maker.make(li2o, material_id="mp-1960")
     assert [job.name for job in flow.jobs] == [
-        "sevennet prepare mp-1960", "sevennet md mp-1960 800K chunk 1",
-        "sevennet md mp-1960 1200K chunk 1", "sevennet collect mp-1960",
+        "sevennet prepare mp-1960", "sevennet md mp-1960 1200K chunk 1",
+        "sevennet md mp-1960 800K chunk 1", "sevennet collect mp-1960",
     ]
+    # the colder chain waits for the hottest (it may be skipped), the hottest for nothing
+    hot, cold = flow.jobs[1], flow.jobs[2]
+    assert cold.function_kwargs["hotter"].uuid == hot.uuid
+    assert hot.function_kwargs["hotter"] is None
+    # the collected records stay in the protocol's temperature order
+    collect = flow.jobs[-1]
+    assert [r.uuid for r in collect.function_kwargs["records"]] == [cold.uuid, hot.uuid]
+    side_by_side = ForceFieldMdProtocolMaker(
+        protocol=MDProtocol(temperatures=(800, 1200), skip_colder_without_hops=False)
+    ).make(li2o)
+    assert side_by_side.jobs[2].function_kwargs["hotter"] is None
     with pytest.raises(ValueError, match="engine"):
         md_maker("lammps")
 

@@ -1,0 +1,580 @@
+"""One validation layer for the user parameters of every command and of the flow makers.
+
+Every check here runs *before* anything is submitted or computed, and fails with one
+line that names the parameter, what is wrong and the fix. The same functions serve the
+command line (``submit``, ``demo``, ``train``, ``predict``, ``md``, ``analyze``, ``report``)
+and Python users (:class:`~sse_flows.flows.discovery.DiscoveryFlowMaker` calls
+:func:`check_discovery_parameters`), so both get the same rule and the same words. MD
+protocol values are checked by :class:`~sse_flows.md.protocol.MDProtocol` itself; this
+module only puts the command-line option names into its messages.
+
+Exit codes of every ``sse-flows`` command (docs/index.md):
+
+====  ==================================================================================
+0     success
+1     error: something that exists is broken or unreachable (a damaged store, a
+      MongoDB that does not answer, an unreadable input file), or the work failed
+2     usage: a bad option value, output path or configuration (SSE_FLOWS_*), refused
+      before any work starts
+3     the command ran but its verdict is a failure (an MD verdict "failed", a workflow
+      with a FIZZLED stage)
+130   the worker was stopped by SIGINT (Ctrl-C); 143: by SIGTERM
+====  ==================================================================================
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import click
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_VERDICT_FAILED = 3
+EXIT_SIGINT = 130
+EXIT_SIGTERM = 143
+
+#: default upper bound on the atoms of an MD supercell (``md --max-atoms`` overrides it):
+#: CHGNet on a CPU runs ~1 step/s at a few hundred atoms and needs ~0.7 MB per atom
+DEFAULT_MAX_ATOMS = 2000
+
+#: most splits (evaluation) or models per algorithm (vote) accepted; the paper uses 100
+MAX_SPLITS = 1000
+
+#: DiscoveryFlowMaker field -> command-line option of ``submit`` / ``demo``
+DISCOVERY_OPTIONS = {
+    "source": "--source",
+    "training_path": "--training",
+    "algorithms": "--algorithms",
+    "evaluation_splits": "--evaluation-splits",
+    "grouped_evaluation": "--grouped",
+    "vote_splits": "--vote-splits",
+    "min_votes": "--min-votes",
+    "recipe": "--recipe",
+    "max_md": "--max-md",
+    "control_formula": "--control",
+    "negative_control_formula": "--negative-control",
+    "structures_dir": "--structures-dir",
+    "md_engine": "--md-engine",
+    "md_protocol": "--temperatures/--steps/...",
+    "md_device": "--md-device",
+    "md_max_atoms": "--md-max-atoms",
+}
+
+#: MDProtocol field -> command-line option (``md``, ``submit``, ``demo``)
+PROTOCOL_OPTIONS = {
+    "temperatures": "--temperatures",
+    "max_production_steps": "--max-steps",
+    "production_steps": "--steps",
+    "equilibration_steps": "--equil-steps",
+    "chunk_steps": "--chunk-steps",
+    "min_lattice_length": "--min-lattice-length",
+    "trajectory_interval": "--trajectory-interval",
+    "thermostat": "--thermostat",
+}
+
+
+class ParameterError(ValueError):
+    """A user parameter is invalid; the message names it, the problem and the fix.
+
+    Parameters
+    ----------
+    name
+        The parameter (Python name, e.g. ``"evaluation_splits"``).
+    problem
+        What is wrong with it and how to fix it (e.g. ``"must be >= 2, got 0"``).
+    option
+        Its command-line option (e.g. ``"--evaluation-splits"``); derived from ``name``
+        when not given.
+    """
+
+    def __init__(self, name: str, problem: str, option: str | None = None) -> None:
+        self.name = name
+        self.problem = problem
+        self.option = option or DISCOVERY_OPTIONS.get(name) or "--" + name.replace("_", "-")
+        super().__init__(f"invalid {name}: {problem}")
+
+    def to_click(self) -> click.UsageError:
+        """The same message as a click usage error (exit code 2) naming the option."""
+        return click.BadParameter(self.problem, param_hint=f"'{self.option}'")
+
+
+# --------------------------------------------------------------------------------------
+# single values
+# --------------------------------------------------------------------------------------
+def check_int(
+    name: str,
+    value: Any,
+    minimum: int | None = None,
+    maximum: int | None = None,
+    hint: str = "",
+    option: str | None = None,
+) -> int:
+    """``value`` as an int within ``[minimum, maximum]``, or a :class:`ParameterError`.
+
+    Parameters
+    ----------
+    name
+        Parameter name used in the message.
+    value
+        The value to check (an ``int``; bools and non-integral numbers are refused).
+    minimum, maximum
+        Inclusive bounds (None: unbounded).
+    hint
+        Text added to the message (the fix, or why the bound exists).
+    option
+        Command-line option of the parameter.
+    """
+    suffix = f" {hint}" if hint else ""
+    if isinstance(value, bool) or not isinstance(value, int):
+        try:
+            integral = float(value).is_integer()
+        except (TypeError, ValueError):
+            integral = False
+        if not integral or isinstance(value, bool):
+            raise ParameterError(name, f"must be a whole number, got {value!r}{suffix}", option)
+        value = int(value)
+    if minimum is not None and value < minimum:
+        raise ParameterError(name, f"must be >= {minimum}, got {value}{suffix}", option)
+    if maximum is not None and value > maximum:
+        raise ParameterError(name, f"must be <= {maximum}, got {value}{suffix}", option)
+    return value
+
+
+def parse_algorithms(value: str | Iterable[str] | None, name: str = "algorithms") -> list[str]:
+    """Algorithm keys of ``value`` ('all', 'gb,lgbm' or a list), refusing empty and unknown.
+
+    Returns
+    -------
+    list of str
+        Registry keys in the registry's order.
+    """
+    from sse_flows.models.registry import ALGORITHMS
+    from sse_flows.models.registry import parse_algorithms as registry_parse
+
+    fix = f"give 'all' or keys from {','.join(ALGORITHMS)}"
+    items = value.split(",") if isinstance(value, str) else list(value or [])
+    if not all(isinstance(item, str) for item in items):
+        raise ParameterError(name, f"must be algorithm keys, got {value!r}; {fix}")
+    if not any(item.strip() for item in items):
+        raise ParameterError(name, f"is empty; {fix}")
+    try:
+        return registry_parse(items)
+    except ValueError as exc:
+        raise ParameterError(name, str(exc)) from None
+
+
+def parse_temperatures(text: str, option: str = "--temperatures") -> tuple[float, ...]:
+    """``"600,800"`` -> ``(600.0, 800.0)``; the range is checked by :class:`MDProtocol`."""
+    try:
+        values = tuple(float(part) for part in str(text).split(",") if part.strip())
+    except ValueError:
+        raise ParameterError(
+            "temperatures",
+            f"{text!r} is not a comma-separated list of numbers (K); write e.g. 600,800,1000",
+            option,
+        ) from None
+    if not values:
+        raise ParameterError("temperatures", "is empty; write e.g. 600,800,1000", option)
+    return values
+
+
+def option_names(message: str) -> str:
+    """MDProtocol's field names in ``message`` replaced by the command-line options."""
+    for field_name, option in PROTOCOL_OPTIONS.items():
+        message = re.sub(rf"\b{field_name}\b", option, message)
+    return message
+
+
+def check_protocol(protocol: Any, name: str = "md_protocol"):
+    """An :class:`MDProtocol` from a protocol, a dict or None; its errors as ParameterError."""
+    from sse_flows.md.protocol import MDProtocol
+
+    try:
+        return MDProtocol.from_dict(protocol)
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(name, str(exc)) from None
+
+
+def md_supercell_atoms(structure, min_lattice_length: float) -> int:
+    """Atoms of the MD supercell of ``structure`` (lattice lengths >= ``min_lattice_length``)."""
+    from sse_flows.md.protocol import supercell_scaling
+
+    return len(structure) * math.prod(supercell_scaling(structure, min_lattice_length))
+
+
+def check_md_size(structure, min_lattice_length: float, max_atoms: int | None) -> int:
+    """The MD supercell's atom count, or a ParameterError when it exceeds ``max_atoms``."""
+    atoms = md_supercell_atoms(structure, min_lattice_length)
+    if max_atoms is not None and atoms > max_atoms:
+        raise ParameterError(
+            "max_atoms",
+            f"the MD supercell of {structure.composition.reduced_formula} (lattice lengths >= "
+            f"{min_lattice_length:g} A) has {atoms} atoms, over the limit of {max_atoms}; lower "
+            "--min-lattice-length or raise --max-atoms",
+        )
+    return atoms
+
+
+# --------------------------------------------------------------------------------------
+# the discovery flow
+# --------------------------------------------------------------------------------------
+def check_discovery_parameters(params: Mapping[str, Any]) -> None:
+    """Check the parameters of :class:`DiscoveryFlowMaker` (its field names).
+
+    Raises
+    ------
+    ParameterError
+        The first invalid parameter, with the problem and the fix.
+    """
+    from sse_flows.md.makers import MD_ENGINES
+
+    choices = {
+        "source": ("snapshot", "mp"),
+        "recipe": ("open", "paper"),
+        "md_engine": tuple(MD_ENGINES),
+        "md_device": ("cpu", "cuda"),
+    }
+    for name, allowed in choices.items():
+        if name in params and params[name] not in allowed:
+            raise ParameterError(
+                name, f"must be one of {', '.join(allowed)}, got {params[name]!r}"
+            )
+    if "algorithms" in params:
+        parse_algorithms(params["algorithms"])
+    splits_hint = "(the paper uses 100)"
+    if "evaluation_splits" in params:
+        check_int("evaluation_splits", params["evaluation_splits"], 2, MAX_SPLITS, splits_hint)
+    vote_splits = params.get("vote_splits")
+    if "vote_splits" in params:
+        vote_splits = check_int("vote_splits", vote_splits, 1, MAX_SPLITS, splits_hint)
+    if params.get("min_votes") is not None:
+        check_int(
+            "min_votes",
+            params["min_votes"],
+            0,
+            vote_splits,
+            f"(at most the {vote_splits} models per algorithm, vote_splits)"
+            if vote_splits is not None
+            else "",
+        )
+    if "max_md" in params:
+        check_int("max_md", params["max_md"], 0, hint="(0 runs only the controls)")
+    if params.get("md_max_atoms") is not None:
+        check_int("md_max_atoms", params["md_max_atoms"], 1)
+    for name in ("control_formula", "negative_control_formula"):
+        if params.get(name) is not None:
+            _check_li_formula(name, params[name])
+    if params.get("structures_dir") is not None:
+        path = Path(params["structures_dir"])
+        if not path.is_dir():
+            raise ParameterError(
+                "structures_dir", f"{path} is not a folder; give a folder of structure files"
+            )
+    if params.get("training_path") is not None and not Path(params["training_path"]).is_file():
+        raise ParameterError(
+            "training_path", f"{params['training_path']} is not a file; give a training CSV"
+        )
+    if "md_protocol" in params:
+        check_protocol(params["md_protocol"])
+
+
+def _check_li_formula(name: str, formula: Any) -> None:
+    from pymatgen.core import Composition
+
+    try:
+        composition = Composition(str(formula))
+    except Exception:  # noqa: BLE001 - any parse problem is the same user error
+        raise ParameterError(
+            name, f"{formula!r} is not a chemical formula; write e.g. Li3PO4, or 'none'"
+        ) from None
+    if "Li" not in {el.symbol for el in composition.elements}:
+        raise ParameterError(name, f"{formula!r} has no Li: a control must conduct Li ions")
+
+
+# --------------------------------------------------------------------------------------
+# files and folders
+# --------------------------------------------------------------------------------------
+def _first_existing(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _probe_writable(folder: Path) -> str | None:
+    """None when a file can be created in ``folder``, else the reason."""
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".sse_flows_probe")
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+    os.close(fd)
+    os.unlink(tmp)
+    return None
+
+
+def writable_folder_problem(folder: Path) -> str | None:
+    """Why ``folder`` (which may not exist yet) cannot be created and written, or None."""
+    folder = Path(folder).expanduser().absolute()
+    existing = _first_existing(folder)
+    if not existing.is_dir():
+        where = "is" if existing == folder else f"is under {existing}, which is"
+        return f"{folder} {where} a file, not a folder"
+    reason = _probe_writable(existing)
+    if reason:
+        return f"cannot write in {existing} ({reason})"
+    return None
+
+
+def check_output_file(
+    path: Path | str, name: str, inputs: Iterable[Path | str | None] = (), option: str = ""
+) -> Path:
+    """Refuse, before the work, an output file that cannot be written or is an input.
+
+    Parameters
+    ----------
+    path
+        The output file.
+    name
+        Parameter name used in the message.
+    inputs
+        Input files that the output must not overwrite.
+    option
+        Command-line option of the parameter.
+    """
+    path = Path(path).expanduser()
+    resolved = path.resolve()
+    for source in inputs:
+        if source is not None and Path(source).expanduser().resolve() == resolved:
+            raise ParameterError(
+                name, f"{path} is also an input file; write the output to another file", option
+            )
+    if path.is_dir():
+        raise ParameterError(name, f"{path} is a folder; give a file name", option)
+    problem = writable_folder_problem(resolved.parent)
+    if problem is None and path.exists() and not os.access(path, os.W_OK):
+        problem = f"{path} is read-only"
+    if problem:
+        raise ParameterError(name, f"{problem}; choose another path", option)
+    return path
+
+
+def check_output_folder(path: Path | str, name: str, option: str = "") -> Path:
+    """Refuse, before the work, an output folder that cannot be created or written."""
+    path = Path(path).expanduser()
+    problem = writable_folder_problem(path)
+    if problem:
+        raise ParameterError(name, f"{problem}; choose another folder", option)
+    return path
+
+
+def check_plot_file(path: Path | str, name: str = "plot", option: str = "--plot") -> Path:
+    """An image path matplotlib can write (known extension, writable folder)."""
+    path = check_output_file(path, name, option=option)
+    suffix = path.suffix.lower().lstrip(".")
+    if suffix:
+        from matplotlib.figure import Figure
+
+        formats = Figure().canvas.get_supported_filetypes()
+        if suffix not in formats:
+            raise ParameterError(
+                name,
+                f"{path}: matplotlib cannot write .{suffix} files; use .png, .pdf or .svg",
+                option,
+            )
+    return path
+
+
+def check_home(settings=None, write: bool = True) -> None:
+    """Refuse a SSE_FLOWS_HOME that is a file, lies under a file or cannot be written.
+
+    Parameters
+    ----------
+    settings
+        Settings (default: the process settings; an empty SSE_FLOWS_HOME is refused when
+        they are read).
+    write
+        Also require that files can be created there (every command that writes a store,
+        a launch folder, a model cache or a report). Readers of an existing embedded store
+        need not write.
+
+    Raises
+    ------
+    sse_flows.settings.ConfigError
+        With the problem and the fix.
+    """
+    from sse_flows.settings import ConfigError, get_settings
+
+    settings = settings or get_settings()
+    home = settings.HOME
+    existing = _first_existing(home)
+    if not existing.is_dir():
+        where = "is" if existing == home else f"is under {existing}, which is"
+        raise ConfigError(
+            f"SSE_FLOWS_HOME={home} {where} a file, not a folder; set SSE_FLOWS_HOME to a "
+            "folder (it is created if missing)."
+        )
+    if not write and not settings.embedded:
+        return
+    needs_write = write or not (settings.embedded_dir / "launchpad.json").is_file()
+    if needs_write:
+        reason = _probe_writable(existing)
+        if reason:
+            raise ConfigError(
+                f"SSE_FLOWS_HOME={home} cannot be written ({existing}: {reason}); set "
+                "SSE_FLOWS_HOME to a writable folder."
+            )
+
+
+# --------------------------------------------------------------------------------------
+# the command-line checks
+# --------------------------------------------------------------------------------------
+def _check_train(params: dict[str, Any]) -> None:
+    parse_algorithms(params["algorithms"])
+    if params.get("save_doc") is not None:
+        check_output_file(params["save_doc"], "save_doc", [params.get("training")], "--save-doc")
+    if params.get("figures") is not None:
+        check_output_folder(params["figures"], "figures", "--figures")
+
+
+def _check_predict(params: dict[str, Any]) -> None:
+    check_home(write=bool(params.get("cache", True)))
+    check_output_file(
+        params["output"],
+        "output",
+        [params.get("formulas_csv"), params.get("training")],
+        "--output",
+    )
+    if params.get("min_votes") is not None and params.get("n_splits") is not None:
+        check_int(
+            "min_votes",
+            params["min_votes"],
+            0,
+            params["n_splits"],
+            f"(at most the {params['n_splits']} models per algorithm of --splits)",
+            "--min-votes",
+        )
+
+
+def _check_analyze(params: dict[str, Any]) -> None:
+    if params.get("temperatures"):
+        parse_temperatures(params["temperatures"])
+    if params.get("plot_path"):
+        check_plot_file(params["plot_path"])
+
+
+def _check_md(params: dict[str, Any]) -> None:
+    from sse_flows.md.commands import cuda_available, protocol_from_options, read_structure
+    from sse_flows.md.protocol import MDProtocol
+
+    max_atoms = params.get("max_atoms", DEFAULT_MAX_ATOMS)
+    check_int("max_atoms", max_atoms, 1, option="--max-atoms")
+    engine, device = params.get("engine"), params.get("device")
+    gpu = engine == "vasp" or device == "cuda" or (device == "auto" and cuda_available())
+    base = MDProtocol() if gpu else MDProtocol.reduced_cpu()
+    protocol = protocol_from_options(base, params)
+    structure = read_structure(params["structure_file"])
+    check_md_size(structure, protocol.min_lattice_length, max_atoms)
+    if engine != "vasp":
+        check_home(write=True)
+        if params.get("workdir") is not None:
+            check_output_folder(params["workdir"], "workdir", "--workdir")
+    elif params.get("dry_run"):
+        check_output_folder(Path(params["structure_file"]).parent, "structure_file")
+    else:
+        check_home(write=True)
+
+
+def _check_report(params: dict[str, Any]) -> None:
+    check_home(write=params.get("out_dir") is None)
+    if params.get("out_dir") is not None:
+        check_output_folder(params["out_dir"], "out", "--out")
+
+
+def _check_discovery_command(params: dict[str, Any]) -> None:
+    """``submit`` / ``demo``: the options (the flow maker checks them again) and the home."""
+    if params.get("temperatures") is not None:
+        parse_temperatures(params["temperatures"])
+    fields = {
+        "algorithms": params["algorithms"],
+        "evaluation_splits": params["evaluation_splits"],
+        "vote_splits": params["vote_splits"],
+        "min_votes": params["min_votes"],
+        "max_md": params["max_md"],
+        "md_max_atoms": params["md_max_atoms"],
+    }
+    check_discovery_parameters(fields)
+    if params.get("out") is not None:
+        check_output_folder(params["out"], "out", "--out")
+    check_home(write=True)
+
+
+def _home_writer(params: dict[str, Any]) -> None:
+    check_home(write=True)
+
+
+def _home_reader(params: dict[str, Any]) -> None:
+    check_home(write=False)
+
+
+#: command -> check of its parsed parameters, run before the command does anything
+CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
+    "submit": _check_discovery_command,
+    "demo": _check_discovery_command,
+    "worker": _home_writer,
+    "status": _home_reader,
+    "results": _home_reader,
+    "report": _check_report,
+    "train": _check_train,
+    "predict": _check_predict,
+    "analyze": _check_analyze,
+    "md": _check_md,
+}
+
+def run_checks(command: str, params: dict[str, Any]) -> None:
+    """Run the checks of ``command`` on its parameters; errors become click errors.
+
+    Parameter problems raise a click usage error (exit 2) naming the option; a bad
+    SSE_FLOWS_HOME raises it too. ``params`` may be changed in place (options that only
+    this layer reads are removed).
+    """
+    from sse_flows.settings import ConfigError
+
+    check = CHECKS.get(command)
+    if check is None:
+        return
+    try:
+        check(params)
+    except ParameterError as exc:
+        raise exc.to_click() from None
+    except ConfigError as exc:
+        from sse_flows.stores import StoreError
+
+        if isinstance(exc, StoreError):
+            raise click.ClickException(str(exc)) from None
+        raise click.UsageError(str(exc)) from None
+
+
+def validated(command: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator: run the checks of ``command`` on the callback's parameters first."""
+
+    def decorate(callback: Callable[..., Any]) -> Callable[..., Any]:
+        if getattr(callback, "_sse_flows_validated", False):
+            return callback
+
+        @functools.wraps(callback)
+        def wrapper(*args: Any, **params: Any) -> Any:
+            run_checks(command, params)
+            return callback(*args, **params)
+
+        wrapper._sse_flows_validated = True  # type: ignore[attr-defined]
+        return wrapper
+
+    return decorate
