@@ -19,6 +19,7 @@ their weights ship in their wheels (nothing downloads at run time).
 
 from __future__ import annotations
 
+import copy
 import functools
 import logging
 import time
@@ -70,6 +71,30 @@ def load_calculator(engine: str = "chgnet", device: str = "cpu"):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return ase_calculator(name, **kwargs, **{device_key: device})
+
+
+def forces_only(calculator):
+    """The calculator for NVT MD: energy and forces, without the stress (and magmoms).
+
+    CHGNet's ASE calculator always predicts ``efsm``: the stress is a second backward pass
+    through the network, ~35 % of a step's time, and NVT never uses it. This returns a
+    shallow copy (same model, own results) whose ``calculate`` asks CHGNet for ``ef``
+    only; other calculators are returned unchanged. The relaxation, which needs the
+    stress, keeps the full calculator.
+    """
+    try:
+        from chgnet.model.dynamics import CHGNetCalculator
+    except ImportError:  # pragma: no cover - chgnet is a dependency
+        return calculator
+    if not isinstance(calculator, CHGNetCalculator):
+        return calculator
+    md_calculator = copy.copy(calculator)
+    md_calculator.results = {}
+    md_calculator.atoms = None
+    md_calculator.calculate = functools.partial(
+        CHGNetCalculator.calculate, md_calculator, task="ef"
+    )
+    return md_calculator
 
 
 def _atoms(structure: Structure, calculator):
@@ -289,6 +314,7 @@ def md_chunk(
     n_steps = protocol.next_chunk_steps(record.production_steps)
     path = workdir / f"production_{temperature:g}K_{chunk:03d}.traj"
     start = time.perf_counter()
+    calculator = forces_only(calculator)
     try:
         if record.chunks == 0:
             atoms = _atoms(supercell, calculator)

@@ -49,9 +49,9 @@ def test_chgnet_flow_relaxes_continues_in_chunks_and_skips_colder_runs(li2o, tmp
     # the analysis saw one temperature: no Li diffusion anywhere
     assert [entry.T for entry in doc.diffusion.temperatures] == [1200.0]
     # the files record their frame interval: the analysis reads them without options
-    from sse_flows.analysis import TemperatureRun
+    from sse_flows.analysis import read_run
 
-    chunk = TemperatureRun.from_file(hot.trajectory_files[0])
+    chunk = read_run(hot.trajectory_files[0])
     assert chunk.time_step_fs == pytest.approx(10.0) and chunk.temperature_K == 1200.0
     assert chunk.energies is not None and chunk.kinetic_temperatures is not None
     names = {d["name"] for d in docs.query({}, properties=["name"])}

@@ -144,10 +144,10 @@ def test_aimd_flow_with_mocked_vasp(mock_vasp, li2o, tmp_path):
 
 
 def test_vasp_outputs_parse_into_the_analysis():
-    from sse_flows.analysis import TemperatureRun
+    from sse_flows.analysis import read_run
 
     path = TEST_DATA / "aimd_production_1000K_1" / "outputs" / "vasprun.xml"
-    run = TemperatureRun.from_file(path, temperature=1000.0)
+    run = read_run(path, temperature=1000.0)
     expected = Vasprun(path, parse_dos=False, parse_eigen=False).structures
     assert run.temperature_K == 1000.0
     assert run.time_step_fs == pytest.approx(2.0)  # POTIM of the run, every step stored
