@@ -24,10 +24,10 @@ from pymatgen.analysis.phase_diagram import PhaseDiagram
 from pymatgen.core import Composition
 
 from sse_flows.screening.crosscheck import cross_check
-from sse_flows.screening.figures import PAPER_FUNNEL, plot_funnel
 from sse_flows.screening.funnel import compute_e_above_hull, screen_source
 from sse_flows.screening.hull import e_above_hull_pymatgen, hull_agreement
 from sse_flows.screening.phase_diagrams import FormationEnergyIndex
+from sse_flows.screening.plotting import PAPER_FUNNEL, plot_funnel
 from sse_flows.screening.voltage import stability_window, stability_window_pymatgen
 from sse_flows.settings import get_settings
 from sse_flows.sources import SnapshotSource

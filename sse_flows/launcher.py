@@ -356,6 +356,9 @@ def submit_flow(
         wf = flow_to_workflow(flow)
         wf.metadata = dict(wf.metadata or {})
         wf.metadata["sse_flows_flow_uuid"] = getattr(flow, "uuid", None)
+        stages = (getattr(flow, "metadata", None) or {}).get("sse_flows_stages")
+        if stages:  # stage key -> job name, read back by sse_flows.flows.results
+            wf.metadata["sse_flows_stages"] = dict(stages)
         if parameter_hash:
             wf.metadata["sse_flows_parameter_hash"] = parameter_hash
         old_new = lpad.add_wf(wf)

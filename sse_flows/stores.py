@@ -202,49 +202,19 @@ def _write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def _patch_mongomock_persistence() -> None:
-    """Make mongomock-persistence's exit-time write atomic too (it truncates in place)."""
-    import bson.json_util
-    from mongomock_persistence.store import ServerStore
-
-    if getattr(ServerStore, "_sse_flows_atomic", False):
-        return
-
-    def _to_file(self) -> None:
-        if self._filename:
-            _write_atomic(Path(self._filename), bson.json_util.dumps(self.to_dict()))
-
-    ServerStore._to_file = _to_file
-    ServerStore._sse_flows_atomic = True
-
-
 def _embedded_launchpad(settings: SseFlowsSettings) -> LaunchPad:
     """A LaunchPad on the mongomock server-store file (loaded from disk now)."""
-    import fireworks.core.launchpad as fw_launchpad
-    import mongomock_persistence
-    from mongomock.gridfs import enable_gridfs_integration
+    from sse_flows.adapters.mongomock_store import install_atomic_writes, open_launchpad
 
     path = launchpad_file(settings)
     if not path.exists():
         _write_atomic(path, "{}")
     else:
         _check_launchpad_file(path)
-    _patch_mongomock_persistence()
-    enable_gridfs_integration()  # the LaunchPad opens a GridFS fallback collection
-    # mongomock-persistence reads the file named by this variable when a client is created.
-    os.environ["MONGOMOCK_SERVERSTORE_FILE"] = str(path)
-    original = fw_launchpad.MongoClient
-    fw_launchpad.MongoClient = mongomock_persistence.MongoClient
-    try:
-        lpad = fw_launchpad.LaunchPad(host="localhost", name=LAUNCHPAD_DB, strm_lvl="ERROR")
-    finally:
-        fw_launchpad.MongoClient = original
+    install_atomic_writes(_write_atomic)
     # Never write this process's copy back implicitly at exit: a reader would overwrite the
     # launcher's newer state. Writes happen only through EmbeddedLaunchPadSession.flush().
-    finalizer = getattr(lpad.connection._store, "_finalizer", None)
-    if finalizer is not None:
-        finalizer.detach()
-    return _initialized(lpad)
+    return _initialized(open_launchpad(path, LAUNCHPAD_DB))
 
 
 def _initialized(lpad: LaunchPad) -> LaunchPad:
@@ -347,7 +317,9 @@ class EmbeddedLaunchPadSession:
         """Write the LaunchPad state to disk atomically (no-op for MongoDB)."""
         if self.path is None:
             return
-        self.launchpad.connection._store._to_file()
+        from sse_flows.adapters.mongomock_store import write_server_store
+
+        write_server_store(self.launchpad)
 
 
 @contextmanager

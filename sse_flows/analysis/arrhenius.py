@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.constants as const
+
+from sse_flows.constants import K_B_EV, ROOM_TEMPERATURE_K
 
 __all__ = [
     "ArrheniusFit",
@@ -26,10 +27,6 @@ __all__ = [
     "conductivity_S_cm",
     "fit_arrhenius_weighted",
 ]
-
-#: Boltzmann constant in eV/K (the value pymatgen uses: const.k / const.e)
-K_B_EV = const.k / const.e
-
 
 @dataclass(frozen=True)
 class ArrheniusFit:
@@ -133,7 +130,10 @@ def fit_arrhenius_weighted(
 
 
 def conductivity_S_cm(
-    diffusivity_cm2_s: float, structure, temperature: float = 300.0, specie: str = "Li"
+    diffusivity_cm2_s: float,
+    structure,
+    temperature: float = ROOM_TEMPERATURE_K,
+    specie: str = "Li",
 ) -> float:
     """Nernst-Einstein conductivity (S/cm) of ``specie`` in ``structure`` at ``temperature``
     (pymatgen's ``get_conversion_factor``, which returns mS/cm per cm^2/s)."""

@@ -6,6 +6,7 @@ import json
 
 import click
 
+from sse_flows.constants import SUPERIONIC_THRESHOLD_S_CM, sci
 from sse_flows.validation import parse_temperatures, validated
 
 __all__ = ["analyze"]
@@ -42,7 +43,7 @@ def _table(doc) -> str:
             f"{doc.sigma_rt_library_S_cm:.2e} S/cm)"
         )
     verdict = {True: "superionic", False: "not superionic", None: "undecided"}[doc.superionic]
-    lines.append(f"verdict at 1e-4 S/cm: {verdict}")
+    lines.append(f"verdict at {sci(SUPERIONIC_THRESHOLD_S_CM)} S/cm: {verdict}")
     lines.extend(f"! {flag}" for flag in doc.flags)
     return "\n".join(lines)
 

@@ -9,10 +9,11 @@ from typing import Any
 
 import numpy as np
 
-from sse_flows.analysis.arrhenius import K_B_EV, conductivity_S_cm, fit_arrhenius_weighted
+from sse_flows.analysis.arrhenius import conductivity_S_cm, fit_arrhenius_weighted
 from sse_flows.analysis.diffusion import DiffusionSettings, analyze_temperature
 from sse_flows.analysis.runs import TemperatureRun
 from sse_flows.analysis.schemas import DiffusionDoc, TemperatureDiffusion
+from sse_flows.constants import K_B_EV, ROOM_TEMPERATURE_K, SUPERIONIC_THRESHOLD_S_CM
 from sse_flows.provenance import Provenance
 
 __all__ = ["analyze_runs", "guess_material_id"]
@@ -51,9 +52,9 @@ def analyze_runs(
     runs: Sequence[TemperatureRun],
     specie: str = "Li",
     *,
-    room_temperature: float = 300.0,
+    room_temperature: float = ROOM_TEMPERATURE_K,
     z: float = 1.96,
-    superionic_threshold: float = 1e-4,
+    superionic_threshold: float = SUPERIONIC_THRESHOLD_S_CM,
     max_interval_decades: float = 2.0,
     material_id: str | None = None,
     settings: DiffusionSettings | None = None,

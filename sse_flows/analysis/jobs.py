@@ -53,7 +53,7 @@ def runs_from_inputs(
     return runs
 
 
-@job
+@job(output_schema=DiffusionDoc)
 def analyze_diffusion_job(
     trajectories: Sequence[str | Path | TemperatureRun | dict[str, Any]],
     temperatures: Sequence[float] | None = None,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sse_flows.analysis.arrhenius import K_B_EV
 from sse_flows.analysis.schemas import DiffusionDoc
+from sse_flows.constants import K_B_EV, ROOM_TEMPERATURE_K
 
 __all__ = ["plot_arrhenius"]
 
@@ -23,7 +23,7 @@ def _label(doc: DiffusionDoc) -> str:
 def plot_arrhenius(
     doc_or_docs: DiffusionDoc | Sequence[DiffusionDoc],
     path: str | Path | None = None,
-    room_temperature: float = 300.0,
+    room_temperature: float = ROOM_TEMPERATURE_K,
     ncols: int = 3,
 ):
     """Arrhenius plot(s): log10 D against 1000/T with error bars, the fit, its 95 % band

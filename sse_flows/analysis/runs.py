@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -164,18 +163,6 @@ class TemperatureRun:
             source=source,
             metadata={"md_time_step_fs": float(time_step_fs), "step_skip": int(step_skip)},
         )
-
-    @classmethod
-    def from_file(
-        cls,
-        path: str | Path,
-        temperature: float | None = None,
-        time_step_fs: float | None = None,
-    ) -> TemperatureRun:
-        """Read a trajectory file (see :func:`sse_flows.analysis.readers.read_run`)."""
-        from sse_flows.analysis.readers import read_run
-
-        return read_run(path, temperature=temperature, time_step_fs=time_step_fs)
 
     # ------------------------------------------------------------------ views
     @property

@@ -12,11 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from sse_flows.analysis.runs import TemperatureRun
+from sse_flows.constants import K_B_EV
 
 __all__ = ["arrhenius_hop_rate", "random_walk_run", "random_walk_diffusivity"]
-
-_K_B_EV = 8.617333262e-5
-
 
 def random_walk_diffusivity(hop_rate_per_ps: float, spacing_A: float) -> float:
     """Exact tracer D (cm^2/s) of the lattice random walk: rate a^2 / 6."""
@@ -25,7 +23,7 @@ def random_walk_diffusivity(hop_rate_per_ps: float, spacing_A: float) -> float:
 
 def arrhenius_hop_rate(temperature: float, ea_eV: float, nu_per_ps: float = 10.0) -> float:
     """Hop rate nu exp(-Ea / kT) per ps."""
-    return nu_per_ps * float(np.exp(-ea_eV / (_K_B_EV * temperature)))
+    return nu_per_ps * float(np.exp(-ea_eV / (K_B_EV * temperature)))
 
 
 def random_walk_run(

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sse_flows.constants import SUPERIONIC_THRESHOLD_S_CM
 from sse_flows.data.formulas import (
     composition_key,
     is_charge_balanced,
@@ -41,9 +42,6 @@ TRAINING_FILE = "training.csv"
 TRAINING_METADATA_FILE = "training_metadata.json"
 SNAPSHOT_FILE = "mp2019_snapshot.csv.gz"
 SNAPSHOT_METADATA_FILE = "mp2019_snapshot.json"
-
-#: Superionic threshold (S/cm) of Kang et al.
-LABEL_THRESHOLD_S_CM = 1e-4
 
 KANG_DOI = "10.1021/acs.jpcc.3c02908"
 KANG_CITATION = "S. Kang, M. Kim, K. Min, J. Phys. Chem. C 127, 19335-19343 (2023), doi:" + KANG_DOI
@@ -141,14 +139,14 @@ def _row(
     spacegroup: float | None,
     origin: str,
 ) -> dict:
-    composition = parse_formula(formula)
+    amounts = parse_formula(formula)
     return {
         "formula": formula,
         "reduced_formula": reduced_formula(formula),
         "family": family,
         "sigma_S_cm": sigma,
-        "label": int(sigma >= LABEL_THRESHOLD_S_CM),
-        "contains_li": int("Li" in {el.symbol for el in composition}),
+        "label": int(sigma >= SUPERIONIC_THRESHOLD_S_CM),
+        "contains_li": int("Li" in amounts),
         "source": source,
         "dataset": dataset,
         "reference": reference,
@@ -157,7 +155,7 @@ def _row(
         "raw_formula": raw_formula if repairs else "",
         "repair": ";".join(repairs),
         "origin": origin,
-        "_key": composition_key(composition),
+        "_key": composition_key(amounts),
     }
 
 
@@ -296,7 +294,7 @@ def merge_training_rows(
 
 
 def _elements(formula: str) -> frozenset:
-    return frozenset(el.symbol for el in parse_formula(formula))
+    return frozenset(parse_formula(formula))
 
 
 def _note(row: dict, reason: str) -> dict:
@@ -318,7 +316,7 @@ def build_training_table(raw_dir: Path) -> tuple[pd.DataFrame, dict]:
     table["sigma_S_cm"] = table["sigma_S_cm"].astype(float)
     metadata = {
         "description": "Experimental room-temperature ionic conductivities (S/cm) with labels.",
-        "label_threshold_S_cm": LABEL_THRESHOLD_S_CM,
+        "label_threshold_S_cm": SUPERIONIC_THRESHOLD_S_CM,
         "sources": {
             "Kang2023": {
                 "citation": KANG_CITATION,

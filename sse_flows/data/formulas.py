@@ -8,10 +8,12 @@ names the file and row.
 from __future__ import annotations
 
 import itertools
+import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from pymatgen.core import Composition, Element
 
@@ -104,26 +106,126 @@ def repair_formula(raw: str) -> tuple[str, list[str]]:
     return formula, applied
 
 
-def parse_formula(formula: str) -> Composition:
-    """Parse with pymatgen, raising ``ValueError`` for anything that is not a formula.
+class FormulaError(ValueError):
+    """A string or composition that is not a formula of plain elements.
 
-    pymatgen silently accepts some malformed strings; this also rejects empty
-    compositions, non-positive amounts and characters outside a chemical formula.
+    Parameters
+    ----------
+    formula
+        The rejected input, as given.
+    reason
+        What is wrong with it (``"empty formula"``, ``"unknown element 'Xx'"``, ...).
+
+    Attributes
+    ----------
+    formula
+        The rejected input.
+    reason
+        What is wrong with it; callers that wrap the error (featurization, the training
+        table loader) reuse it.
     """
-    if not isinstance(formula, str) or not formula.strip():
-        raise ValueError("empty formula")
-    if re.search(r"[^A-Za-z0-9.()\[\]]", formula):
-        raise ValueError(f"formula {formula!r} contains characters that are not a formula")
-    try:
-        composition = Composition(formula)
-    except Exception as exc:  # pymatgen raises several types
-        raise ValueError(f"formula {formula!r} cannot be parsed: {exc}") from exc
-    if len(composition) == 0 or any(amount <= 0 for amount in composition.values()):
-        raise ValueError(f"formula {formula!r} has no positive amounts")
-    unknown = [str(sp) for sp in composition if not isinstance(sp, Element)]
-    if unknown:
-        raise ValueError(f"formula {formula!r} has unknown element(s) {', '.join(unknown)}")
-    return composition
+
+    def __init__(self, formula: Any, reason: str) -> None:
+        self.formula = formula
+        self.reason = reason
+        super().__init__(f"formula {formula!r}: {reason}")
+
+
+#: one element token of a formula without parentheses (``Li``, ``P1``, ``O0.5``)
+_TOKEN = re.compile(r"([A-Z][a-z]*)(\d*\.?\d*)")
+_SIMPLE_FORMULA = re.compile(r"^(?:[A-Z][a-z]*\d*\.?\d*)+$")
+#: characters pymatgen's formula grammar can use (letters, amounts, groups, blanks, sign)
+_NOT_FORMULA = re.compile(r"[^A-Za-z0-9.()\[\]\s-]")
+_ELEMENTS = frozenset(el.symbol for el in Element)
+
+
+def _simple_amounts(text: str) -> dict[str, float] | None:
+    """Amounts of a formula without groups, or ``None`` when pymatgen must decide."""
+    if not _SIMPLE_FORMULA.match(text):
+        return None
+    amounts: dict[str, float] = {}
+    for symbol, amount in _TOKEN.findall(text):
+        if symbol not in _ELEMENTS:
+            return None  # pymatgen names the unknown element
+        try:
+            value = float(amount) if amount else 1.0
+        except ValueError:  # a lone "."
+            return None
+        amounts[symbol] = amounts.get(symbol, 0.0) + value
+    return {el: amt for el, amt in amounts.items() if amt >= Composition.amount_tolerance}
+
+
+def _composition_amounts(formula: Any, composition: Composition) -> dict[str, float]:
+    amounts: dict[str, float] = {}
+    for species, amount in composition.items():
+        if not isinstance(species, Element):
+            raise FormulaError(
+                formula,
+                f"unknown element {str(species).rstrip('0+-')!r}"
+                if type(species).__name__ == "DummySpecies"
+                else f"species with an oxidation state ({species}); give plain elements",
+            )
+        amount = float(amount)
+        if not math.isfinite(amount):
+            raise FormulaError(formula, f"non-finite amount of {species.symbol}")
+        if amount < 0:
+            raise FormulaError(formula, f"negative amount of {species.symbol}")
+        amounts[species.symbol] = amount
+    return amounts
+
+
+def parse_formula(formula: str | Composition) -> dict[str, float]:
+    """Element amounts of a formula: the one formula parser of sse-flows.
+
+    A formula means what it means to pymatgen (``Composition``), and so to matminer:
+    ``(PO4)3``, ``[SO4]``, decimal amounts and blanks (``"Li1 P1 O3"``, as the Materials
+    Project writes them) are understood. Formulas without groups are read by one regular
+    expression (screening parses ~10^5 snapshot formulas), with the same result as
+    pymatgen. Screening, featurization and the data builds all call this function.
+
+    Parameters
+    ----------
+    formula : str or pymatgen.core.Composition
+        A chemical formula (``"Li1.3Al0.3Ti1.7(PO4)3"``) or a ``Composition`` of plain
+        elements.
+
+    Returns
+    -------
+    dict of str to float
+        Element symbol -> amount, as written (not normalised), in pymatgen's element order
+        (first appearance); elements with a zero amount are dropped, as pymatgen does.
+
+    Raises
+    ------
+    FormulaError
+        (a ``ValueError``) for a non-string, an empty formula, characters that are not a
+        formula, a formula pymatgen cannot parse, an unknown element symbol, a negative or
+        non-finite amount, species with oxidation states, or no element with an amount > 0.
+    """
+    if isinstance(formula, Composition):
+        amounts = _composition_amounts(formula, formula)
+    else:
+        if not isinstance(formula, str):
+            raise FormulaError(formula, f"not a formula string ({type(formula).__name__})")
+        if not formula.strip():
+            raise FormulaError(formula, "empty formula")
+        if _NOT_FORMULA.search(formula):
+            raise FormulaError(formula, "characters that are not a formula")
+        amounts = _simple_amounts(re.sub(r"\s+", "", formula))
+        if amounts is None:
+            try:
+                composition = Composition(formula)
+            except (ValueError, KeyError, TypeError, IndexError) as exc:
+                message = str(exc)
+                if "negative" in message:
+                    raise FormulaError(formula, "negative amount") from exc
+                if "Element" in message or "Species" in message:
+                    raise FormulaError(formula, f"unknown element ({message})") from exc
+                raise FormulaError(formula, f"unparseable ({message})") from exc
+            amounts = _composition_amounts(formula, composition)
+    if not amounts:
+        raise FormulaError(formula, "empty composition (no element with amount > 0)")
+    return amounts
 
 
 @cache
@@ -132,13 +234,14 @@ def reduced_formula(formula: str) -> str:
     return Composition(formula).reduced_formula
 
 
-def composition_key(composition: Composition | str) -> str:
+def composition_key(composition: Composition | Mapping[str, float] | str) -> str:
     """Key under which two formulas count as the same composition.
 
     The atomic fractions rounded to :data:`COMPOSITION_DECIMALS`, so
-    ``'Na2.0Mg0.5Zr1.5(PO4)3'`` and ``'Na4MgZr3P6O24'`` share a key.
+    ``'Na2.0Mg0.5Zr1.5(PO4)3'`` and ``'Na4MgZr3P6O24'`` share a key. Accepts a formula,
+    a ``Composition`` or the amounts returned by :func:`parse_formula`.
     """
-    if isinstance(composition, str):
+    if not isinstance(composition, Composition):
         composition = Composition(composition)
     fractions = composition.fractional_composition
     return " ".join(

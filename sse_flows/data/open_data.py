@@ -38,9 +38,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from sse_flows.constants import SUPERIONIC_THRESHOLD_S_CM
 from sse_flows.data.build import (
     DATA_DIR,
-    LABEL_THRESHOLD_S_CM,
     _csv_text,
     _json_text,
     build_training_table,
@@ -143,7 +143,7 @@ def read_obelix(raw_dir: Path | str, split: str = "train") -> pd.DataFrame:
                 "sigma_S_cm": sigma,
                 "log10_sigma": math.log10(sigma),
                 "censored": int(censored),
-                "label": int(sigma >= LABEL_THRESHOLD_S_CM and not censored),
+                "label": int(sigma >= SUPERIONIC_THRESHOLD_S_CM and not censored),
                 "family": canonical_family(rec["Family"]),
                 "spacegroup": str(rec["Space group #"]).strip(),
                 "source": str(rec["DOI"]).strip(),
@@ -158,22 +158,21 @@ def fraction_matrix(formulas: list[str], elements: list[str] | None = None):
     """Atomic-fraction vectors of ``formulas`` over ``elements`` (default: all present)."""
     compositions = [parse_formula(f) for f in formulas]
     if elements is None:
-        elements = sorted({el.symbol for c in compositions for el in c.elements})
+        elements = sorted({el for amounts in compositions for el in amounts})
     index = {el: i for i, el in enumerate(elements)}
     matrix = np.zeros((len(compositions), len(elements)))
-    for row, comp in enumerate(compositions):
-        for el, amount in comp.fractional_composition.items():
-            if el.symbol not in index:
-                raise KeyError(el.symbol)
-            matrix[row, index[el.symbol]] = float(amount)
+    for row, amounts in enumerate(compositions):
+        total = sum(amounts.values())
+        for el, amount in amounts.items():
+            if el not in index:
+                raise KeyError(el)
+            matrix[row, index[el]] = amount / total
     return matrix, elements
 
 
 def nearest_test_distance(formulas: list[str], test_formulas: list[str]) -> np.ndarray:
     """Per formula: smallest max-abs atomic-fraction difference to any test formula."""
-    elements = sorted(
-        {el.symbol for f in list(formulas) + list(test_formulas) for el in parse_formula(f)}
-    )
+    elements = sorted({el for f in list(formulas) + list(test_formulas) for el in parse_formula(f)})
     a, _ = fraction_matrix(list(formulas), elements)
     b, _ = fraction_matrix(list(test_formulas), elements)
     if len(a) == 0 or len(b) == 0:
@@ -223,8 +222,8 @@ def _merge(group: pd.DataFrame) -> dict:
         "sigma_S_cm": float(f"{sigma:.6g}"),
         "log10_sigma": round(log10_sigma, 6),
         "censored": censored,
-        "label": int(sigma >= LABEL_THRESHOLD_S_CM and not censored),
-        "contains_li": int("Li" in {el.symbol for el in parse_formula(first["formula"])}),
+        "label": int(sigma >= SUPERIONIC_THRESHOLD_S_CM and not censored),
+        "contains_li": int("Li" in parse_formula(first["formula"])),
         "n_measurements": len(group),
         "datasets": ";".join(dict.fromkeys(group["dataset"])),
         "source": ";".join(dict.fromkeys(s for s in ";".join(group["source"]).split(";") if s)),
@@ -274,7 +273,7 @@ def build_training_v2(raw_dir: Path | str) -> tuple[pd.DataFrame, dict]:
         "description": "Experimental room-temperature ionic conductivities from every open "
         "table (Kang 2023 + Xu 2020 + OBELiX train), one row per composition, without any "
         "composition of the OBELiX test split.",
-        "label_threshold_S_cm": LABEL_THRESHOLD_S_CM,
+        "label_threshold_S_cm": SUPERIONIC_THRESHOLD_S_CM,
         "sources": {
             "Kang2023+Xu2020": "rows of training.csv (see training_metadata.json)",
             "OBELiX-train": {
@@ -327,3 +326,129 @@ def load_training_v2(path: Path | str | None = None) -> pd.DataFrame:
     return pd.read_csv(
         path, keep_default_na=False, dtype={"spacegroup": str, "datasets": str, "source": str}
     )
+
+
+# ---------------------------------------------------------------------------------------
+# Structure features of the OBELiX train CIFs, per training_v2 row
+# ---------------------------------------------------------------------------------------
+TRAINING_V2_STRUCTURES_FILE = "training_v2_structures.csv"
+#: Prefix of the structure feature columns (``cif_density``, ...).
+STRUCTURE_PREFIX = "cif_"
+
+
+def structure_feature_names() -> list[str]:
+    """Columns of the structure features: ``cif_`` + :data:`CIF_FEATURE_LABELS`."""
+    from sse_flows.features.cif_features import CIF_FEATURE_LABELS
+
+    return [STRUCTURE_PREFIX + k for k in CIF_FEATURE_LABELS]
+
+
+def obelix_cif_features(raw_dir: Path | str, split: str = "train") -> dict[str, dict[str, float]]:
+    """Structure features of every CIF in OBELiX ``<split>_cifs.tar.gz``, by OBELiX ``ID``.
+
+    The archive is unpacked into a temporary folder (nothing is copied into the project);
+    see :func:`sse_flows.features.cif_features.cif_structure_features`.
+    """
+    import tarfile
+    import tempfile
+
+    from sse_flows.features.cif_features import read_cif_features
+
+    archive = Path(raw_dir) / "obelix" / f"{split}_cifs.tar.gz"
+    with tempfile.TemporaryDirectory() as tmp:
+        with tarfile.open(archive) as tar:
+            tar.extractall(tmp, filter="data")
+        return read_cif_features({p.stem: p for p in sorted(Path(tmp).rglob("*.cif"))})
+
+
+def _obelix_train_lines(origin: str) -> list[int]:
+    import re
+
+    pattern = re.escape(OBELIX_REPOSITORY) + r":data/downloads/train\.csv:line(\d+)"
+    return [int(m) for m in re.findall(pattern, origin)]
+
+
+def build_training_v2_structures(
+    raw_dir: Path | str, table: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Structure features of the training_v2 rows that have an OBELiX train CIF.
+
+    A row gets the features of the CIF of its first OBELiX ``train.csv`` measurement that
+    has one (merged rows keep every origin; the CIF of the first is used). Rows without a
+    CIF are absent (the models see NaN, imputed with the training median).
+
+    Parameters
+    ----------
+    raw_dir
+        The raw reference data folder.
+    table
+        The training_v2 table (default: the packaged one).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``formula`` (as in training_v2), ``obelix_id``, ``source`` (DOI of that OBELiX row),
+        ``origin`` (the CIF inside the OBELiX archive) and the ``cif_*`` features (6
+        significant digits).
+    """
+    raw_dir = Path(raw_dir)
+    table = load_training_v2() if table is None else table
+    obelix = pd.read_csv(raw_dir / "obelix" / "train.csv", keep_default_na=False, dtype=str)
+    features = obelix_cif_features(raw_dir, "train")
+    names = structure_feature_names()
+    rows = []
+    for formula, origin in zip(table["formula"], table["origin"], strict=True):
+        for line in _obelix_train_lines(str(origin)):
+            rec = obelix.iloc[line - 2]
+            cif_id = str(rec["ID"]).strip()
+            if cif_id not in features:
+                continue
+            values = features[cif_id]
+            rows.append(
+                {
+                    "formula": formula,
+                    "obelix_id": cif_id,
+                    "source": str(rec["DOI"]).strip(),
+                    "origin": f"{OBELIX_REPOSITORY}:data/downloads/train_cifs.tar.gz:"
+                    f"train_randomized_cifs/{cif_id}.cif",
+                    **{
+                        name: float(f"{values[name[len(STRUCTURE_PREFIX) :]]:.6g}")
+                        for name in names
+                    },
+                }
+            )
+            break
+    return pd.DataFrame(rows, columns=["formula", "obelix_id", "source", "origin", *names])
+
+
+def build_training_v2_structures_file(
+    raw_dir: Path | str | None = None, out_dir: Path | str | None = None
+) -> dict:
+    """Write ``training_v2_structures.csv`` (deterministic); returns its SHA-256."""
+    from sse_flows.settings import get_settings
+
+    raw_dir = Path(raw_dir) if raw_dir is not None else get_settings().RAW_DATA_DIR
+    out_dir = Path(out_dir) if out_dir is not None else DATA_DIR
+    out_dir.mkdir(parents=True, exist_ok=True)
+    v2 = out_dir / TRAINING_V2_FILE
+    table = load_training_v2(v2 if v2.is_file() else None)
+    structures = build_training_v2_structures(raw_dir, table)
+    (out_dir / TRAINING_V2_STRUCTURES_FILE).write_text(_csv_text(structures))
+    return {TRAINING_V2_STRUCTURES_FILE: sha256(out_dir / TRAINING_V2_STRUCTURES_FILE)}
+
+
+def load_training_v2_structures(path: Path | str | None = None) -> pd.DataFrame:
+    """The packaged structure features of the training_v2 rows (see
+    :func:`build_training_v2_structures`)."""
+    path = Path(path) if path is not None else DATA_DIR / TRAINING_V2_STRUCTURES_FILE
+    return pd.read_csv(path, keep_default_na=False, dtype={"obelix_id": str, "source": str},
+                       na_values={n: ["", "nan"] for n in structure_feature_names()})  # fmt: skip
+
+
+def structure_matrix(formulas: list[str], structures: pd.DataFrame) -> np.ndarray:
+    """``(n, 5)`` structure features of ``formulas`` from ``structures`` (NaN where absent)."""
+    names = structure_feature_names()
+    lookup = {f: row for f, row in zip(structures["formula"], structures[names].to_numpy(float),
+                                       strict=True)}  # fmt: skip
+    nan = np.full(len(names), np.nan)
+    return np.vstack([lookup.get(f, nan) for f in formulas]) if formulas else np.zeros((0, 5))

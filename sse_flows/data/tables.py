@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from sse_flows.constants import SUPERIONIC_THRESHOLD_S_CM
 from sse_flows.data.build import (
     DATA_DIR,
-    LABEL_THRESHOLD_S_CM,
     SNAPSHOT_FILE,
     SNAPSHOT_METADATA_FILE,
     TRAINING_COLUMNS,
@@ -36,7 +36,7 @@ class TrainingDataError(ValueError):
 
 
 def load_training_table(
-    path: str | Path | None = None, threshold_S_cm: float = LABEL_THRESHOLD_S_CM
+    path: str | Path | None = None, threshold_S_cm: float = SUPERIONIC_THRESHOLD_S_CM
 ) -> pd.DataFrame:
     """The training conductivities with labels.
 
@@ -115,7 +115,7 @@ def _user_row(
 
     formula = field("formula")
     try:
-        composition = parse_formula(formula)
+        amounts = parse_formula(formula)
     except ValueError as exc:
         raise TrainingDataError(f"{path}: line {line}: unparseable formula: {exc}") from None
     text = field("sigma_S_cm")
@@ -130,7 +130,7 @@ def _user_row(
     if sigma < 0:
         raise TrainingDataError(f"{path}: line {line}: negative conductivity {sigma!r} S/cm")
     family = field("family")
-    key = (composition_key(composition), sigma, family)
+    key = (composition_key(amounts), sigma, family)
     if key in seen:
         raise TrainingDataError(
             f"{path}: line {line}: duplicate row (same composition, conductivity and family "
@@ -143,7 +143,7 @@ def _user_row(
         "family": family,
         "sigma_S_cm": sigma,
         "label": int(sigma >= threshold),
-        "contains_li": int("Li" in {el.symbol for el in composition}),
+        "contains_li": int("Li" in amounts),
         "source": field("source") or str(path),
     }
 

@@ -1,13 +1,13 @@
 """Turn chemical formulas into (element, amount) lists, rejecting invalid ones loudly.
 
-Parsing is pymatgen's (``pymatgen.core.Composition``), so a formula means here what it
-means to matminer; on top of it the checks below reject what matminer would fail on or
-silently mis-featurize (unknown element symbols become pymatgen ``DummySpecies``).
+Parsing is sse-flows' one formula parser, :func:`sse_flows.data.formulas.parse_formula`
+(pymatgen's grammar, so a formula means here what it means to matminer); its checks reject
+what matminer would fail on or silently mis-featurize (unknown element symbols become
+pymatgen ``DummySpecies``).
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 
@@ -41,42 +41,11 @@ def parse_formula(formula: Any) -> tuple[list[str], list[float]]:
         Empty formula, a non-string, a formula pymatgen cannot parse, an unknown element
         symbol, a negative or non-finite amount, or species with oxidation states.
     """
-    from pymatgen.core import Composition, Element
+    from sse_flows.data.formulas import FormulaError
+    from sse_flows.data.formulas import parse_formula as element_amounts
 
-    if isinstance(formula, Composition):
-        composition = formula
-    else:
-        if not isinstance(formula, str):
-            raise FeaturizationError(formula, f"not a formula string ({type(formula).__name__})")
-        if not formula.strip():
-            raise FeaturizationError(formula, "empty formula")
-        try:
-            composition = Composition(formula)
-        except (ValueError, KeyError, TypeError, IndexError) as exc:
-            message = str(exc)
-            if "negative" in message:
-                raise FeaturizationError(formula, "negative amount") from exc
-            if "Element" in message or "Species" in message:
-                raise FeaturizationError(formula, f"unknown element ({message})") from exc
-            raise FeaturizationError(formula, f"unparseable ({message})") from exc
-
-    symbols: list[str] = []
-    amounts: list[float] = []
-    for species, amount in composition.items():
-        if not isinstance(species, Element):
-            raise FeaturizationError(
-                formula,
-                f"unknown element {str(species).rstrip('0+-')!r}"
-                if type(species).__name__ == "DummySpecies"
-                else f"species with an oxidation state ({species}); give plain elements",
-            )
-        amount = float(amount)
-        if not math.isfinite(amount):
-            raise FeaturizationError(formula, f"non-finite amount of {species.symbol}")
-        if amount < 0:
-            raise FeaturizationError(formula, f"negative amount of {species.symbol}")
-        symbols.append(species.symbol)
-        amounts.append(amount)
-    if not symbols:
-        raise FeaturizationError(formula, "empty composition (no element with amount > 0)")
-    return symbols, amounts
+    try:
+        amounts = element_amounts(formula)
+    except FormulaError as exc:
+        raise FeaturizationError(formula, exc.reason) from exc
+    return list(amounts), list(amounts.values())

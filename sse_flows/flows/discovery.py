@@ -1,9 +1,16 @@
 """The discovery Flow: pool -> screen -> models -> votes -> candidates -> MD -> ranking.
 
-Flows only compose: every job lives beside the stage it runs. The MD stage fans out at run
-time (``Response(replace=...)``) into one MD flow per selected material, so the number of MD
-runs follows the vote, and one failing material cannot stop the others (MD jobs return a
-failed document instead of raising, and the ranking job accepts missing results).
+Flows only compose. :class:`DiscoveryFlowMaker` holds one Maker per stage (atomate2's
+pattern: a flow maker composed of job makers) and builds the flow from them alone; every
+job lives beside the stage it runs, and each stage's job name is its Maker's ``name``.
+Replace one stage by giving its field another Maker, e.g.
+``DiscoveryFlowMaker(screening_maker=MyScreeningMaker())``; the flat fields (``source``,
+``vote_splits``, ``md_protocol``, ...) configure the default Makers of the stages not given.
+
+The MD stage fans out at run time (:mod:`sse_flows.flows.md_validation`) into one MD flow
+per selected material, so the number of MD runs follows the vote, and one failing
+material cannot stop the others (MD jobs return a failed document instead of raising, and
+the ranking job accepts missing results).
 """
 
 from __future__ import annotations
@@ -11,46 +18,50 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from jobflow import Flow, Maker, OnMissing, Response, job
+from jobflow import Flow, Maker
 
+from sse_flows.flows.md_validation import (
+    MD_CATEGORY,
+    PYTHON_CATEGORY,
+    MDValidationMaker,
+    with_category,
+)
 from sse_flows.md.protocol import MDProtocol
+from sse_flows.models.jobs import ModelEvaluationMaker, VoteMaker
 from sse_flows.provenance import parameter_hash
+from sse_flows.ranking.jobs import CandidateSelectionMaker, RankingMaker
+from sse_flows.screening.criteria import ScreeningCriteria
+from sse_flows.screening.jobs import ScreeningMaker
 
-#: FireWorks categories: MD goes to MD (VASP/GPU) workers, the rest to cheap Python workers.
-MD_CATEGORY = "md"
-PYTHON_CATEGORY = "python"
+__all__ = [
+    "MD_CATEGORY",
+    "PYTHON_CATEGORY",
+    "STAGE_MAKERS",
+    "DiscoveryFlowMaker",
+    "default_stage_names",
+]
+
+#: The stages in flow order: stage key -> the Maker class of its default (its field in
+#: :class:`DiscoveryFlowMaker` is ``<key>_maker``).
+STAGE_MAKERS: dict[str, type[Maker]] = {
+    "screening": ScreeningMaker,
+    "evaluation": ModelEvaluationMaker,
+    "vote": VoteMaker,
+    "selection": CandidateSelectionMaker,
+    "md_validation": MDValidationMaker,
+    "ranking": RankingMaker,
+}
 
 
-def _with_category(job_or_flow, category: str):
-    job_or_flow.update_config({"manager_config": {"_category": category}}, dynamic=False)
-    return job_or_flow
+def default_stage_names() -> dict[str, str]:
+    """Job name of each stage of a discovery flow built with the default Makers.
 
-
-@job
-def validate_candidates_job(
-    selection: Any, engine: str, protocol: dict[str, Any], device: str = "cpu"
-) -> Response:
-    """Fan out: one MD flow per selected material; the output maps label -> MDRunDoc."""
-    from pymatgen.core import Structure
-
-    from sse_flows.md.makers import md_maker
-    from sse_flows.md.protocol import MDProtocol
-    from sse_flows.ranking.selection import SelectionDoc
-
-    selection = SelectionDoc.model_validate(selection)
-    if not selection.targets:
-        return Response(output={})
-    kwargs = {} if engine == "vasp" else {"device": device}
-    maker = md_maker(engine, MDProtocol.from_dict(protocol), **kwargs)
-    flows, outputs = [], {}
-    for target in selection.targets:
-        structure = Structure.from_dict(target.structure)
-        md_flow = maker.make(structure, material_id=target.material_id or target.label)
-        md_flow.name = f"md {target.label}"
-        _with_category(md_flow, MD_CATEGORY)
-        flows.append(md_flow)
-        outputs[target.label] = md_flow.output
-    return Response(replace=Flow(flows, output=outputs, name="md validation"))
+    Returns
+    -------
+    dict of str to str
+        Stage key -> job name, in flow order (``{"screening": "screen", ...}``).
+    """
+    return {key: maker.name for key, maker in STAGE_MAKERS.items()}
 
 
 @dataclass
@@ -96,6 +107,35 @@ class DiscoveryFlowMaker(Maker):
         Torch device of the force-field engines ("cpu" or "cuda").
     md_max_atoms
         Candidates whose MD supercell has more atoms are not run (None: no limit).
+    screening_maker
+        Maker of the screening stage (None: a ``ScreeningMaker`` from ``source`` and
+        ``criteria``).
+    evaluation_maker
+        Maker of the model evaluation (None: a ``ModelEvaluationMaker`` from
+        ``training_path``, ``algorithms``, ``evaluation_splits``, ``grouped_evaluation``,
+        ``recipe``).
+    vote_maker
+        Maker of the vote on the screening survivors (None: a ``VoteMaker`` from
+        ``training_path``, ``vote_splits``, ``min_votes``, ``recipe``).
+    selection_maker
+        Maker of the choice of MD targets (None: a ``CandidateSelectionMaker`` from
+        ``max_md``, the controls, ``source``, ``structures_dir``, ``md_max_atoms`` and the
+        protocol's ``min_lattice_length``).
+    md_validation_maker
+        Maker of the MD fan-out (None: an ``MDValidationMaker`` from ``md_engine``,
+        ``md_protocol``, ``md_device``).
+    ranking_maker
+        Maker of the final table (None: a ``RankingMaker`` from ``md_engine`` and
+        ``md_protocol``).
+
+    Notes
+    -----
+    A stage Maker given explicitly is used as it is: the flat fields configure only the
+    defaults, which are built when the maker is created (change a stage afterwards through
+    its Maker, e.g. ``maker.vote_maker.n_splits = 20`` or jobflow's ``update_kwargs``). Its
+    ``name`` is the stage's job name (the names must differ); the flow's
+    metadata records them (``sse_flows_stages``), which is how ``sse-flows status``,
+    ``results`` and ``report`` find the stages' documents.
     """
 
     name: str = "sse-flows discovery"
@@ -116,18 +156,93 @@ class DiscoveryFlowMaker(Maker):
     md_protocol: MDProtocol = field(default_factory=MDProtocol)
     md_device: str = "cpu"
     md_max_atoms: int | None = None
+    screening_maker: Maker | None = None
+    evaluation_maker: Maker | None = None
+    vote_maker: Maker | None = None
+    selection_maker: Maker | None = None
+    md_validation_maker: Maker | None = None
+    ranking_maker: Maker | None = None
 
     def __post_init__(self) -> None:
-        """Check every parameter now (sse_flows.validation), before anything is submitted."""
-        from sse_flows.validation import check_discovery_parameters, check_protocol
+        """Check every parameter now (sse_flows.validation), before anything is submitted.
+
+        Then fill every stage Maker not given with its default (:meth:`default_makers`).
+        """
+        from sse_flows.validation import (
+            ParameterError,
+            check_discovery_parameters,
+            check_protocol,
+        )
 
         self.md_protocol = check_protocol(self.md_protocol)
         check_discovery_parameters(
-            {name: getattr(self, name) for name in self.parameters() if name != "md_protocol"}
+            {name: getattr(self, name) for name in self._flat_parameters() if name != "md_protocol"}
         )
+        defaults = self.default_makers()
+        for key in STAGE_MAKERS:
+            given = getattr(self, f"{key}_maker")
+            if given is None:
+                setattr(self, f"{key}_maker", defaults[key])
+            elif not isinstance(given, Maker) or not isinstance(getattr(given, "name", None), str):
+                raise ParameterError(
+                    f"{key}_maker", f"must be a jobflow Maker with a name, got {given!r}"
+                )
+        names = list(self.stage_names().values())
+        if len(set(names)) != len(names):
+            raise ParameterError(
+                "stage makers", f"every stage needs its own job name, got {names}"
+            )
 
-    def parameters(self) -> dict[str, Any]:
-        """Everything that defines the run (hashed to detect duplicate submissions)."""
+    def default_makers(self) -> dict[str, Maker]:
+        """The stage Makers the flat fields describe.
+
+        Returns
+        -------
+        dict of str to Maker
+            Stage key (see :data:`STAGE_MAKERS`) -> Maker, in flow order.
+        """
+        return {
+            "screening": ScreeningMaker(
+                source_name=self.source,
+                criteria=ScreeningCriteria.model_validate(dict(self.criteria)),
+            ),
+            "evaluation": ModelEvaluationMaker(
+                training_path=self.training_path,
+                algorithms=list(self.algorithms),
+                n_splits=self.evaluation_splits,
+                grouped=self.grouped_evaluation,
+                recipe=self.recipe,
+            ),
+            "vote": VoteMaker(
+                training_path=self.training_path,
+                min_votes=self.min_votes,
+                n_splits=self.vote_splits,
+                recipe=self.recipe,
+            ),
+            "selection": CandidateSelectionMaker(
+                max_md=self.max_md,
+                control_formula=self.control_formula,
+                negative_control_formula=self.negative_control_formula,
+                source=self.source,
+                structures_dir=self.structures_dir,
+                max_atoms=self.md_max_atoms,
+                min_lattice_length=self.md_protocol.min_lattice_length,
+            ),
+            "md_validation": MDValidationMaker(
+                engine=self.md_engine, protocol=self.md_protocol, device=self.md_device
+            ),
+            "ranking": RankingMaker(engine=self.md_engine, protocol=self.md_protocol),
+        }
+
+    def stage_makers(self) -> dict[str, Maker]:
+        """The Maker of every stage (given or default), in flow order."""
+        return {key: getattr(self, f"{key}_maker") for key in STAGE_MAKERS}
+
+    def stage_names(self) -> dict[str, str]:
+        """Stage key -> job name (the stage Maker's ``name``), in flow order."""
+        return {key: maker.name for key, maker in self.stage_makers().items()}
+
+    def _flat_parameters(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "source": self.source,
@@ -149,66 +264,56 @@ class DiscoveryFlowMaker(Maker):
             "md_max_atoms": self.md_max_atoms,
         }
 
+    def parameters(self) -> dict[str, Any]:
+        """Everything that defines the run (hashed to detect duplicate submissions).
+
+        Returns
+        -------
+        dict
+            The flat fields; plus, under ``stage_makers``, the serialised Maker of every
+            stage that differs from its default (so swapping a Maker changes the hash and
+            the default flow keeps the hash it always had).
+        """
+        parameters = self._flat_parameters()
+        defaults = self.default_makers()
+        swapped = {
+            f"{key}_maker": maker.as_dict()
+            for key, maker in self.stage_makers().items()
+            if maker != defaults[key]
+        }
+        if swapped:
+            parameters["stage_makers"] = swapped
+        return parameters
+
     def parameter_hash(self) -> str:
         """SHA-256 of :meth:`parameters`."""
         return parameter_hash(self.parameters())
 
     def make(self) -> Flow:
-        """Build the Flow (no computation happens here)."""
-        from sse_flows.models.jobs import evaluate_models_job, vote_job
-        from sse_flows.ranking.jobs import rank_candidates_job, select_candidates_job
-        from sse_flows.screening.jobs import screen_pool_job
+        """Build the Flow from the stage Makers (no computation happens here).
 
-        screen = screen_pool_job(source_name=self.source, criteria=self.criteria)
-        screen.name = "screen"
-        evaluate = evaluate_models_job(
-            training_path=self.training_path,
-            algorithms=self.algorithms,
-            n_splits=self.evaluation_splits,
-            grouped=self.grouped_evaluation,
-            recipe=self.recipe,
-        )
-        evaluate.name = "evaluate models"
-        vote = vote_job(
-            screen.output.survivors,
-            training_path=self.training_path,
-            n_splits=self.vote_splits,
-            min_votes=self.min_votes,
-            recipe=self.recipe,
-        )
-        vote.name = "vote"
-        select = select_candidates_job(
-            screen.output,
-            vote.output,
-            max_md=self.max_md,
-            control_formula=self.control_formula,
-            negative_control_formula=self.negative_control_formula,
-            source=self.source,
-            structures_dir=self.structures_dir,
-            max_atoms=self.md_max_atoms,
-            min_lattice_length=self.md_protocol.min_lattice_length,
-        )
-        select.name = "select candidates"
-        validate = validate_candidates_job(
-            select.output, self.md_engine, self.md_protocol.as_dict(), self.md_device
-        )
-        validate.name = "md validation"
-        # the MD flows it creates at run time go to MD workers (jobflow would otherwise pass
-        # this job's own "python" category on to them)
-        validate.config.response_manager_config = {"_category": MD_CATEGORY}
-        rank = rank_candidates_job(
-            select.output,
-            validate.output,
-            engine=self.md_engine,
-            protocol=self.md_protocol.describe(self.md_engine),
-            reduced_protocol=self.md_protocol.reduced,
-        )
-        rank.name = "rank candidates"
-        # the ranking must run even if an MD flow died: missing results become None
-        rank.config.on_missing_references = OnMissing.NONE
+        Returns
+        -------
+        Flow
+            Six jobs (screening, evaluation, vote, selection, MD validation, ranking) on
+            the Python workers; its output is the ranking's ``RankingDoc``; its metadata
+            holds the parameter hash and the stage names.
+        """
+        screen = self.screening_maker.make()
+        evaluate = self.evaluation_maker.make()
+        vote = self.vote_maker.make(screen.output.survivors)
+        select = self.selection_maker.make(screen.output, vote.output)
+        validate = self.md_validation_maker.make(select.output)
+        rank = self.ranking_maker.make(select.output, validate.output)
         jobs = [screen, evaluate, vote, select, validate, rank]
-        for item in (screen, evaluate, vote, select, validate, rank):
-            _with_category(item, PYTHON_CATEGORY)
+        for item in jobs:
+            with_category(item, PYTHON_CATEGORY)
         flow = Flow(jobs, output=rank.output, name=self.name)
-        flow.metadata.update({"sse_flows_parameter_hash": self.parameter_hash(), "sse_flows": True})
+        flow.metadata.update(
+            {
+                "sse_flows_parameter_hash": self.parameter_hash(),
+                "sse_flows": True,
+                "sse_flows_stages": self.stage_names(),
+            }
+        )
         return flow

@@ -12,22 +12,33 @@ import sqlite3
 from contextlib import contextmanager
 from typing import Any
 
+from sse_flows.flows.discovery import default_stage_names
 from sse_flows.settings import SseFlowsSettings, get_settings
 from sse_flows.stores import StoreError, get_job_store, get_launchpad
-
-#: job names of the discovery flow, in stage order
-STAGES = (
-    "screen",
-    "evaluate models",
-    "vote",
-    "select candidates",
-    "md validation",
-    "rank candidates",
-)
 
 
 class RunNotFoundError(StoreError):
     """No discovery workflow matches the request."""
+
+
+def stage_names(workflow: dict[str, Any] | None = None) -> dict[str, str]:
+    """Stage key -> job name of a discovery workflow, in flow order.
+
+    Parameters
+    ----------
+    workflow : dict or None
+        A LaunchPad workflow document (or :func:`workflow_status`'s dict). Its metadata
+        holds the names of the stage Makers it was built with (``sse_flows_stages``);
+        workflows submitted before that was recorded, and ``None``, get the default
+        Makers' names.
+
+    Returns
+    -------
+    dict of str to str
+        ``{"screening": "screen", "evaluation": "evaluate models", ...}``.
+    """
+    recorded = ((workflow or {}).get("metadata") or {}).get("sse_flows_stages")
+    return {**default_stage_names(), **(recorded or {})}
 
 
 def find_workflow(workflow_id: int | None = None, settings: SseFlowsSettings | None = None):
@@ -67,9 +78,11 @@ def workflow_status(workflow_id: int | None = None, settings: SseFlowsSettings |
         )
     )
 
-    def order(fw: dict) -> tuple:
+    names = list(stage_names(wf).values())
+
+    def order(fw: dict) -> tuple:  # stages in flow order, the MD runs before the ranking
         name = fw["name"]
-        return (STAGES.index(name) if name in STAGES else len(STAGES) - 1.5, fw["fw_id"])
+        return (names.index(name) if name in names else len(names) - 1.5, fw["fw_id"])
 
     stages = [
         {
@@ -88,6 +101,7 @@ def workflow_status(workflow_id: int | None = None, settings: SseFlowsSettings |
         "failed_stages": [stage["name"] for stage in stages if stage["state"] == "FIZZLED"],
         "flow_uuid": wf["metadata"].get("sse_flows_flow_uuid"),
         "parameter_hash": wf["metadata"].get("sse_flows_parameter_hash"),
+        "stage_names": stage_names(wf),
         "stages": stages,
     }
 
@@ -152,7 +166,8 @@ def load_results(workflow_id: int | None = None, settings: SseFlowsSettings | No
     status = workflow_status(workflow_id, settings)
     with job_store_errors(settings):
         store = get_job_store(settings)
-        return status, stage_output(store, status["flow_uuid"], "rank candidates")
+        ranking = stage_output(store, status["flow_uuid"], status["stage_names"]["ranking"])
+        return status, ranking
 
 
 def load_report_inputs(workflow_id: int | None = None, settings: SseFlowsSettings | None = None):
@@ -164,16 +179,17 @@ def load_report_inputs(workflow_id: int | None = None, settings: SseFlowsSetting
     with job_store_errors(settings):
         store = get_job_store(settings)
         uuid = status["flow_uuid"]
+        names = status["stage_names"]
         diffusion = {}
         for md_doc in md_outputs(store, uuid):
             if md_doc.get("diffusion"):
                 label = md_doc.get("material_id") or md_doc.get("formula")
                 diffusion[f"{md_doc.get('formula')} ({label})"] = md_doc["diffusion"]
         return ReportInputs.from_documents(
-            screening=stage_output(store, uuid, "screen"),
-            evaluation=stage_output(store, uuid, "evaluate models"),
-            votes=stage_output(store, uuid, "vote"),
-            ranking=stage_output(store, uuid, "rank candidates"),
+            screening=stage_output(store, uuid, names["screening"]),
+            evaluation=stage_output(store, uuid, names["evaluation"]),
+            votes=stage_output(store, uuid, names["vote"]),
+            ranking=stage_output(store, uuid, names["ranking"]),
             diffusion=diffusion,
             workflow=status,
         )

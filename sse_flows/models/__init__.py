@@ -7,5 +7,5 @@ Main entry points (imported from their modules, so ``import sse_flows.models`` s
 * :func:`sse_flows.models.ensemble.load_or_train_ensemble` / ``train_ensemble``.
 * :func:`sse_flows.models.prediction.vote_materials` -> ``VoteDoc``.
 * jobs: :func:`sse_flows.models.jobs.evaluate_models_job`, :func:`~sse_flows.models.jobs.vote_job`.
-* figures: :mod:`sse_flows.models.plots`.
+* figures: :mod:`sse_flows.models.plotting`.
 """

@@ -117,7 +117,7 @@ def train(training, algorithms, n_splits, grouped, n_jobs, save_doc, figures, re
         save_doc.parent.mkdir(parents=True, exist_ok=True)
         save_doc.write_text(doc.model_dump_json(indent=1))
     if figures:
-        from sse_flows.models.plots import write_all_figures
+        from sse_flows.models.plotting import write_all_figures
 
         write_all_figures(doc, figures)
     summary = doc.cli_summary()

@@ -6,12 +6,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from jobflow import Maker, job
+from jobflow import Job, Maker, job
 
 from sse_flows.models.schemas import ModelEvaluationDoc, VoteDoc
 
 
-@job(data=["per_split"])
+@job(data=["per_split"], output_schema=ModelEvaluationDoc)
 def evaluate_models_job(
     training_path: str | None = None,
     algorithms: str | list[str] = "all",
@@ -43,7 +43,7 @@ def evaluate_models_job(
     )
 
 
-@job(data=["votes"])
+@job(data=["votes"], output_schema=VoteDoc)
 def vote_job(
     materials: list[str] | list[dict[str, Any]],
     training_path: str | None = None,
@@ -106,24 +106,58 @@ def vote_job(
 
 @dataclass
 class ModelEvaluationMaker(Maker):
-    """Maker of :func:`evaluate_models_job` with the protocol as fields."""
+    """Maker of :func:`evaluate_models_job` with the protocol as fields.
+
+    Parameters
+    ----------
+    name : str
+        Job name (the stage's name in the discovery flow).
+    training_path : str or None
+        Training CSV (``None``: the recipe's packaged table).
+    algorithms : str or list of str
+        Algorithm keys, or ``"all"``.
+    n_splits : int
+        Random splits of the evaluation.
+    grouped : bool
+        Also evaluate on grouped splits (composition clusters, leave-one-family-out).
+    n_cluster_repeats : int
+        Repeats of the cluster-grouped splits.
+    n_jobs : int
+        joblib workers.
+    recipe : str
+        ``"paper"`` (Kang + Xu table) or ``"open"`` (the open table and features).
+    """
 
     name: str = "evaluate models"
+    training_path: str | None = None
     algorithms: str | list[str] = "all"
     n_splits: int = 100
     grouped: bool = True
     n_cluster_repeats: int = 2
     n_jobs: int = 2
+    recipe: str = "paper"
 
-    def make(self, training_path: str | None = None):
-        """The evaluation job for ``training_path`` (``None``: packaged table)."""
+    def make(self, training_path: str | None = None) -> Job:
+        """The evaluation job.
+
+        Parameters
+        ----------
+        training_path : str or None
+            Overrides the maker's ``training_path`` when given.
+
+        Returns
+        -------
+        Job
+            Its output is a :class:`~sse_flows.models.schemas.ModelEvaluationDoc`.
+        """
         new_job = evaluate_models_job(
-            training_path=training_path,
+            training_path=training_path if training_path is not None else self.training_path,
             algorithms=self.algorithms,
             n_splits=self.n_splits,
             grouped=self.grouped,
             n_cluster_repeats=self.n_cluster_repeats,
             n_jobs=self.n_jobs,
+            recipe=self.recipe,
         )
         new_job.name = self.name
         return new_job
@@ -131,9 +165,27 @@ class ModelEvaluationMaker(Maker):
 
 @dataclass
 class VoteMaker(Maker):
-    """Maker of :func:`vote_job`: the ensemble settings and the candidate rule."""
+    """Maker of :func:`vote_job`: the ensemble settings and the candidate rule.
 
-    name: str = "ensemble vote"
+    Parameters
+    ----------
+    name : str
+        Job name (the stage's name in the discovery flow).
+    training_path : str or None
+        User training CSV; ``None`` for the recipe's packaged table.
+    min_votes : int, dict or None
+        Candidate rule (votes needed from each algorithm); ``None`` = unanimous.
+    n_splits : int
+        Models per algorithm.
+    n_jobs : int
+        joblib workers for the training.
+    cache : bool
+        Reuse/store the fitted ensemble under ``$SSE_FLOWS_HOME/models``.
+    recipe : str
+        ``"paper"`` (GB + LightGBM classifiers) or ``"open"`` (log10 sigma regressors).
+    """
+
+    name: str = "vote"
     training_path: str | None = None
     min_votes: int | dict[str, int] | None = None
     n_splits: int = 100
@@ -141,8 +193,20 @@ class VoteMaker(Maker):
     cache: bool = True
     recipe: str = "paper"
 
-    def make(self, materials: list[str] | list[dict[str, Any]]):
-        """The vote job for ``materials`` (may be an upstream job's output reference)."""
+    def make(self, materials: list[str] | list[dict[str, Any]]) -> Job:
+        """The vote job for ``materials`` (may be an upstream job's output reference).
+
+        Parameters
+        ----------
+        materials : list or OutputReference
+            Formulas, or dicts with ``formula`` and ``material_id`` (e.g. the screening
+            survivors).
+
+        Returns
+        -------
+        Job
+            Its output is a :class:`~sse_flows.models.schemas.VoteDoc`.
+        """
         new_job = vote_job(
             materials,
             training_path=self.training_path,

@@ -7,7 +7,14 @@ this recipe regresses log10 sigma_RT (S/cm) and derives the class from it:
   composition; :mod:`sse_flows.data.open_data`). Censored rows (``<1E-10``) are trained at
   their bound and scored one-sided.
 * **Features**: the 145 Magpie features plus the atomic fraction of every element present in
-  at least ``MIN_ELEMENT_ROWS`` (10) training compositions (``frac_<El>``).
+  at least ``MIN_ELEMENT_ROWS`` (10) training compositions (``frac_<El>``), plus the five
+  structure features of an OBELiX CIF (``cif_density``, ``cif_volume_per_atom``,
+  ``cif_li_li_min``, ``cif_li_anion_mean``, ``cif_li_fraction``;
+  :mod:`sse_flows.features.cif_features`) where a training row has one (217 of 676 rows;
+  NaN elsewhere, median-imputed) for the *structure branch*. A material predicted from its
+  formula (every ``predict`` row) is predicted by the composition members;
+  :meth:`OpenEnsemble.predict` uses the structure branch for rows whose structure is given
+  (the benchmark's test CIFs).
 * **Members**: ``n_members`` GradientBoostingRegressor and as many LGBMRegressor models
   (hyperparameters :data:`OPEN_PARAMS`, chosen by composition-grouped 5-fold CV, see
   ``docs/models.md``), member ``i`` trained on the training part of the stratified 80/20
@@ -53,26 +60,30 @@ MIN_ELEMENT_ROWS = 10
 #: Folds of the grouped CV behind the interval and the calibration.
 N_FOLDS = 5
 OPEN_ALGORITHMS: tuple[str, str] = ("gb", "lgbm")
+#: Attach the OBELiX CIF structure features to the packaged training table (chosen on
+#: grouped CV: benchmarks/open_model_study.py).
+USE_STRUCTURE = True
 
 #: Regressor hyperparameters, chosen on composition-grouped 5-fold CV of training_v2
-#: (benchmarks/obelix_benchmark.py --study reproduces the comparison).
+#: (benchmarks/open_model_study.py reproduces the comparison; docs/models.md has the table).
 OPEN_PARAMS: dict[str, dict[str, Any]] = {
     "gb": {
-        "n_estimators": 200,
-        "max_depth": 4,
-        "learning_rate": 0.05,
+        "n_estimators": 300,
+        "max_depth": 5,
+        "learning_rate": 0.03,
         "subsample": 0.8,
-        "max_features": 0.5,
+        "max_features": 0.3,
         "min_samples_leaf": 5,
     },
     "lgbm": {
-        "n_estimators": 600,
-        "learning_rate": 0.02,
+        "n_estimators": 1500,
+        "learning_rate": 0.01,
         "num_leaves": 7,
         "min_child_samples": 8,
         "subsample": 0.8,
         "subsample_freq": 1,
-        "colsample_bytree": 0.5,
+        "colsample_bytree": 0.3,
+        "reg_lambda": 5.0,
         "n_jobs": 1,
         "verbose": -1,
         "deterministic": True,
@@ -136,14 +147,28 @@ def add_fraction_features(
 
 
 def load_open_training_set(
-    training_path: str | Path | None = None, cluster_threshold: float = 0.2
+    training_path: str | Path | None = None,
+    cluster_threshold: float = 0.2,
+    structure: bool | None = None,
 ) -> TrainingSet:
     """The v2 table (or a user CSV) with Magpie + fraction features and log10 sigma.
 
-    ``extra`` holds ``log10_sigma`` (array), ``censored`` (bool array) and
-    ``fraction_elements`` (list). A user CSV (``formula, sigma_S_cm``) is validated by
+    ``extra`` holds ``log10_sigma`` (array), ``censored`` (bool array),
+    ``fraction_elements`` (list), ``structure`` (``(n, k)`` array of the structure features,
+    NaN where a row has no CIF) and ``structure_features`` (their ``k`` names; empty for a
+    user CSV, which has no CIFs). A user CSV (``formula, sigma_S_cm``) is validated by
     :func:`sse_flows.data.tables.load_training_table`; a conductivity of 0 becomes the
     upper bound 1e-12 S/cm (censored).
+
+    Parameters
+    ----------
+    training_path
+        A user CSV; default: the packaged ``training_v2.csv``.
+    cluster_threshold
+        Distance threshold of the composition clusters.
+    structure
+        Attach the packaged structure features (default :data:`USE_STRUCTURE` for the
+        packaged table; always off for a user CSV).
     """
     from sse_flows.data.open_data import load_training_v2
     from sse_flows.data.tables import load_training_table
@@ -167,6 +192,18 @@ def load_open_training_set(
     features = add_fraction_features(featurize_or_raise(formulas), formulas, elements)
     labels = table["label"].to_numpy(dtype=int)
     families = table["family"].fillna("").astype(str).replace("", "unknown").to_numpy()
+    use_structure = (USE_STRUCTURE if structure is None else structure) and training_path is None
+    structure_names: list[str] = []
+    structure_values = np.zeros((len(formulas), 0))
+    if use_structure:
+        from sse_flows.data.open_data import (
+            load_training_v2_structures,
+            structure_feature_names,
+            structure_matrix,
+        )
+
+        structure_names = structure_feature_names()
+        structure_values = structure_matrix(formulas, load_training_v2_structures())
     return TrainingSet(
         features=features,
         labels=labels,
@@ -183,8 +220,18 @@ def load_open_training_set(
             "log10_sigma": log10_sigma,
             "censored": censored,
             "fraction_elements": elements,
+            "structure": structure_values,
+            "structure_features": structure_names,
         },
     )
+
+
+def model_matrix(training_set: TrainingSet) -> np.ndarray:
+    """The matrix the regressors see: composition features, then structure features."""
+    structure = training_set.extra.get("structure")
+    if structure is None or structure.shape[1] == 0:
+        return training_set.X
+    return np.hstack([training_set.X, np.asarray(structure, dtype=float)])
 
 
 # ---------------------------------------------------------------------------------------
@@ -214,9 +261,14 @@ def grouped_oof_predictions(
     n_folds: int = N_FOLDS,
     seed: int = 0,
     n_jobs: int = 2,
+    structure: bool = False,
 ) -> np.ndarray:
-    """Out-of-fold log10 sigma (mean over ``algorithms``) on composition-grouped folds."""
-    X, y = training_set.X, training_set.extra["log10_sigma"]
+    """Out-of-fold log10 sigma (mean over ``algorithms``) on composition-grouped folds.
+
+    ``structure``: the models see the structure features too (:func:`model_matrix`).
+    """
+    X = model_matrix(training_set) if structure else training_set.X
+    y = training_set.extra["log10_sigma"]
     folds = grouped_folds(training_set, n_folds, seed)
     tasks = [(alg, fold) for alg in algorithms for fold in range(len(folds))]
     results = Parallel(n_jobs=n_jobs)(
@@ -266,12 +318,20 @@ class OpenEnsemble:
     models
         Per algorithm: the fitted pipelines, member ``i`` trained on split ``spec.seeds[i]``.
     domain
-        Applicability domain of the training rows.
+        Applicability domain of the training rows (composition features only).
+    structure_features
+        Names of the structure features (empty: the ensemble has no structure branch).
+    structure_ensemble
+        The structure branch: members trained on composition + structure features, with
+        their own interval and calibration. :meth:`predict` uses it for the rows whose
+        structure features are given, and the composition members for every other row.
     """
 
     spec: EnsembleSpec
     models: dict[str, list[Any]] = field(default_factory=dict)
     domain: ApplicabilityDomain | None = None
+    structure_features: list[str] = field(default_factory=list)
+    structure_ensemble: OpenEnsemble | None = None
 
     @property
     def n_models(self) -> dict[str, int]:
@@ -279,12 +339,11 @@ class OpenEnsemble:
         return {alg: len(models) for alg, models in self.models.items()}
 
     def member_predictions(self, X: np.ndarray) -> dict[str, np.ndarray]:
-        """Per algorithm: ``(n_members, n_rows)`` predicted log10 sigma."""
+        """Per algorithm: ``(n_members, n_rows)`` predicted log10 sigma (of this branch)."""
         X = np.asarray(X, dtype=float)
         return {alg: np.vstack([m.predict(X) for m in ms]) for alg, ms in self.models.items()}
 
-    def predict(self, X: np.ndarray) -> dict[str, Any]:
-        """log10 sigma with interval, calibrated probability and votes for the rows of ``X``."""
+    def _predict_branch(self, X: np.ndarray) -> dict[str, Any]:
         members = self.member_predictions(X)
         stacked = np.vstack(list(members.values()))
         log10_sigma = stacked.mean(axis=0)
@@ -300,6 +359,38 @@ class OpenEnsemble:
                 for alg, pred in members.items()
             },
         }
+
+    def predict(self, X: np.ndarray, structure: np.ndarray | None = None) -> dict[str, Any]:
+        """log10 sigma with interval, calibrated probability and votes for the rows of ``X``.
+
+        Parameters
+        ----------
+        X
+            Composition features (``spec.feature_names``), one row per material.
+        structure
+            Structure features (columns :attr:`structure_features`, NaN where unknown).
+            A row with at least one known value is predicted by the structure branch
+            (missing values median-imputed); ``None`` or an all-NaN row: the composition
+            members (every ``sse-flows predict`` row).
+        """
+        X = np.asarray(X, dtype=float)
+        out = self._predict_branch(X)
+        if structure is None or self.structure_ensemble is None:
+            return out
+        structure = np.asarray(structure, dtype=float)
+        k = len(self.structure_features)
+        if structure.shape != (len(X), k):
+            raise ValueError(f"structure features: expected shape {(len(X), k)}")
+        known = np.isfinite(structure).any(axis=1)
+        if known.any():
+            branch = self.structure_ensemble._predict_branch(
+                np.hstack([X[known], structure[known]])
+            )
+            for key in ("log10_sigma", "log10_sigma_low", "log10_sigma_high", "p_superionic"):
+                out[key][known] = branch[key]
+            for alg in out["votes"]:
+                out["votes"][alg][known] = branch["votes"][alg]
+        return out
 
     def vote(self, X: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """Votes and calibrated probability (the interface of the paper's ensemble)."""
@@ -323,8 +414,17 @@ def train_open_ensemble(
     params: dict[str, dict[str, Any]] | None = None,
     level: float = INTERVAL_LEVEL,
     n_jobs: int = 2,
+    structure: bool = True,
 ) -> OpenEnsemble:
     """Fit the members, the conformal interval, the Platt calibration and the domain.
+
+    Two branches, each with its own members, interval and calibration: the composition
+    members (Magpie + fractions; every formula-only prediction) and, when the training set
+    carries structure features and ``structure`` is true, the structure branch
+    (:attr:`OpenEnsemble.structure_ensemble`, composition + CIF features; used for rows
+    whose structure is given). A formula-only row is never predicted by the structure
+    branch: on grouped CV, the structure models asked without a CIF are worse on rows
+    that have one (see ``docs/models.md``).
 
     Parameters
     ----------
@@ -338,14 +438,34 @@ def train_open_ensemble(
         Coverage of the interval.
     n_jobs
         joblib workers (each model single-threaded).
+    structure
+        Also fit the structure branch (when the training set has structure features).
     """
+    ensemble = _train_branch(training_set, n_members, params, level, n_jobs, structure=False)
+    names = list(training_set.extra.get("structure_features", []))
+    if structure and names:
+        ensemble.structure_ensemble = _train_branch(
+            training_set, n_members, params, level, n_jobs, structure=True
+        )
+        ensemble.structure_features = names
+    return ensemble
+
+
+def _train_branch(
+    training_set: TrainingSet,
+    n_members: int,
+    params: dict[str, dict[str, Any]] | None,
+    level: float,
+    n_jobs: int,
+    structure: bool,
+) -> OpenEnsemble:
     from sse_flows.data.open_data import censored_residuals
 
     start = time.perf_counter()
-    X = training_set.X
+    X = model_matrix(training_set) if structure else training_set.X
     y = training_set.extra["log10_sigma"]
     censored = training_set.extra["censored"]
-    oof = grouped_oof_predictions(training_set, params=params, n_jobs=n_jobs)
+    oof = grouped_oof_predictions(training_set, params=params, n_jobs=n_jobs, structure=structure)
     residuals = censored_residuals(y, oof, censored)
     halfwidth = conformal_halfwidth(residuals, level)
     a, b = fit_platt(oof, training_set.labels)
@@ -358,7 +478,8 @@ def train_open_ensemble(
     models: dict[str, list[Any]] = {alg: [] for alg in OPEN_ALGORITHMS}
     for (alg, _split), model in zip(tasks, fitted, strict=True):
         models[alg].append(model)
-    domain = ApplicabilityDomain.fit(X, training_set.formulas)
+    domain = ApplicabilityDomain.fit(training_set.X, training_set.formulas)
+    names = list(training_set.extra.get("structure_features", [])) if structure else []
     spec = EnsembleSpec(
         algorithms=list(OPEN_ALGORITHMS),
         params={alg: {**OPEN_PARAMS[alg], **(params or {}).get(alg, {})} for alg in models},
@@ -367,10 +488,11 @@ def train_open_ensemble(
         training_hash=training_set.data_hash,
         training_source=training_set.source,
         n_training=len(training_set),
-        feature_names=training_set.feature_names,
+        feature_names=training_set.feature_names + names,
         param_selection=PARAM_SELECTION if params is None else "given",
         recipe="open",
-        target="log10 sigma_RT (S/cm); member votes superionic at >= -4",
+        target="log10 sigma_RT (S/cm); member votes superionic at >= -4"
+        + ("; structure branch (composition + CIF features)" if structure else ""),
         interval_level=level,
         interval_halfwidth=halfwidth,
         calibration={
@@ -404,6 +526,7 @@ def open_cache_path(training_set: TrainingSet, n_members: int, home: Path | None
             "n_members": n_members,
             "training": training_set.data_hash,
             "params": OPEN_PARAMS,
+            "structure": list(training_set.extra.get("structure_features", [])),
             "level": INTERVAL_LEVEL,
             "sklearn": sklearn.__version__,
             "lightgbm": lightgbm.__version__,
@@ -471,7 +594,7 @@ def evaluate_open_regressor(
 
     from sse_flows.data.open_data import censored_residuals
 
-    X = training_set.X
+    X = training_set.X  # the composition members: what ``predict`` uses for a formula
     y = training_set.extra["log10_sigma"]
     censored = training_set.extra["censored"]
     labels = training_set.labels

@@ -17,9 +17,6 @@ import pandas as pd
 
 from sse_flows.models.splits import composition_clusters
 
-#: Conductivity threshold of the superionic class (S/cm), as in the paper.
-SUPERIONIC_THRESHOLD_S_CM = 1e-4
-
 
 @dataclass
 class TrainingSet:

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
-from jobflow import job
+from jobflow import Job, Maker, OnMissing, job
 
+from sse_flows.md.protocol import MDProtocol
+from sse_flows.models.schemas import VoteDoc
 from sse_flows.provenance import Provenance
-from sse_flows.ranking.schemas import RankingDoc
-from sse_flows.ranking.selection import (
-    SelectionDoc,
-    candidate_rows,
-    choose_targets,
-    get_field,
-    rank,
-)
+from sse_flows.ranking.schemas import MDValidationDoc, RankingDoc
+from sse_flows.ranking.selection import SelectionDoc, candidate_rows, choose_targets, rank
+from sse_flows.screening.schemas import ScreeningDoc
 
 
 def structure_finder(source: str, structures_dir: str | None):
@@ -43,10 +41,10 @@ def structure_finder(source: str, structures_dir: str | None):
     return find
 
 
-@job(data=["targets"])
+@job(data=["targets"], output_schema=SelectionDoc)
 def select_candidates_job(
-    screening: Any,
-    votes: Any,
+    screening: ScreeningDoc | dict[str, Any],
+    votes: VoteDoc | dict[str, Any],
     max_md: int = 3,
     control_formula: str | None = "Li10GeP2S12",
     negative_control_formula: str | None = "Li3PO4",
@@ -60,9 +58,9 @@ def select_candidates_job(
     Parameters
     ----------
     screening
-        The ScreeningDoc (or its dict) of the pool.
+        The ScreeningDoc of the pool (or its stored dict, validated here).
     votes
-        The VoteDoc (or its dict) of the ensemble.
+        The VoteDoc of the ensemble (or its stored dict, validated here).
     max_md
         Most candidates sent to MD, most probable first (the control is extra).
     control_formula
@@ -77,7 +75,14 @@ def select_candidates_job(
         Candidates whose MD supercell exceeds this many atoms are not run (None: no limit).
     min_lattice_length
         The MD protocol's supercell rule (A), to count those atoms.
+
+    Returns
+    -------
+    SelectionDoc
+        The candidate rows and the MD targets (sent to the ``data`` store).
     """
+    screening = ScreeningDoc.model_validate(screening)
+    votes = VoteDoc.model_validate(votes)
     rows = candidate_rows(screening, votes)
     find = structure_finder(source, structures_dir)
     rows, targets = choose_targets(
@@ -93,35 +98,160 @@ def select_candidates_job(
         "source": source,
         "structures_dir": structures_dir,
     }
-    survivors = get_field(screening, "survivors")
     return SelectionDoc(
         rows=rows,
         targets=targets,
         max_md=max_md,
-        n_screened=len(survivors),
+        n_screened=len(screening.survivors),
         provenance=Provenance.make(parameters),
     )
 
 
-@job
+@job(output_schema=RankingDoc)
 def rank_candidates_job(
-    selection: Any,
-    md_results: dict[str, Any] | None,
+    selection: SelectionDoc | dict[str, Any],
+    md_results: MDValidationDoc | dict[str, Any] | None,
     engine: str,
     protocol: str,
     reduced_protocol: bool,
 ) -> RankingDoc:
     """The final candidate table: vote, stability and MD validation of every candidate.
 
-    ``md_results`` maps each MD target label to its MD document (with the diffusion
-    analysis inside); a missing or None entry (a job that died) is reported as failed.
+    Parameters
+    ----------
+    selection
+        The SelectionDoc (or its stored dict, validated here).
+    md_results
+        The MD validation stage's :class:`MDValidationDoc`: each MD target label -> its MD
+        document (with the diffusion analysis inside); a missing or None entry (a job
+        that died), or no document at all, is reported as failed.
+    engine
+        The MD engine.
+    protocol
+        Description of the MD protocol.
+    reduced_protocol
+        Whether the protocol is shorter or smaller than the paper's.
+
+    Returns
+    -------
+    RankingDoc
+        The ranked candidate table.
     """
     parameters = {"engine": engine, "protocol": protocol, "reduced_protocol": reduced_protocol}
     return rank(
-        selection,
-        md_results,
+        SelectionDoc.model_validate(selection),
+        MDValidationDoc.model_validate(md_results or {}).documents(),
         engine=engine,
         protocol=protocol,
         reduced_protocol=reduced_protocol,
         parameters=parameters,
     )
+
+
+@dataclass
+class CandidateSelectionMaker(Maker):
+    """Maker of the selection stage (:func:`select_candidates_job`).
+
+    Parameters
+    ----------
+    name : str
+        Job name (the stage's name in the discovery flow).
+    max_md : int
+        Most candidates sent to MD, most probable first (the controls are extra).
+    control_formula : str or None
+        A known fast conductor run beside the candidates; None for no control.
+    negative_control_formula : str or None
+        A known poor conductor run beside the candidates; None for none.
+    source : str
+        ``'snapshot'`` or ``'mp'`` (MP gives structures by material id).
+    structures_dir : str or None
+        A user folder of structure files (see ``StructureLibrary``).
+    max_atoms : int or None
+        Candidates whose MD supercell exceeds this many atoms are not run (None: no limit).
+    min_lattice_length : float
+        The MD protocol's supercell rule (A), to count those atoms.
+    """
+
+    name: str = "select candidates"
+    max_md: int = 3
+    control_formula: str | None = "Li10GeP2S12"
+    negative_control_formula: str | None = "Li3PO4"
+    source: str = "snapshot"
+    structures_dir: str | None = None
+    max_atoms: int | None = None
+    min_lattice_length: float = 10.0
+
+    def make(self, screening: Any, votes: Any) -> Job:
+        """The selection job.
+
+        Parameters
+        ----------
+        screening : ScreeningDoc or OutputReference
+            The screening stage's output.
+        votes : VoteDoc or OutputReference
+            The vote stage's output.
+
+        Returns
+        -------
+        Job
+            Its output is a :class:`~sse_flows.ranking.selection.SelectionDoc`.
+        """
+        select = select_candidates_job(
+            screening,
+            votes,
+            max_md=self.max_md,
+            control_formula=self.control_formula,
+            negative_control_formula=self.negative_control_formula,
+            source=self.source,
+            structures_dir=self.structures_dir,
+            max_atoms=self.max_atoms,
+            min_lattice_length=self.min_lattice_length,
+        )
+        select.name = self.name
+        return select
+
+
+@dataclass
+class RankingMaker(Maker):
+    """Maker of the ranking stage (:func:`rank_candidates_job`).
+
+    Parameters
+    ----------
+    name : str
+        Job name (the stage's name in the discovery flow).
+    engine : str
+        The MD engine whose results are ranked (recorded in the table).
+    protocol : MDProtocol
+        The MD protocol those results were run with (described in the table; a reduced
+        protocol is flagged).
+    """
+
+    name: str = "rank candidates"
+    engine: str = "chgnet"
+    protocol: MDProtocol = field(default_factory=MDProtocol)
+
+    def make(self, selection: Any, md_results: Any) -> Job:
+        """The ranking job; it runs even when an MD flow died (missing results are None).
+
+        Parameters
+        ----------
+        selection : SelectionDoc or OutputReference
+            The selection stage's output.
+        md_results : dict or OutputReference
+            Target label -> ``MDRunDoc`` (the MD validation stage's output).
+
+        Returns
+        -------
+        Job
+            Its output is a :class:`~sse_flows.ranking.schemas.RankingDoc`.
+        """
+        ranking = rank_candidates_job(
+            selection,
+            md_results,
+            engine=self.engine,
+            protocol=self.protocol.describe(self.engine),
+            reduced_protocol=self.protocol.reduced,
+        )
+        ranking.name = self.name
+        ranking.config.on_missing_references = OnMissing.NONE
+        return ranking

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
 from sse_flows.provenance import Provenance
+
+if TYPE_CHECKING:
+    from sse_flows.md.schemas import MDRunDoc
 
 MDStatus = Literal["ok", "failed", "no_structure", "not_run"]
 Verdict = Literal["superionic", "close", "not superionic", "no diffusion", "undetermined"]
@@ -96,3 +99,29 @@ class RankingDoc(BaseModel):
     provenance: Provenance = Field(
         default_factory=Provenance, description="Parameters and versions of this run."
     )
+
+
+class MDValidationDoc(BaseModel):
+    """What the MD validation stage hands to the ranking: one MD document per target."""
+
+    results: dict[str, Any] = Field(
+        default_factory=dict,
+        description="MD target label -> its MDRunDoc (None when its MD flow died without "
+        "one). Stored as references to the MD flows' outputs, which jobflow resolves when "
+        "the ranking reads them; read them through documents().",
+    )
+
+    def documents(self) -> dict[str, MDRunDoc | None]:
+        """The resolved results as typed documents.
+
+        Returns
+        -------
+        dict of str to MDRunDoc or None
+            Target label -> ``MDRunDoc`` (None for a target whose MD left no document).
+        """
+        from sse_flows.md.schemas import MDRunDoc
+
+        return {
+            label: None if value is None else MDRunDoc.model_validate(value)
+            for label, value in self.results.items()
+        }

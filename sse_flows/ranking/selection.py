@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import BaseModel, Field
 
+from sse_flows.constants import CLOSE_THRESHOLD_S_CM, SUPERIONIC_THRESHOLD_S_CM
 from sse_flows.provenance import Provenance
 from sse_flows.ranking.schemas import CandidateDoc, RankingDoc
 from sse_flows.types import StructureDict
 
-#: sigma_RT thresholds of the paper (S/cm)
-SUPERIONIC_S_CM = 1e-4
-CLOSE_S_CM = 1e-5
+if TYPE_CHECKING:
+    from sse_flows.md.schemas import MDRunDoc
+    from sse_flows.models.schemas import VoteDoc
+    from sse_flows.screening.schemas import ScreeningDoc
 
 NO_STRUCTURE_HELP = (
     "No structure for this composition in the structure library. Put a CIF/POSCAR named "
-    "'<mp-id>.cif' or '<formula>.cif' in the folder given by --structures-dir "
-    "(SSE_FLOWS_STRUCTURES_DIR), or run with --source mp and an MP API key so structures come "
-    "from the Materials Project."
+    "'<mp-id>.cif' or '<formula>.cif' in the folder given by --structures-dir, or run "
+    "with --source mp and an MP API key so structures come from the Materials Project."
 )
 
 
@@ -50,35 +52,38 @@ class SelectionDoc(BaseModel):
     provenance: Provenance = Field(..., description="Parameters of the selection.")
 
 
-def get_field(obj: Any, name: str, default: Any = None) -> Any:
-    """A field of a stage document given as a pydantic object or as its stored dict."""
-    if isinstance(obj, dict):
-        return obj.get(name, default)
-    return getattr(obj, name, default)
+def candidate_rows(screening: ScreeningDoc, votes: VoteDoc) -> list[CandidateDoc]:
+    """Join vote-rule candidates with their screening record, most probable first.
 
+    Parameters
+    ----------
+    screening : ScreeningDoc
+        The screening stage's document (its ``on_hull`` materials carry the stability).
+    votes : VoteDoc
+        The vote stage's document (its ``candidates`` passed the vote rule).
 
-def candidate_rows(screening: Any, votes: Any) -> list[CandidateDoc]:
-    """Join vote-rule candidates with their screening record, most probable first."""
-    on_hull = get_field(screening, "on_hull")
-    survivors = {(get_field(m, "material_id"), get_field(m, "formula")): m for m in on_hull}
-    by_formula = {get_field(m, "formula"): m for m in on_hull}
+    Returns
+    -------
+    list of CandidateDoc
+        One row per vote candidate, by decreasing probability of being superionic.
+    """
+    by_id = {(m.material_id, m.formula): m for m in screening.on_hull}
+    by_formula = {m.formula: m for m in screening.on_hull}
     rows = []
-    for vote in get_field(votes, "candidates") or []:
-        key = (get_field(vote, "material_id"), get_field(vote, "formula"))
-        material = survivors.get(key) or by_formula.get(get_field(vote, "formula"))
-        counts = get_field(vote, "votes") or {}
+    for vote in votes.candidates:
+        material = by_id.get((vote.material_id, vote.formula)) or by_formula.get(vote.formula)
         rows.append(
             CandidateDoc(
-                material_id=get_field(vote, "material_id"),
-                formula=get_field(vote, "formula"),
-                votes_gb=counts.get("gb"),
-                votes_lgbm=counts.get("lgbm"),
-                p_superionic=get_field(vote, "p_superionic"),
-                anion_class=get_field(material, "anion_class") if material else None,
-                band_gap=get_field(material, "band_gap") if material else None,
-                e_hull=get_field(material, "e_above_hull") if material else None,
-                v_ox=get_field(material, "v_ox") if material else None,
-                v_red=get_field(material, "v_red") if material else None,
+                material_id=vote.material_id,
+                formula=vote.formula,
+                votes_gb=vote.votes.get("gb"),
+                votes_lgbm=vote.votes.get("lgbm"),
+                p_superionic=vote.p_superionic,
+                anion_class=material.anion_class if material else None,
+                band_gap=material.band_gap if material else None,
+                e_hull=material.e_above_hull if material else None,
+                v_ox=material.v_ox if material else None,
+                v_red=material.v_red if material else None,
             )
         )
     rows.sort(key=lambda r: (-(r.p_superionic or 0.0), r.formula))
@@ -176,33 +181,32 @@ def verdict(
     (``diffusive_anywhere`` False). Without an interval the point value decides.
     """
     if sigma_rt is None:
-        if high is not None and high < CLOSE_S_CM:
+        if high is not None and high < CLOSE_THRESHOLD_S_CM:
             return "not superionic"
         if diffusive_anywhere is False:
             return "no diffusion"
         return "undetermined"
     low = sigma_rt if low is None else low
     high = sigma_rt if high is None else high
-    if low >= SUPERIONIC_S_CM:
+    if low >= SUPERIONIC_THRESHOLD_S_CM:
         return "superionic"
-    if high < CLOSE_S_CM:
+    if high < CLOSE_THRESHOLD_S_CM:
         return "not superionic"
-    if low >= CLOSE_S_CM:
+    if low >= CLOSE_THRESHOLD_S_CM:
         return "close"  # at least close (superionic not excluded when high >= 1e-4)
     return "undetermined"
 
 
-def merge_md_result(row: CandidateDoc, result: Any, engine: str, protocol: str) -> None:
-    """Fill a candidate row from its MD/diffusion result (a dict or document; None = lost)."""
+def merge_md_result(
+    row: CandidateDoc, result: MDRunDoc | None, engine: str, protocol: str
+) -> None:
+    """Fill a candidate row from its MD document (None: the MD left no document)."""
     row.md_engine = engine
     row.md_protocol = protocol
     if result is None:
         row.md_status = "failed"
         row.md_reason = "MD or analysis job failed without a result; see the worker's log."
         return
-    from sse_flows.md.schemas import MDRunDoc
-
-    result = result if isinstance(result, MDRunDoc) else MDRunDoc.model_validate(result)
     if result.status != "ok":
         row.md_status = "failed"
         row.md_reason = result.reason or result.status
@@ -263,8 +267,8 @@ def check_controls(rows: list[CandidateDoc]) -> tuple[list[str], bool | None]:
 
 
 def rank(
-    selection: SelectionDoc | dict,
-    md_results: dict[str, Any] | None,
+    selection: SelectionDoc,
+    md_results: Mapping[str, MDRunDoc | None] | None,
     engine: str,
     protocol: str,
     reduced_protocol: bool,
@@ -274,8 +278,25 @@ def rank(
 
     Order: MD verdict (superionic, close, not superionic, undetermined), then sigma_RT,
     then vote probability.
+
+    Parameters
+    ----------
+    selection : SelectionDoc
+        The selection stage's document.
+    md_results : mapping of str to MDRunDoc or None
+        MD target label -> its document; a missing or None entry is a failed MD.
+    engine, protocol : str
+        The MD engine and a description of its protocol (recorded on every MD row).
+    reduced_protocol : bool
+        Whether the protocol is shorter or smaller than the paper's.
+    parameters : dict or None
+        Recorded in the provenance.
+
+    Returns
+    -------
+    RankingDoc
+        The ranked candidate table with the control checks.
     """
-    selection = SelectionDoc.model_validate(selection)
     md_results = md_results or {}
     labels = {(t.material_id, t.formula, t.role): t.label for t in selection.targets}
     rows = [row.model_copy(deep=True) for row in selection.rows]

@@ -23,10 +23,19 @@ from pathlib import Path
 from typing import Any
 
 from sse_flows import __version__
-from sse_flows.models import plots as model_plots
-from sse_flows.report import figures
+from sse_flows.constants import (
+    CLOSE_THRESHOLD_S_CM,
+    PAPER_ACCURACY,
+    PAPER_ANION_CLASSES,
+    PAPER_N_VOTED,
+    PAPER_VOTES,
+    SUPERIONIC_THRESHOLD_S_CM,
+    sci,
+)
+from sse_flows.models import plotting as model_plotting
+from sse_flows.report import plotting as report_plotting
 from sse_flows.report.inputs import ReportInputs
-from sse_flows.report.paper import PAPER_ACCURACY, PAPER_ANION_CLASSES, PAPER_FUNNEL, PAPER_VOTES
+from sse_flows.report.paper import PAPER_FUNNEL
 
 __all__ = ["FIGURE_PREFIX", "REPORT_SECTIONS", "render_html", "write_report"]
 
@@ -139,7 +148,7 @@ class _Renderer:
         wf = inp.workflow or {}
         if wf:
             for key, value in wf.items():
-                if key != "stages" and value is not None:
+                if key not in ("stages", "stage_names") and value is not None:
                     label = key.replace("_", " ")
                     label = label if label.startswith("workflow") else f"workflow {label}"
                     rows.append((label, _jsonish(value)))
@@ -205,7 +214,7 @@ class _Renderer:
             return _not_run("screening", "screening")
         fig = self.figure(
             "screening_funnel",
-            lambda p: figures.plot_screening_funnel(doc, p),
+            lambda p: report_plotting.plot_screening_funnel(doc, p),
             "Materials left after each step, this run beside the paper's (log scale).",
         )
         aligned = len(doc.stages) == len(PAPER_FUNNEL)
@@ -251,7 +260,7 @@ class _Renderer:
             return _not_run("screening", "screening")
         fig = self.figure(
             "anion_classes",
-            lambda p: figures.plot_anion_classes(doc, p),
+            lambda p: report_plotting.plot_anion_classes(doc, p),
             "Share of each anion class in the screened pool (bar labels: counts).",
         )
         classes = list(PAPER_ANION_CLASSES)
@@ -273,7 +282,7 @@ class _Renderer:
             return _not_run("train/evaluate", "model evaluation")
         fig = self.figure(
             "accuracy_distributions",
-            lambda p: model_plots.plot_accuracy_distributions(doc, p),
+            lambda p: model_plotting.plot_accuracy_distributions(doc, p),
             "Test accuracy of every split: random stratified 80/20 splits beside grouped "
             "composition-cluster splits; dashed: majority class. The table adds the "
             "leave-one-family-out (LOFO) accuracy and the paper's values.",
@@ -298,8 +307,9 @@ class _Renderer:
             rows, "numbers",
         )  # fmt: skip
         note = _paragraph(
-            f"{doc.n_samples} training rows, {doc.n_superionic} superionic (sigma >= 1e-4 "
-            f"S/cm); majority-class rate {_fmt(doc.majority_rate)}. Grouped splits keep "
+            f"{doc.n_samples} training rows, {doc.n_superionic} superionic (sigma >= "
+            f"{sci(SUPERIONIC_THRESHOLD_S_CM)} S/cm); majority-class rate "
+            f"{_fmt(doc.majority_rate)}. Grouped splits keep "
             "near-duplicate doped compositions (clusters) or whole structure families "
             "(LOFO) out of training: they estimate accuracy on new chemistry honestly. "
             f"Evaluation time {doc.seconds:.0f} s."
@@ -313,7 +323,7 @@ class _Renderer:
         parts = [
             self.figure(
                 "confusion_matrices",
-                lambda p: model_plots.plot_confusion_matrices(doc, p, scheme="random"),
+                lambda p: model_plotting.plot_confusion_matrices(doc, p, scheme="random"),
                 "Summed over the random 80/20 splits: share of each true class (count).",
             )
         ]
@@ -321,7 +331,7 @@ class _Renderer:
             parts.append(
                 self.figure(
                     "confusion_matrices_grouped",
-                    lambda p: model_plots.plot_confusion_matrices(doc, p, scheme="cluster"),
+                    lambda p: model_plotting.plot_confusion_matrices(doc, p, scheme="cluster"),
                     "Summed over the composition-cluster (grouped) splits.",
                 )
             )
@@ -339,7 +349,7 @@ class _Renderer:
         )
         return self.figure(
             "importances",
-            lambda p: model_plots.plot_importances(doc, p, algorithms=algorithms),
+            lambda p: model_plotting.plot_importances(doc, p, algorithms=algorithms),
             "Most important features, averaged over the random-split models (impurity for "
             "GB, split counts for LightGBM).",
         )
@@ -350,7 +360,7 @@ class _Renderer:
             return _not_run("vote", "ensemble vote")
         fig = self.figure(
             "vote_histograms",
-            lambda p: figures.plot_vote_histograms(doc, p),
+            lambda p: report_plotting.plot_vote_histograms(doc, p),
             "Superionic votes per material over the screened pool; dashed: candidate threshold.",
         )
         rows = [
@@ -359,7 +369,7 @@ class _Renderer:
             for alg, n in doc.n_votes_by_rule.items()
         ]  # fmt: skip
         rows.append(("candidates (every rule)", f"{doc.n_candidates:,}", f"{PAPER_VOTES['both']}"))
-        rows.append(("materials voted", f"{doc.n_materials:,}", "468"))
+        rows.append(("materials voted", f"{doc.n_materials:,}", f"{PAPER_N_VOTED}"))
         rows.append(("could not be featurized", f"{doc.n_errors:,}", "–"))
         table = _table(["", "this run", "paper"], rows)
         algorithms = ", ".join(doc.ensemble.algorithms)
@@ -408,8 +418,9 @@ class _Renderer:
         note = _paragraph(
             "Ranked by MD verdict, then sigma_RT, then vote probability; controls last. "
             "Verdicts use the paper's classes on the whole 95 % interval of the MD "
-            "sigma_RT: superionic when its lower end is >= 1e-4 S/cm, close when >= 1e-5 S/cm, "
-            "not superionic when its upper end (or upper bound) is < 1e-5 S/cm; no diffusion "
+            f"sigma_RT: superionic when its lower end is >= {sci(SUPERIONIC_THRESHOLD_S_CM)} S/cm, "
+            f"close when >= {sci(CLOSE_THRESHOLD_S_CM)} S/cm, not superionic when its upper end "
+            f"(or upper bound) is < {sci(CLOSE_THRESHOLD_S_CM)} S/cm; no diffusion "
             "when no simulated temperature showed Li diffusion in an intact host (only an "
             "upper bound exists); otherwise undetermined. '<' marks an upper bound."
         )
@@ -641,9 +652,9 @@ def render_html(inputs: ReportInputs, figure_dir: Path) -> str:
     nav = "".join(f'<a href="#{sid}">{escape(title)}</a>' for sid, title in REPORT_SECTIONS)
     wf = inputs.workflow or {}
     subtitle = "Li-ion solid electrolyte discovery (Kang, Kim & Min 2023 workflow)"
-    workflow_id = wf.get("workflow_id", wf.get("id"))
-    if workflow_id is not None or wf.get("name"):
-        subtitle += f" · workflow {workflow_id or ''} {wf.get('name') or ''}".rstrip()
+    label = " ".join(str(part) for part in (wf.get("workflow_id"), wf.get("name")) if part)
+    if label:
+        subtitle += f" · workflow {label}"
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'

@@ -1,10 +1,13 @@
-"""Numbers published by Kang, Kim & Min (J. Phys. Chem. C 127, 19335 (2023)) that the
-report puts beside this run's (see ``docs/method.md`` of the project)."""
+"""The paper's numbers (:mod:`sse_flows.constants`) as the report labels them.
+
+Kang, Kim & Min (J. Phys. Chem. C 127, 19335 (2023)); see ``docs/method.md`` of the
+project. The numbers themselves live in :mod:`sse_flows.constants`.
+"""
 
 from __future__ import annotations
 
-from sse_flows.screening.figures import PAPER_ANION_CLASSES
-from sse_flows.screening.figures import PAPER_FUNNEL as PAPER_FUNNEL_BY_STAGE
+from sse_flows.constants import PAPER_ACCURACY, PAPER_ANION_CLASSES, PAPER_VOTES
+from sse_flows.constants import PAPER_FUNNEL as PAPER_FUNNEL_BY_STAGE
 
 __all__ = ["PAPER_ACCURACY", "PAPER_ANION_CLASSES", "PAPER_FUNNEL", "PAPER_VOTES"]
 
@@ -21,14 +24,3 @@ FUNNEL_LABELS: dict[str, str] = {
 PAPER_FUNNEL: tuple[tuple[str, int], ...] = tuple(
     (FUNNEL_LABELS[name], count) for name, count in PAPER_FUNNEL_BY_STAGE.items()
 )
-
-#: Materials voted superionic by all 100 models: GB, LightGBM, and both (the candidates).
-PAPER_VOTES: dict[str, int] = {"gb": 72, "lgbm": 118, "both": 42}
-
-#: Accuracy over 100 random 80/20 splits (264-row arXiv training set): algorithm key ->
-#: {acc_mean, acc_max, acc_min, acc_std} as far as the paper gives them.
-PAPER_ACCURACY: dict[str, dict[str, float]] = {
-    "gb": {"acc_mean": 0.843, "acc_max": 0.962, "acc_min": 0.736, "acc_std": 0.042},
-    "lgbm": {"acc_mean": 0.829, "acc_max": 0.962, "acc_min": 0.717, "acc_std": 0.048},
-    "dt": {"acc_mean": 0.852},
-}

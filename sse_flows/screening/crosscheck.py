@@ -18,8 +18,8 @@ import pandas as pd
 from pydantic import BaseModel, Field
 from pymatgen.core import Composition
 
+from sse_flows.data.formulas import parse_formula
 from sse_flows.screening.criteria import TRANSITION_METALS, ScreeningCriteria
-from sse_flows.screening.phase_diagrams import parse_formula
 from sse_flows.screening.schemas import ScreeningDoc
 
 MATSCI176_FILE = Path("matsci176_mp2025") / "feature_matrix_sample.csv"

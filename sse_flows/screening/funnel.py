@@ -17,11 +17,12 @@ from typing import Any, Literal, Protocol
 
 from tqdm.auto import tqdm
 
+from sse_flows.data.formulas import parse_formula
 from sse_flows.provenance import Provenance
 from sse_flows.screening.anions import anion_class, anion_elements, class_breakdown
 from sse_flows.screening.criteria import ScreeningCriteria
 from sse_flows.screening.hull import e_above_hull, hull_agreement
-from sse_flows.screening.phase_diagrams import PhaseDiagramCache, parse_formula
+from sse_flows.screening.phase_diagrams import PhaseDiagramCache
 from sse_flows.screening.schemas import FunnelStage, ScreenedMaterial, ScreeningDoc
 from sse_flows.screening.voltage import stability_window
 

@@ -53,12 +53,14 @@ class ScreeningMaker(Maker):
         Thresholds and element rule of the funnel.
     """
 
-    name: str = "screen pool"
+    name: str = "screen"
     source_name: str = "snapshot"
     criteria: ScreeningCriteria = field(default_factory=ScreeningCriteria)
 
     def make(self) -> Job:
         """The screening job; its output is a :class:`ScreeningDoc`."""
-        screening = screen_pool_job(source_name=self.source_name, criteria=self.criteria)
+        screening = screen_pool_job(
+            source_name=self.source_name, criteria=self.criteria.model_dump(mode="json")
+        )
         screening.name = self.name
         return screening

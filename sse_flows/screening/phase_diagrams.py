@@ -15,7 +15,6 @@ window) and builds the equivalent pymatgen ``PhaseDiagram`` on request.
 from __future__ import annotations
 
 import itertools
-import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
@@ -23,28 +22,12 @@ import numpy as np
 from pymatgen.analysis.phase_diagram import PDEntry, PhaseDiagram, get_facets
 from pymatgen.core import Composition
 
-_TOKEN = re.compile(r"([A-Z][a-z]*)(\d*\.?\d*)")
-_SIMPLE_FORMULA = re.compile(r"^(?:[A-Z][a-z]*\d*\.?\d*)+$")
+from sse_flows.data.formulas import parse_formula
 
 Chemsys = frozenset[str]
 
 #: Formation energies at or above this (eV/atom) are left out of the hull (pymatgen's value).
 FORMATION_ENERGY_TOL = PhaseDiagram.formation_energy_tol
-
-
-def parse_formula(formula: str) -> dict[str, float]:
-    """Element amounts of a formula; a fast path of :class:`pymatgen.core.Composition`.
-
-    Plain formulas (``Li3PS4``, ``Li1 P1 O3``) are read with one regular expression;
-    anything else (parentheses, charges) goes through pymatgen.
-    """
-    text = formula.replace(" ", "")
-    if not _SIMPLE_FORMULA.match(text):
-        return {str(el): float(amt) for el, amt in Composition(formula).items()}
-    amounts: dict[str, float] = defaultdict(float)
-    for symbol, amount in _TOKEN.findall(text):
-        amounts[symbol] += float(amount) if amount else 1.0
-    return dict(amounts)
 
 
 class ChemsysHull:

@@ -2,8 +2,9 @@
 
 A :class:`StructureLibrary` looks structures up by MP id or by reduced formula in, in order:
 
-1. the user's folder (``SSE_FLOWS_STRUCTURES_DIR`` or an explicit path) of CIF, POSCAR/CONTCAR,
-   ``*.vasp`` or pymatgen JSON files named ``<mp-id>.<ext>`` or ``<formula>.<ext>``;
+1. the user's folder (``StructureLibrary(user_dir)``, ``--structures-dir`` on the command
+   line) of CIF, POSCAR/CONTCAR, ``*.vasp`` or pymatgen JSON files named ``<mp-id>.<ext>``
+   or ``<formula>.<ext>``;
 2. the structures the package derives from the authors' AIMD runs
    (``sse_flows/data/structures/<mp-id>.json``, built by :func:`build_aimd_structures`);
 3. the real structures that ship with pymatgen (``pymatgen/util/structures/*.json``:

@@ -87,12 +87,13 @@ def test_md_command_refuses_bad_input_before_any_work(tmp_path, li2o):
     good.write_text(li2o.to_json())
     for args, message in (
         (["--temperatures", "hot"], "comma-separated"),
-        (["--temperatures", "-300,0"], "temperatures must be in"),
-        (["--steps", "0"], "production_steps"),
-        (["--traj-interval", "0"], "trajectory_interval"),
+        (["--temperatures", "-300,0"], "--temperatures must be in"),
+        (["--steps", "0"], "--steps must be >= 1"),
+        (["--traj-interval", "0"], "--trajectory-interval"),
     ):
         result = CliRunner().invoke(md, [str(good), *args])
-        assert result.exit_code != 0 and message in result.output, (args, result.output)
+        # a usage error (exit 2) that names the option the user typed, before any MD
+        assert result.exit_code == 2 and message in result.output, (args, result.output)
     no_li = tmp_path / "MgO.json"
     from pymatgen.core import Lattice, Structure
 

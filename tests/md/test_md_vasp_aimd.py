@@ -143,6 +143,33 @@ def test_aimd_flow_with_mocked_vasp(mock_vasp, li2o, tmp_path):
         )
 
 
+def test_aimd_production_continues_with_another_vasp_chunk(mock_vasp, li2o):
+    """Continue-until on VASP: one planned chunk is too short to analyse, so the decision
+    appends a second (restart reader + MDMaker + decision: a replacing Flow) and then stops
+    at the limit."""
+    temperature = 1000.0
+    names = [f"aimd equilibration {temperature:g}K"] + [
+        f"aimd production {temperature:g}K {i}" for i in (1, 2)
+    ]
+    mock_vasp({name: name.replace(" ", "_") for name in names},
+              {name: {"incar_settings": PAPER_INCAR_KEYS, "clear_inputs": False}
+               for name in names})
+    maker = AimdProtocolMaker(
+        protocol=MDProtocol(temperatures=(temperature,), equilibration_steps=3,
+                            production_steps=2, max_production_steps=4, chunk_steps=2,
+                            min_lattice_length=5.0, trajectory_interval=1)
+    )
+    flow = maker.make(li2o, material_id="mp-1960")
+    assert not any(job.name == names[-1] for job in flow.jobs)  # only planned at run time
+    store = JobStore(MemoryStore(), additional_stores={"data": MemoryStore()})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        responses = run_locally(flow, store=store, create_folders=True, ensure_success=True)
+    (run,) = responses[flow.output.uuid][1].output.runs
+    assert run.production_steps == 4 and len(run.trajectory_files) == 2
+    assert run.stop_reason == "maximum length reached"
+
+
 def test_vasp_outputs_parse_into_the_analysis():
     from sse_flows.analysis import read_run
 

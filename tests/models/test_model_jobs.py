@@ -40,7 +40,7 @@ def test_vote_job_keeps_material_ids_and_puts_votes_in_the_data_store(sse_home):
 
 def test_vote_maker_passes_its_rule():
     job = VoteMaker(min_votes=95, n_splits=100).make(["Li3PS4"])
-    assert job.name == "ensemble vote"
+    assert job.name == "vote"
     assert job.function_kwargs["min_votes"] == 95
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from sse_flows.models.schemas import MaterialVote, VoteDoc
 from sse_flows.provenance import Provenance
 from sse_flows.ranking.schemas import CandidateDoc
 from sse_flows.ranking.selection import SelectionDoc, candidate_rows, choose_targets, rank, verdict
+from sse_flows.screening.schemas import ScreenedMaterial, ScreeningDoc
 
 
-def _screening():
+def _screening() -> ScreeningDoc:
+    """A screening document with only the fields the selection reads (not validated)."""
     on_hull = [
         {
             "material_id": "mp-1222492",
@@ -37,26 +40,29 @@ def _screening():
             "anion_class": "sulfide",
         },
     ]
-    return {"on_hull": on_hull, "survivors": on_hull}
+    materials = [ScreenedMaterial(e_above_hull_source="source", **m) for m in on_hull]
+    return ScreeningDoc.model_construct(on_hull=materials, survivors=materials)
 
 
-def _votes():
+def _votes() -> VoteDoc:
+    """A vote document with only the fields the selection reads (not validated)."""
+
     def v(mid, formula, p):
-        return {
-            "material_id": mid,
-            "formula": formula,
-            "votes": {"gb": 100, "lgbm": 100},
-            "p_superionic": p,
-            "candidate": True,
-        }
+        return MaterialVote(
+            material_id=mid,
+            formula=formula,
+            votes={"gb": 100, "lgbm": 100},
+            p_superionic=p,
+            candidate=True,
+        )
 
-    return {
-        "candidates": [
+    return VoteDoc.model_construct(
+        candidates=[
             v("mp-29410", "Li2B2S5", 0.7),
             v(None, "Li9Xe", 0.9),
             v("mp-1222492", "Li3ErBr6", 0.8),
         ]
-    }
+    )
 
 
 def _finder(mid, formula):
@@ -174,3 +180,56 @@ def test_controls_are_checked_against_their_known_answers():
     rows[0].md_status = "failed"
     lines, passed = check_controls(rows)
     assert passed is True and "did not run" in lines[0]
+
+
+def test_rank_job_reads_stored_documents_and_missing_md_results():
+    """The job validates the stored dicts into typed documents; a lost MD run is 'failed'."""
+    from sse_flows.ranking.jobs import rank_candidates_job
+    from sse_flows.ranking.schemas import MDValidationDoc, RankingDoc
+
+    rows = [
+        CandidateDoc(material_id="mp-1", formula="LiA", p_superionic=0.9),
+        CandidateDoc(material_id="mp-2", formula="LiB", p_superionic=0.5),
+    ]
+    targets = [{"label": r.material_id, "material_id": r.material_id, "formula": r.formula}
+               for r in rows]  # fmt: skip
+    selection = SelectionDoc(rows=rows, targets=targets, max_md=2, n_screened=4,
+                             provenance=Provenance())  # fmt: skip
+    ok = _md_doc("ok", sigma=2e-3, low=1e-3, high=4e-3, ea=0.2, hops=[40, 90])
+    md = MDValidationDoc(results={"mp-2": ok, "mp-1": None})
+    assert md.documents() == {"mp-2": ok, "mp-1": None}
+    # what jobflow hands the job: the stored dicts, not the objects
+    stored_selection = selection.model_dump(mode="json")
+    ranking = rank_candidates_job.original(
+        stored_selection, {"results": {"mp-1": None}}, "chgnet", "paper", False
+    )
+    assert isinstance(ranking, RankingDoc) and ranking.n_screened == 4
+    assert {r.formula: r.md_status for r in ranking.candidates} == {
+        "LiA": "failed", "LiB": "failed"
+    }
+    # no MD document at all (the MD stage itself died): every target failed
+    nothing = rank_candidates_job.original(stored_selection, None, "chgnet", "paper", False)
+    assert all(r.md_status == "failed" for r in nothing.candidates)
+
+
+def test_every_stage_job_declares_its_document():
+    from sse_flows.analysis.jobs import analyze_diffusion_job
+    from sse_flows.analysis.schemas import DiffusionDoc
+    from sse_flows.flows.md_validation import validate_candidates_job
+    from sse_flows.models.jobs import evaluate_models_job, vote_job
+    from sse_flows.models.schemas import ModelEvaluationDoc
+    from sse_flows.ranking.jobs import rank_candidates_job, select_candidates_job
+    from sse_flows.ranking.schemas import MDValidationDoc, RankingDoc
+    from sse_flows.screening.jobs import screen_pool_job
+
+    expected = {
+        screen_pool_job: ScreeningDoc,
+        evaluate_models_job: ModelEvaluationDoc,
+        vote_job: VoteDoc,
+        select_candidates_job: SelectionDoc,
+        validate_candidates_job: MDValidationDoc,
+        rank_candidates_job: RankingDoc,
+        analyze_diffusion_job: DiffusionDoc,
+    }
+    for job_function, schema in expected.items():
+        assert job_function().output_schema is schema, job_function.__name__

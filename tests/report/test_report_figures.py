@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from sse_flows.report.figures import (
+from sse_flows.report.paper import PAPER_ANION_CLASSES, PAPER_FUNNEL
+from sse_flows.report.plotting import (
     plot_anion_classes,
     plot_screening_funnel,
     plot_vote_histograms,
 )
-from sse_flows.report.paper import PAPER_ANION_CLASSES, PAPER_FUNNEL
 
 
 def _bars(ax):

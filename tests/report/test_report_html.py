@@ -166,7 +166,7 @@ def test_failure_mid_way_leaves_no_partial_report(full_inputs, tmp_path, monkeyp
     def broken(*args, **kwargs):
         raise RuntimeError("disk full while drawing")
 
-    monkeypatch.setattr(report_html.figures, "plot_vote_histograms", broken)
+    monkeypatch.setattr(report_html.report_plotting, "plot_vote_histograms", broken)
     out = tmp_path / "new"
     with pytest.raises(RuntimeError, match="disk full"):
         write_report(full_inputs, out)
@@ -177,7 +177,7 @@ def test_failure_mid_way_leaves_no_partial_report(full_inputs, tmp_path, monkeyp
     monkeypatch.undo()
     old = write_report(ReportInputs(screening=full_inputs.screening), tmp_path / "old")
     before = {p.name: p.read_bytes() for p in old.parent.iterdir()}
-    monkeypatch.setattr(report_html.figures, "plot_vote_histograms", broken)
+    monkeypatch.setattr(report_html.report_plotting, "plot_vote_histograms", broken)
     with pytest.raises(RuntimeError):
         write_report(full_inputs, old.parent)
     assert {p.name: p.read_bytes() for p in old.parent.iterdir()} == before
@@ -210,3 +210,13 @@ def test_unfeaturizable_materials_are_reported_in_the_votes_section(vote_doc, tm
     assert "1 of" in text and "could not be featurized" in text
     assert "cannot featurize formula 'Li<x>'" in text  # shown as text, not markup
     assert "x" not in _parse(index).tags
+
+
+def test_subtitle_names_the_workflow_id_of_the_status(tmp_path):
+    """The workflow block is workflow_status()'s dict: its id key is 'workflow_id'."""
+    from sse_flows.report.html import render_html
+
+    html = render_html(ReportInputs(workflow={"workflow_id": 17, "name": "run A"}), tmp_path)
+    assert "workflow 17 run A" in html
+    html = render_html(ReportInputs(workflow={"id": 17, "name": "run A"}), tmp_path)
+    assert "workflow 17" not in html and "· workflow run A" in html

@@ -35,7 +35,7 @@ def test_survivors_meet_every_criterion(snapshot_doc):
 
 
 def _symbols(formula: str) -> list[str]:
-    from sse_flows.screening.phase_diagrams import parse_formula
+    from sse_flows.data.formulas import parse_formula
 
     return list(parse_formula(formula))
 

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 from pymatgen.core import Composition
 
+from sse_flows.data.formulas import parse_formula
 from sse_flows.screening.hull import e_above_hull, e_above_hull_pymatgen, hull_agreement
-from sse_flows.screening.phase_diagrams import FormationEnergyIndex, parse_formula
+from sse_flows.screening.phase_diagrams import FormationEnergyIndex
 
 SYSTEMS = [["Li", "O", "P", "S"], ["La", "Li", "O"], ["Li", "N", "O", "P"]]
 

@@ -1,7 +1,7 @@
 """Figures of the report that no stage draws itself (funnel, anion classes, vote histograms).
 
 The model figures (accuracy distributions, confusion matrices, importances) come from
-:mod:`sse_flows.models.plots` and the Arrhenius plots from :mod:`sse_flows.analysis.plotting`
+:mod:`sse_flows.models.plotting` and the Arrhenius plots from :mod:`sse_flows.analysis.plotting`
 (see :mod:`sse_flows.report.html`).  Every function returns a matplotlib ``Figure`` drawn
 with the Agg backend and, when ``path`` is given, writes it as a PNG and closes it.
 """

@@ -4,28 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sse_flows.constants import PAPER_ANION_CLASSES, PAPER_FUNNEL
 from sse_flows.screening.schemas import ScreeningDoc
-
-#: Kang, Kim & Min (2023): counts after each step (MP polymorphs, 2021-2022 database).
-PAPER_FUNNEL: dict[str, int] = {
-    "li_containing": 20237,
-    "no_transition_metal": 3190,
-    "band_gap": 1859,
-    "on_hull": 567,
-    "oxidation_voltage": 468,
-}
-
-#: Kang, Kim & Min (2023): anion classes of the 468 screened materials.
-PAPER_ANION_CLASSES: dict[str, int] = {
-    "oxide": 299,
-    "halide": 96,
-    "nitride": 35,
-    "sulfide": 25,
-    "selenide": 7,
-    "hydride": 3,
-    "phosphide": 2,
-    "carbide": 1,
-}
 
 STAGE_LABELS = {
     "li_containing": "Li-containing",
