@@ -325,6 +325,7 @@ def read_run(
                 return _from_trajectory_dict(path, data, temperature, time_step_fs)
             if cls == "TemperatureRun":
                 run = TemperatureRun.from_dict(data)
+                run.source = str(path)  # messages name the file the user gave
                 if temperature is not None:
                     run.temperature_K = float(temperature)
                 return run

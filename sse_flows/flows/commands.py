@@ -471,11 +471,13 @@ def demo(out: str | None, **opts) -> None:
     info, ranking = load_results(submission.workflow_id, settings)
     if info["state"] != "COMPLETED":
         failed = [s["name"] for s in info["stages"] if s["state"] == "FIZZLED"]
-        raise click.ClickException(
+        error = click.ClickException(
             f"workflow {submission.workflow_id} ended {info['state']}"
             + (f" (failed: {', '.join(failed)})" if failed else "")
             + "; see `sse-flows status` and the worker's log above"
         )
+        error.exit_code = EXIT_VERDICT_FAILED  # it ran; a stage failed
+        raise error
     if ranking and ranking.get("controls_passed") is False:
         click.echo(
             "WARNING: an MD control did not get its known answer: the MD verdicts of this "
