@@ -133,3 +133,108 @@ def test_train_json_has_recipe_and_regressor(sse_home):
     assert 0.5 < reg["grouped_acc_mean"] <= 1.0
     assert 0.0 < reg["mae_log10_grouped"] < 3.0
     assert summary["algorithms"]["gnb"]["grouped_acc_mean"] is not None
+
+
+def test_train_json_paper_recipe_keeps_its_keys_and_names_the_recipe(sse_home):
+    args = ["train", "--recipe", "paper", "--algorithms", "gnb,dt", "--splits", "2",
+            "--n-jobs", "2", "--json"]  # fmt: skip
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["recipe"] == "paper"
+    assert "regressor" not in summary  # the paper recipe has no log10 sigma regressor
+    assert list(summary["algorithms"]) == ["gnb", "dt"]
+    for metrics in summary["algorithms"].values():
+        assert {"acc_mean", "acc_std", "acc_max", "acc_min", "f1_mean", "auc_mean",
+                "grouped_acc_mean", "lofo_acc"} <= set(metrics)  # fmt: skip
+        assert 0.3 < metrics["grouped_acc_mean"] <= 1.0
+
+
+def test_predict_cli_paper_recipe_keeps_the_columns_with_empty_regression(sse_home, tmp_path):
+    source = tmp_path / "pool.csv"
+    pd.DataFrame({"formula": ["Li3PS4", "NaCl"], "material_id": ["mp-985583", "x"]}).to_csv(
+        source, index=False
+    )
+    output = tmp_path / "pred.csv"
+    args = ["predict", str(source), "-o", str(output), "--recipe", "paper", "--splits", "2",
+            "--no-cache", "--json"]  # fmt: skip
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout.strip().splitlines()[-1])["recipe"] == "paper"
+    table = pd.read_csv(output, keep_default_na=False)
+    assert list(table.columns) == [
+        "formula", "p_superionic", "votes_gb", "votes_lgbm", "candidate", "error",
+        "log10_sigma", "log10_sigma_low", "log10_sigma_high", "in_domain", "reason",
+        "material_id",
+    ]  # fmt: skip
+    assert (table[["log10_sigma", "log10_sigma_low", "log10_sigma_high"]] == "").all().all()
+    assert table["votes_gb"].astype(int).between(0, 2).all()
+    assert str(table.loc[1, "in_domain"]) == "False" and table.loc[1, "reason"] == "no Li"
+
+
+def test_structure_features_are_attached_where_a_training_row_has_a_cif(open_set):
+    from sse_flows.data.open_data import load_training_v2_structures, structure_feature_names
+    from sse_flows.models.open_recipe import model_matrix
+
+    names = structure_feature_names()
+    assert open_set.extra["structure_features"] == names
+    structure = open_set.extra["structure"]
+    table = load_training_v2_structures()
+    has = np.isfinite(structure[:, 0])
+    assert has.sum() == len(table)
+    row = open_set.formulas.index(table["formula"].iloc[0])
+    assert structure[row] == pytest.approx(table[names].iloc[0].to_numpy(float), nan_ok=True)
+    assert model_matrix(open_set).shape == (len(open_set), len(open_set.feature_names) + 5)
+    # the composition features (and the domain) do not include them
+    assert not set(names) & set(open_set.feature_names)
+
+
+def test_rows_with_a_structure_use_the_structure_branch_others_the_composition_members(
+    open_ensemble, open_set
+):
+    from sse_flows.models.open_recipe import model_matrix
+
+    branch = open_ensemble.structure_ensemble
+    assert branch is not None
+    assert open_ensemble.structure_features == open_set.extra["structure_features"]
+    assert branch.spec.feature_names == open_set.feature_names + open_ensemble.structure_features
+    assert branch.spec.interval_halfwidth > 0 and branch.spec.calibration["a"] > 0
+    with_cif = np.flatnonzero(np.isfinite(open_set.extra["structure"][:, 0]))[:10]
+    without = np.flatnonzero(~np.isfinite(open_set.extra["structure"][:, 0]))[:10]
+    rows = np.concatenate([with_cif, without])
+    X, S = open_set.X[rows], open_set.extra["structure"][rows]
+    formula_only = open_ensemble.predict(X)
+    mixed = open_ensemble.predict(X, S)
+    # formula only: the composition members (the GB members see no structure column)
+    gb0 = open_ensemble.models["gb"][0]
+    assert gb0.n_features_in_ == X.shape[1]
+    assert np.allclose(
+        formula_only["log10_sigma"],
+        np.mean([m.predict(X) for ms in open_ensemble.models.values() for m in ms], axis=0),
+    )
+    # rows with a CIF: the structure branch, fed composition + structure features
+    expected = np.mean(
+        [m.predict(model_matrix(open_set)[with_cif]) for ms in branch.models.values() for m in ms],
+        axis=0,
+    )
+    assert np.allclose(mixed["log10_sigma"][:10], expected)
+    assert not np.allclose(mixed["log10_sigma"][:10], formula_only["log10_sigma"][:10])
+    width = branch.spec.interval_halfwidth
+    assert np.allclose(mixed["log10_sigma_high"][:10] - mixed["log10_sigma"][:10], width)
+    # rows without one (all NaN): unchanged
+    for key in ("log10_sigma", "log10_sigma_low", "p_superionic"):
+        assert np.array_equal(mixed[key][10:], formula_only[key][10:])
+    assert np.array_equal(mixed["votes"]["gb"][10:], formula_only["votes"]["gb"][10:])
+    with pytest.raises(ValueError, match="structure features"):
+        open_ensemble.predict(X, S[:, :2])
+
+
+def test_a_user_table_gets_no_structure_features(tmp_path):
+    from sse_flows.data.tables import load_training_table
+    from sse_flows.models.open_recipe import load_open_training_set, model_matrix
+
+    path = tmp_path / "mine.csv"
+    load_training_table()[["formula", "sigma_S_cm"]].head(120).to_csv(path, index=False)
+    user = load_open_training_set(path)
+    assert user.extra["structure_features"] == []
+    assert model_matrix(user).shape == user.X.shape
