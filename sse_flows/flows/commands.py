@@ -391,14 +391,14 @@ DEMO_DEFAULTS = {
 #: the demo's REDUCED MD protocol, sized so the positive control gets a confident verdict
 #: on 2 cores: 600 and 1000 K (the wide 1/T lever narrows the extrapolation to 300 K more
 #: than longer runs would), 150 equilibration steps, then production continued in
-#: 750-step chunks until D is known to 50 % or 3,500 steps (7 ps). The hottest
+#: 750-step chunks until D is known to 50 % or 2,500 steps (5 ps). The hottest
 #: temperature runs first; a material without Li hops there (the negative control)
 #: stops after 250 steps and skips the colder run.
 DEMO_PROTOCOL = MDProtocol(
     temperatures=(600.0, 1000.0),
     equilibration_steps=150,
     production_steps=250,
-    max_production_steps=3500,
+    max_production_steps=2500,
     chunk_steps=750,
     target_d_relative_error=0.5,
     min_lattice_length=8.0,
@@ -422,7 +422,7 @@ def demo(out: str | None, **opts) -> None:
 
     Uses the offline snapshot and CHGNet on a REDUCED MD protocol. Unless given, the demo
     uses: --evaluation-splits 5, --max-md 1, --md-max-atoms 100, and MD at 600,1000 K
-    with 150 equilibration + 250-3,500 production steps (continued until D is known to
+    with 150 equilibration + 250-2,500 production steps (continued until D is known to
     50 %) in >= 8 A cells (the defaults shown below are those of `submit`). The positive
     control (Li10GeP2S12) must come out superionic and the negative control (Li3PO4)
     must not. About 15-20 minutes on 2 CPU cores. Run it again with the same options and
