@@ -25,7 +25,6 @@ Exit codes of every ``sse-flows`` command (docs/index.md):
 from __future__ import annotations
 
 import functools
-import math
 import os
 import re
 import tempfile
@@ -204,16 +203,11 @@ def check_protocol(protocol: Any, name: str = "md_protocol"):
         raise ParameterError(name, str(exc)) from None
 
 
-def md_supercell_atoms(structure, min_lattice_length: float) -> int:
-    """Atoms of the MD supercell of ``structure`` (lattice lengths >= ``min_lattice_length``)."""
-    from sse_flows.md.protocol import supercell_scaling
-
-    return len(structure) * math.prod(supercell_scaling(structure, min_lattice_length))
-
-
 def check_md_size(structure, min_lattice_length: float, max_atoms: int | None) -> int:
     """The MD supercell's atom count, or a ParameterError when it exceeds ``max_atoms``."""
-    atoms = md_supercell_atoms(structure, min_lattice_length)
+    from sse_flows.md.protocol import supercell_atoms
+
+    atoms = supercell_atoms(structure, min_lattice_length)
     if max_atoms is not None and atoms > max_atoms:
         raise ParameterError(
             "max_atoms",

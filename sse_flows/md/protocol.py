@@ -284,6 +284,11 @@ def supercell_scaling(structure: Structure, min_lattice_length: float) -> list[i
     return [max(1, math.ceil(min_lattice_length / length - 1e-9)) for length in lengths]
 
 
+def supercell_atoms(structure: Structure, min_lattice_length: float) -> int:
+    """Atoms of the MD supercell of ``structure`` (lattice lengths >= ``min_lattice_length``)."""
+    return len(structure) * math.prod(supercell_scaling(structure, min_lattice_length))
+
+
 def make_md_supercell(structure: Structure, min_lattice_length: float = 10.0) -> Structure:
     """The MD supercell, right-handed and rotated so its lattice matrix is upper triangular.
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from pydantic import BaseModel, Field
 
 from sse_flows.constants import CLOSE_THRESHOLD_S_CM, SUPERIONIC_THRESHOLD_S_CM
@@ -108,7 +107,7 @@ def choose_targets(
     """
     from pymatgen.core import Structure
 
-    from sse_flows.md.protocol import supercell_scaling
+    from sse_flows.md.protocol import supercell_atoms
 
     targets: list[MDTarget] = []
     for row in rows:
@@ -120,9 +119,7 @@ def choose_targets(
         row.structure_origin = found[1]
         if max_atoms is not None:
             structure = Structure.from_dict(found[0])
-            n_atoms = len(structure) * int(
-                np.prod(supercell_scaling(structure, min_lattice_length))
-            )
+            n_atoms = supercell_atoms(structure, min_lattice_length)
             if n_atoms > max_atoms:
                 row.md_reason = (
                     f"not run: its MD supercell has {n_atoms} atoms, above the limit of "
