@@ -5,7 +5,7 @@ Public API::
     from sse_flows.analysis import analyze_runs, load_runs, DiffusionDoc, TemperatureRun
 """
 
-from sse_flows.analysis.core import analyze_runs
+from sse_flows.analysis.core import analyze_runs, analyze_trajectories
 from sse_flows.analysis.diffusion import DiffusionSettings
 from sse_flows.analysis.readers import TrajectoryReadError, load_runs, read_run
 from sse_flows.analysis.runs import TemperatureRun
@@ -18,6 +18,7 @@ __all__ = [
     "TemperatureRun",
     "TrajectoryReadError",
     "analyze_runs",
+    "analyze_trajectories",
     "load_runs",
     "plot_arrhenius",
     "read_run",

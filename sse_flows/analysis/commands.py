@@ -74,19 +74,18 @@ def analyze(paths, temperatures, time_step_fs, specie, plot_path, as_json):
     PATHS are trajectory files or folders: pymatgen DiffusionAnalyzer or Trajectory JSON,
     vasprun.xml, XDATCAR (with INCAR) or ASE .traj files, one material per call.
     """
-    from sse_flows.analysis.core import analyze_runs
-    from sse_flows.analysis.readers import TrajectoryReadError, load_runs
+    from sse_flows.analysis.core import analyze_trajectories
+    from sse_flows.analysis.readers import TrajectoryReadError
 
     try:
-        runs = load_runs(
+        doc = analyze_trajectories(
             paths,
             list(parse_temperatures(temperatures)) if temperatures else None,
             time_step_fs=time_step_fs,
+            specie=specie,
         )
     except TrajectoryReadError as exc:
         raise click.ClickException(str(exc)) from exc
-    try:
-        doc = analyze_runs(runs, specie=specie)
     except ValueError as exc:
         raise click.ClickException(f"analysis failed: {exc}") from exc
     if plot_path:

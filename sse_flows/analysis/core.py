@@ -11,12 +11,13 @@ import numpy as np
 
 from sse_flows.analysis.arrhenius import conductivity_S_cm, fit_arrhenius_weighted
 from sse_flows.analysis.diffusion import DiffusionSettings, analyze_temperature
+from sse_flows.analysis.readers import RunInput, load_runs
 from sse_flows.analysis.runs import TemperatureRun
 from sse_flows.analysis.schemas import DiffusionDoc, TemperatureDiffusion
 from sse_flows.constants import K_B_EV, ROOM_TEMPERATURE_K, SUPERIONIC_THRESHOLD_S_CM
 from sse_flows.provenance import Provenance
 
-__all__ = ["analyze_runs", "guess_material_id"]
+__all__ = ["analyze_runs", "analyze_trajectories", "guess_material_id"]
 
 _MATERIAL_ID = re.compile(r"\b((?:mp|mvc|agm)-\d+)\b")
 
@@ -237,3 +238,42 @@ def _normal_cdf(x: float) -> float:
     from math import erf, sqrt
 
     return 0.5 * (1 + erf(x / sqrt(2)))
+
+
+def analyze_trajectories(
+    trajectories: Sequence[RunInput],
+    temperatures: Sequence[float] | None = None,
+    time_step_fs: float | None = None,
+    specie: str = "Li",
+    material_id: str | None = None,
+    **analysis_kwargs: Any,
+) -> DiffusionDoc:
+    """Read MD trajectories and analyse them: the action behind ``sse-flows analyze`` and
+    the diffusion-analysis job.
+
+    Parameters
+    ----------
+    trajectories
+        Files, folders, :class:`TemperatureRun` objects or their dicts
+        (see :func:`~sse_flows.analysis.readers.load_runs`; restart chunks at one
+        temperature are joined).
+    temperatures
+        One temperature (K) per trajectory found; ``None`` reads them from the files.
+    time_step_fs
+        Time between frames for formats that do not record it.
+    specie
+        Diffusing element.
+    material_id
+        Stored on the document (default: an ``mp-...`` id found in the paths).
+    **analysis_kwargs
+        Passed to :func:`analyze_runs` (``min_hops``, ``z``, ...).
+
+    Raises
+    ------
+    TrajectoryReadError
+        A trajectory cannot be read or joined (the message names the file).
+    ValueError
+        The runs cannot be analysed together.
+    """
+    runs = load_runs(trajectories, temperatures, time_step_fs)
+    return analyze_runs(runs, specie=specie, material_id=material_id, **analysis_kwargs)

@@ -4,58 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from jobflow import Maker, job
 
-from sse_flows.analysis.core import analyze_runs
-from sse_flows.analysis.readers import read_run
-from sse_flows.analysis.runs import TemperatureRun
+from sse_flows.analysis.core import analyze_trajectories
+from sse_flows.analysis.readers import RunInput
 from sse_flows.analysis.schemas import DiffusionDoc
 
-__all__ = ["DiffusionAnalysisMaker", "analyze_diffusion_job", "runs_from_inputs"]
-
-
-def runs_from_inputs(
-    trajectories: Sequence[str | Path | TemperatureRun | dict[str, Any]],
-    temperatures: Sequence[float] | None = None,
-    time_step_fs: float | None = None,
-) -> list[TemperatureRun]:
-    """Turn file paths, ``TemperatureRun`` objects or their ``as_dict`` dicts into runs.
-
-    Parameters
-    ----------
-    trajectories
-        One entry per temperature: a trajectory file, a run, or a serialized run.
-    temperatures
-        Optional temperature per entry (overrides what the files say).
-    time_step_fs
-        Time between frames for file formats that do not store it.
-    """
-    if temperatures is not None and len(temperatures) != len(trajectories):
-        raise ValueError(
-            f"{len(temperatures)} temperatures for {len(trajectories)} trajectories; "
-            "give one temperature per trajectory"
-        )
-    runs = []
-    for i, item in enumerate(trajectories):
-        temp = None if temperatures is None else float(temperatures[i])
-        if isinstance(item, TemperatureRun):
-            run = item
-        elif isinstance(item, dict):
-            run = TemperatureRun.from_dict(item)
-        else:
-            run = read_run(item, temperature=temp, time_step_fs=time_step_fs)
-        if temp is not None:
-            run.temperature_K = temp
-        runs.append(run)
-    return runs
+__all__ = ["DiffusionAnalysisMaker", "analyze_diffusion_job"]
 
 
 @job(output_schema=DiffusionDoc)
 def analyze_diffusion_job(
-    trajectories: Sequence[str | Path | TemperatureRun | dict[str, Any]],
+    trajectories: Sequence[RunInput],
     temperatures: Sequence[float] | None = None,
     specie: str = "Li",
     material_id: str | None = None,
@@ -67,11 +29,12 @@ def analyze_diffusion_job(
     Parameters
     ----------
     trajectories
-        One per temperature: trajectory files (DiffusionAnalyzer / pymatgen Trajectory JSON,
+        Trajectory files or folders (DiffusionAnalyzer / pymatgen Trajectory JSON,
         vasprun.xml, XDATCAR, ASE .traj), :class:`TemperatureRun` objects or their dicts
-        (e.g. the output of an upstream MD job).
+        (e.g. the output of an upstream MD job); restart chunks at one temperature are
+        joined, as by ``sse-flows analyze``.
     temperatures
-        Temperatures (K) per trajectory; ``None`` reads them from the files.
+        One temperature (K) per trajectory found; ``None`` reads them from the files.
     specie
         Diffusing element.
     material_id
@@ -81,8 +44,9 @@ def analyze_diffusion_job(
     **analysis_kwargs
         Passed to :func:`~sse_flows.analysis.core.analyze_runs` (``min_hops``, ``z``, ...).
     """
-    runs = runs_from_inputs(trajectories, temperatures, time_step_fs)
-    return analyze_runs(runs, specie=specie, material_id=material_id, **analysis_kwargs)
+    return analyze_trajectories(
+        trajectories, temperatures, time_step_fs, specie, material_id, **analysis_kwargs
+    )
 
 
 @dataclass

@@ -431,42 +431,69 @@ def _concatenate(runs: list[TemperatureRun]) -> TemperatureRun:
     )
 
 
+RunInput = str | Path | TemperatureRun | dict[str, Any]
+
+
+def _expand_inputs(inputs: Sequence[RunInput]) -> list[Path | TemperatureRun]:
+    """Files, folders (searched for trajectory files), runs and serialized runs -> items."""
+    items: list[Path | TemperatureRun] = []
+    for entry in inputs:
+        if isinstance(entry, TemperatureRun):
+            items.append(entry)
+        elif isinstance(entry, dict):
+            items.append(TemperatureRun.from_dict(entry))
+        else:
+            items.extend(find_trajectory_files([entry]))
+    return items
+
+
 def load_runs(
-    paths: Sequence[str | Path],
+    paths: Sequence[RunInput],
     temperatures: Sequence[float] | None = None,
     time_step_fs: float | None = None,
 ) -> list[TemperatureRun]:
     """Read trajectories into per-temperature runs, sorted by temperature.
 
+    The one loader of the package: ``sse-flows analyze``, the diffusion-analysis job and the
+    MD continuation all call it.
+
     Parameters
     ----------
     paths
-        Files and/or folders (folders are searched recursively for trajectory files).
+        Files and/or folders (folders are searched recursively for trajectory files),
+        :class:`TemperatureRun` objects or their ``as_dict`` dicts (e.g. an upstream MD
+        job's output).
     temperatures
-        One temperature per file found (in the order of the expanded file list, folders
-        listed in natural order);
-        ``None`` reads each temperature from its file or file name.
+        One temperature per item found (in the order of the expanded list, folders listed
+        in natural order); ``None`` reads each temperature from its file or file name.
     time_step_fs
         Time between stored frames for formats that do not record it.
 
     Returns
     -------
     list of TemperatureRun
-        One run per temperature; several files at the same temperature (restart chunks) are
-        joined in file-name order.
+        One run per temperature; several items at the same temperature (restart chunks) are
+        joined in the given order.
     """
-    files = find_trajectory_files(paths)
-    if not files:
+    items = _expand_inputs(paths)
+    if not items:
         raise TrajectoryReadError("no trajectory files given.")
-    if temperatures is not None and len(temperatures) != len(files):
+    if temperatures is not None and len(temperatures) != len(items):
+        listed = ", ".join(str(getattr(i, "source", i)) for i in items)
         raise TrajectoryReadError(
-            f"{len(temperatures)} temperatures for {len(files)} files "
-            f"({', '.join(str(f) for f in files)}); give one temperature per file."
+            f"{len(temperatures)} temperatures for {len(items)} trajectories ({listed}); "
+            "give one temperature per trajectory."
         )
-    runs = [
-        read_run(f, None if temperatures is None else temperatures[i], time_step_fs)
-        for i, f in enumerate(files)
-    ]
+    runs = []
+    for i, item in enumerate(items):
+        temp = None if temperatures is None else float(temperatures[i])
+        if isinstance(item, TemperatureRun):
+            run = item
+            if temp is not None:
+                run.temperature_K = temp
+        else:
+            run = read_run(item, temp, time_step_fs)
+        runs.append(run)
     by_temperature: dict[float, list[TemperatureRun]] = {}
     for run in runs:
         by_temperature.setdefault(run.temperature_K, []).append(run)

@@ -52,7 +52,7 @@ def test_cli_errors_are_one_clear_line(tmp_path, kang_dir):
     result = CliRunner().invoke(
         cli, ["analyze", str(kang_dir / "mp-532413"), "--temperatures", "800,900"]
     )
-    assert result.exit_code != 0 and "give one temperature per file" in result.output
+    assert result.exit_code != 0 and "give one temperature per trajectory" in result.output
 
 
 def test_job_runs_in_jobflow_and_equals_the_api():
@@ -81,3 +81,42 @@ def test_job_runs_in_jobflow_and_equals_the_api():
     made = made if isinstance(made, DiffusionDoc) else DiffusionDoc.model_validate(made)
     assert made.provenance.parameters["min_hops"] == 5
     assert [t.T for t in made.temperatures] == [800.0, 1000.0, 1200.0]
+
+
+def test_job_and_cli_read_a_folder_of_restart_chunks_alike(tmp_path):
+    """The job takes what `analyze` takes (a folder whose 900 K run is two restart chunks)
+    and both give the same document: one loader, one analysis."""
+    from jobflow import run_locally
+
+    from sse_flows.analysis import DiffusionDoc
+    from sse_flows.analysis.jobs import analyze_diffusion_job
+    from sse_flows.analysis.synthetic import arrhenius_hop_rate, random_walk_run
+
+    for i, temperature in enumerate((700.0, 900.0)):
+        run = random_walk_run(
+            arrhenius_hop_rate(temperature, 0.3), temperature=temperature, n_frames=400, seed=i
+        )
+        data = run.as_dict(compact=False)
+        if temperature == 900.0:  # two chunks; the second repeats the first's last frame
+            frames = data["frac_coords"]
+            for part, (start, stop) in enumerate(((0, 201), (200, 400))):
+                chunk = dict(data, frac_coords=frames[start:stop])
+                for key in ("energies", "kinetic_temperatures"):
+                    if chunk.get(key) is not None:
+                        chunk[key] = data[key][start:stop]
+                (tmp_path / f"{temperature:g}K_part{part}.json").write_text(json.dumps(chunk))
+        else:
+            (tmp_path / f"{temperature:g}K.json").write_text(json.dumps(data))
+
+    result = CliRunner().invoke(cli, ["analyze", str(tmp_path), "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output.strip().splitlines()[-1])
+    job = analyze_diffusion_job([str(tmp_path)])
+    doc = run_locally(job, ensure_success=True)[job.uuid][1].output
+    doc = doc if isinstance(doc, DiffusionDoc) else DiffusionDoc.model_validate(doc)
+    assert [t.T for t in doc.temperatures] == [700.0, 900.0]
+    assert doc.temperatures[1].li_hops == payload["temperatures"][1]["li_hops"]
+    assert doc.temperatures[1].D_cm2_s == pytest.approx(payload["temperatures"][1]["D_cm2_s"])
+    assert doc.temperatures[1].duration_ps == pytest.approx(
+        doc.temperatures[0].duration_ps, rel=1e-9
+    )

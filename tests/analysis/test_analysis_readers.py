@@ -200,6 +200,6 @@ def test_load_runs_joins_restart_chunks_and_sorts(run, tmp_path):
 
 def test_load_runs_checks_the_number_of_temperatures(tmp_path, run):
     (tmp_path / "a.json").write_text(json.dumps(run.as_dict()))
-    with pytest.raises(TrajectoryReadError, match="1 files"):
+    with pytest.raises(TrajectoryReadError, match="1 trajectories"):
         load_runs([tmp_path], temperatures=[800, 900])
     assert load_runs([tmp_path], temperatures=[650])[0].temperature_K == 650.0
