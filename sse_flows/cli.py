@@ -53,15 +53,19 @@ class LazyGroup(click.Group):
 
         A damaged or unreachable store exits 1, a bad configuration 2 (see
         :mod:`sse_flows.validation` for the codes), and a worker stopped by a signal
-        130/143 after putting its running Firework back to READY.
+        130/143 after putting its running Firework back to READY. The joblib worker
+        processes of every command die with it, even after a SIGKILL
+        (:mod:`sse_flows.processes`).
         """
         from sse_flows.launcher import WorkerInterrupted
+        from sse_flows.processes import die_with_parent_config
         from sse_flows.settings import ConfigError
         from sse_flows.stores import StoreError
         from sse_flows.validation import ParameterError
 
         try:
-            return super().invoke(ctx)
+            with die_with_parent_config():
+                return super().invoke(ctx)
         except StoreError as exc:
             raise click.ClickException(str(exc)) from None
         except ConfigError as exc:

@@ -18,6 +18,7 @@ about (``flush``), so a ``kill -9`` loses at most the Firework that was running.
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import tempfile
 from contextlib import contextmanager
@@ -214,7 +215,36 @@ def _embedded_launchpad(settings: SseFlowsSettings) -> LaunchPad:
     install_atomic_writes(_write_atomic)
     # Never write this process's copy back implicitly at exit: a reader would overwrite the
     # launcher's newer state. Writes happen only through EmbeddedLaunchPadSession.flush().
-    return _initialized(open_launchpad(path, LAUNCHPAD_DB))
+    return guard_heartbeat(_initialized(open_launchpad(path, LAUNCHPAD_DB)), embedded=True)
+
+
+def guard_heartbeat(lpad: LaunchPad, embedded: bool) -> LaunchPad:
+    """Make FireWorks' background heartbeat harmless (the rocket's ping thread).
+
+    While a Firework runs, FireWorks pings its launch every hour from a second thread.
+    Embedded, the ping is skipped: nothing reads it (the worker's file lock tells a live
+    run from a lost one) and the mongomock client is not thread-safe. On MongoDB a ping of
+    a launch that is gone (rerun meanwhile) is ignored instead of printing a thread
+    traceback ("No Launch exists with launch_id=..."). Pings with a checkpoint (task
+    recovery) are always passed on.
+    """
+    original = lpad.ping_launch
+
+    def ping_launch(launch_id, ptime=None, checkpoint=None):
+        if checkpoint is not None:
+            return original(launch_id, ptime=ptime, checkpoint=checkpoint)
+        if embedded:
+            return None
+        try:
+            return original(launch_id, ptime=ptime)
+        except ValueError as exc:
+            if "No Launch exists" not in str(exc):
+                raise
+            logging.getLogger(__name__).debug("heartbeat of a removed launch: %s", exc)
+            return None
+
+    lpad.ping_launch = ping_launch
+    return lpad
 
 
 def _initialized(lpad: LaunchPad) -> LaunchPad:
@@ -285,7 +315,7 @@ def get_launchpad(settings: SseFlowsSettings | None = None) -> LaunchPad:
     from fireworks import LaunchPad
 
     check_mongodb(settings)
-    return _initialized(
+    lpad = _initialized(
         LaunchPad.from_dict(
             {
                 "host": settings.MONGODB_URI,
@@ -296,6 +326,7 @@ def get_launchpad(settings: SseFlowsSettings | None = None) -> LaunchPad:
             }
         )
     )
+    return guard_heartbeat(lpad, embedded=False)
 
 
 @dataclass

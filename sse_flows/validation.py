@@ -465,16 +465,14 @@ def _check_analyze(params: dict[str, Any]) -> None:
 
 
 def _check_md(params: dict[str, Any]) -> None:
-    from sse_flows.md.commands import cuda_available, protocol_from_options, read_structure
-    from sse_flows.md.protocol import MDProtocol
+    from sse_flows.md.commands import md_setup
 
     max_atoms = params.get("max_atoms", DEFAULT_MAX_ATOMS)
     check_int("max_atoms", max_atoms, 1, option="--max-atoms")
-    engine, device = params.get("engine"), params.get("device")
-    gpu = engine == "vasp" or device == "cuda" or (device == "auto" and cuda_available())
-    base = MDProtocol() if gpu else MDProtocol.reduced_cpu()
-    protocol = protocol_from_options(base, params)
-    structure = read_structure(params["structure_file"])
+    engine = params.get("engine")
+    structure, protocol, _ = md_setup(
+        params["structure_file"], engine, params.get("device"), params
+    )
     check_md_size(structure, protocol.min_lattice_length, max_atoms)
     if engine != "vasp":
         check_home(write=True)

@@ -98,7 +98,7 @@ def test_sci(value, text):
 
 def test_the_stages_use_the_shared_numbers():
     from sse_flows.analysis import arrhenius, core
-    from sse_flows.data import build
+    from sse_flows.data import training
     from sse_flows.report import paper
     from sse_flows.screening import plotting
 
@@ -106,6 +106,6 @@ def test_the_stages_use_the_shared_numbers():
     defaults = core.analyze_runs.__kwdefaults__ or {}
     assert defaults["superionic_threshold"] == SUPERIONIC_THRESHOLD_S_CM
     assert defaults["room_temperature"] == ROOM_TEMPERATURE_K
-    assert build.SUPERIONIC_THRESHOLD_S_CM is SUPERIONIC_THRESHOLD_S_CM
+    assert training.SUPERIONIC_THRESHOLD_S_CM is SUPERIONIC_THRESHOLD_S_CM
     assert plotting.PAPER_FUNNEL is constants.PAPER_FUNNEL
     assert paper.PAPER_VOTES is constants.PAPER_VOTES

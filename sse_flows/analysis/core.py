@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import replace
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sse_flows.analysis.arrhenius import conductivity_S_cm, fit_arrhenius_weighted
+from sse_flows.analysis.arrhenius import (
+    ArrheniusFit,
+    conductivity_S_cm,
+    fit_arrhenius_weighted,
+)
 from sse_flows.analysis.diffusion import DiffusionSettings, analyze_temperature
 from sse_flows.analysis.readers import RunInput, load_runs
 from sse_flows.analysis.runs import TemperatureRun
 from sse_flows.analysis.schemas import DiffusionDoc, TemperatureDiffusion
 from sse_flows.constants import K_B_EV, ROOM_TEMPERATURE_K, SUPERIONIC_THRESHOLD_S_CM
 from sse_flows.provenance import Provenance
+
+if TYPE_CHECKING:
+    from pymatgen.core import Structure
 
 __all__ = ["analyze_runs", "analyze_trajectories", "guess_material_id"]
 
@@ -47,6 +54,192 @@ def _library_sigma(entries, structure, specie, room_temperature) -> float | None
     return float(
         get_extrapolated_conductivity(temps, ds, room_temperature, structure, specie) / 1000
     )
+
+
+@dataclass(frozen=True)
+class _Extrapolation:
+    """What the room-temperature step needs: cell, ion, temperature, interval and thresholds."""
+
+    structure: Structure
+    specie: str
+    room_temperature: float
+    z: float
+    superionic_threshold: float
+    max_interval_decades: float
+
+    def sigma(self, d_cm2_s: float) -> float:
+        """Nernst-Einstein conductivity (S/cm) of a diffusivity at the room temperature."""
+        return conductivity_S_cm(d_cm2_s, self.structure, self.room_temperature, self.specie)
+
+
+def _series_flags(runs: Sequence[TemperatureRun], reference: TemperatureRun) -> list[str]:
+    """Flags on the runs as a series: mixed cells, mixed compositions, small cells."""
+    flags: list[str] = []
+    sizes = {r.n_sites for r in runs}
+    if len(sizes) > 1:
+        odd = [
+            f"{r.temperature_K:g} K: {r.n_sites} atoms"
+            for r in runs
+            if r.n_sites != reference.n_sites
+        ]
+        flags.append(
+            f"the runs use different cells ({', '.join(odd)}; others {reference.n_sites} atoms): "
+            "they are not one simulation series"
+        )
+    formulas = {r.initial_structure.composition.reduced_formula for r in runs}
+    if len(formulas) > 1:
+        flags.append(f"the runs have different compositions: {sorted(formulas)}")
+    min_length = min(min(r.initial_structure.lattice.abc) for r in runs)
+    if min_length < 8.0:
+        flags.append(
+            f"smallest cell length {min_length:.1f} A < 8 A: hops may be correlated with "
+            "their periodic images"
+        )
+    return flags
+
+
+def _temperature_flags(entries: Sequence[TemperatureDiffusion]) -> list[str]:
+    """Flags on the temperatures left out of the fit: unstable host or no diffusion."""
+    flags: list[str] = []
+    for e in entries:
+        if not e.framework_stable:
+            why = e.framework.reason if e.framework else "host framework unstable"
+            flags.append(f"{e.T:g} K: {why}; excluded from the fit")
+        elif not e.diffusive:
+            flags.append(f"{e.T:g} K not diffusive: {'; '.join(e.reasons)}")
+    return flags
+
+
+def _fit_flags(
+    fit: ArrheniusFit, n_fit: int, sigma_low: float, sigma_high: float, target: _Extrapolation
+) -> list[str]:
+    """Flags on the fit itself: two points only, Ea <= 0, an interval too wide."""
+    flags: list[str] = []
+    if n_fit == 2:
+        flags.append(
+            "only two temperatures in the Arrhenius fit: linearity untested, the interval "
+            "comes from the errors of D alone"
+        )
+    if fit.ea_eV <= 0:
+        flags.append(f"non-physical activation energy {fit.ea_eV:.3f} eV <= 0: no sigma_RT")
+    if np.log10(sigma_high / sigma_low) > target.max_interval_decades:
+        flags.append(
+            f"sigma_RT interval spans {np.log10(sigma_high / sigma_low):.1f} orders of magnitude"
+        )
+    return flags
+
+
+def _contradiction_flags(
+    fit: ArrheniusFit,
+    entries: Sequence[TemperatureDiffusion],
+    fit_entries: Sequence[TemperatureDiffusion],
+    z: float,
+) -> list[str]:
+    """Flags where the fit predicts clear diffusion at a colder run that saw none."""
+    flags: list[str] = []
+    for e in entries:
+        if not e.diffusive and e.framework_stable and e.T < max(x.T for x in fit_entries):
+            predicted = float(np.exp(fit.ln_d(e.T)[0]))
+            if predicted > 3 * _upper_d(e, z):
+                flags.append(
+                    f"the fit predicts D = {predicted:.1e} cm2/s at {e.T:g} K where the run "
+                    f"shows at most {_upper_d(e, z):.1e}: Ea may be underestimated"
+                )
+    return flags
+
+
+def _superionic_verdict(sigma_low: float, sigma_high: float, threshold: float) -> dict[str, bool]:
+    """``superionic`` when the whole interval lies on one side of the threshold, else nothing."""
+    if sigma_low >= threshold:
+        return {"superionic": True}
+    if sigma_high < threshold:
+        return {"superionic": False}
+    return {}
+
+
+def _fitted_sigma(
+    entries: Sequence[TemperatureDiffusion],
+    fit_entries: Sequence[TemperatureDiffusion],
+    target: _Extrapolation,
+) -> tuple[dict[str, Any], list[str]]:
+    """Arrhenius fit over the usable temperatures, extrapolated with its interval: fields, flags."""
+    fit = fit_arrhenius_weighted(
+        [e.T for e in fit_entries],
+        [e.D_cm2_s for e in fit_entries],
+        [e.D_err for e in fit_entries],
+    )
+    d_rt, d_low, d_high = fit.diffusivity(target.room_temperature, z=target.z)
+    sigma, sigma_low, sigma_high = target.sigma(d_rt), target.sigma(d_low), target.sigma(d_high)
+    doc: dict[str, Any] = {
+        "ea_eV": fit.ea_eV,
+        "ea_err_eV": fit.ea_err_eV,
+        "d0_cm2_s": fit.d0_cm2_s,
+        "d_rt_cm2_s": d_rt,
+        "reduced_chi2": fit.reduced_chi2,
+    }
+    confident = fit.ea_eV > 0
+    flags = _fit_flags(fit, len(fit_entries), sigma_low, sigma_high, target)
+    # consistency: the fit should not predict clear diffusion where none was seen
+    flags += _contradiction_flags(fit, entries, fit_entries, target.z)
+    if confident:
+        doc.update(sigma_rt_S_cm=sigma, sigma_rt_low=sigma_low, sigma_rt_high=sigma_high)
+        doc.update(_superionic_verdict(sigma_low, sigma_high, target.superionic_threshold))
+    doc["confident"] = confident
+    return doc, flags
+
+
+def _single_temperature_bound(
+    top: TemperatureDiffusion, stable: Sequence[TemperatureDiffusion], target: _Extrapolation
+) -> tuple[float, float]:
+    """Lower bound on Ea from the colder non-diffusive runs and the D(RT) bound it implies."""
+    z = target.z
+    rel = top.D_err / top.D_cm2_s
+    d_top_low = top.D_cm2_s * np.exp(-z * rel)
+    d_top_high = top.D_cm2_s * np.exp(z * rel)
+    ea_min = 0.0
+    for e in stable:
+        if e.T < top.T and not e.diffusive:
+            slope = np.log(d_top_low / _upper_d(e, z)) / (1 / e.T - 1 / top.T)
+            ea_min = max(ea_min, float(K_B_EV * slope))
+    exponent = -ea_min / K_B_EV * (1 / target.room_temperature - 1 / top.T)
+    return ea_min, float(d_top_high * np.exp(exponent))
+
+
+def _bounded_sigma(
+    entries: Sequence[TemperatureDiffusion],
+    fit_entries: Sequence[TemperatureDiffusion],
+    target: _Extrapolation,
+) -> tuple[dict[str, Any], list[str]]:
+    """Upper bound on sigma_RT when fewer than two temperatures can be fitted: fields, flags."""
+    flags = [
+        f"fewer than 2 diffusive temperatures with a stable host ({len(fit_entries)}): "
+        "no confident sigma_RT, only an upper bound"
+    ]
+    doc: dict[str, Any] = {}
+    stable = [e for e in entries if e.framework_stable] or entries
+    # D rises with T, so D(300 K) is below every temperature's largest compatible D
+    d_bound = min(_upper_d(e, target.z) for e in stable)
+    if len(fit_entries) == 1:
+        ea_min, d_top_bound = _single_temperature_bound(fit_entries[0], stable, target)
+        doc["ea_lower_bound_eV"] = ea_min
+        d_bound = min(d_bound, d_top_bound)
+    sigma_bound = target.sigma(d_bound)
+    doc.update(sigma_rt_high=sigma_bound, sigma_rt_is_upper_bound=True, confident=False)
+    if sigma_bound < target.superionic_threshold:
+        doc["superionic"] = False
+    return doc, flags
+
+
+def _parameters(settings: DiffusionSettings, target: _Extrapolation) -> dict[str, Any]:
+    """Analysis parameters recorded in the provenance."""
+    return {
+        **settings.as_dict(),
+        "room_temperature": target.room_temperature,
+        "z": target.z,
+        "superionic_threshold": target.superionic_threshold,
+        "max_interval_decades": target.max_interval_decades,
+        "arrhenius": "weighted least squares of ln D vs 1/kT over used_in_fit temperatures",
+    }
 
 
 def analyze_runs(
@@ -98,123 +291,23 @@ def analyze_runs(
     if len(set(temps)) != len(temps):
         raise ValueError(f"several runs at the same temperature: {temps}; join them first")
     entries = [analyze_temperature(run, settings) for run in runs]
-    flags: list[str] = []
 
     # the cell used for the Li density: the largest one (first largest run)
     reference = max(runs, key=lambda r: r.n_sites)
     structure = reference.initial_structure
-    sizes = {r.n_sites for r in runs}
-    if len(sizes) > 1:
-        odd = [
-            f"{r.temperature_K:g} K: {r.n_sites} atoms"
-            for r in runs
-            if r.n_sites != reference.n_sites
-        ]
-        flags.append(
-            f"the runs use different cells ({', '.join(odd)}; others {reference.n_sites} atoms): "
-            "they are not one simulation series"
-        )
-    formulas = {r.initial_structure.composition.reduced_formula for r in runs}
-    if len(formulas) > 1:
-        flags.append(f"the runs have different compositions: {sorted(formulas)}")
-    min_length = min(min(r.initial_structure.lattice.abc) for r in runs)
-    if min_length < 8.0:
-        flags.append(
-            f"smallest cell length {min_length:.1f} A < 8 A: hops may be correlated with "
-            "their periodic images"
-        )
-    for e in entries:
-        if not e.framework_stable:
-            why = e.framework.reason if e.framework else "host framework unstable"
-            flags.append(f"{e.T:g} K: {why}; excluded from the fit")
-        elif not e.diffusive:
-            flags.append(f"{e.T:g} K not diffusive: {'; '.join(e.reasons)}")
+    flags = _series_flags(runs, reference) + _temperature_flags(entries)
 
+    target = _Extrapolation(
+        structure, specie, room_temperature, z, superionic_threshold, max_interval_decades
+    )
     fit_entries = [e for e in entries if e.used_in_fit]
-    doc: dict[str, Any] = {}
     if len(fit_entries) >= 2:
-        fit = fit_arrhenius_weighted(
-            [e.T for e in fit_entries],
-            [e.D_cm2_s for e in fit_entries],
-            [e.D_err for e in fit_entries],
-        )
-        d_rt, d_low, d_high = fit.diffusivity(room_temperature, z=z)
-        sigma = conductivity_S_cm(d_rt, structure, room_temperature, specie)
-        sigma_low = conductivity_S_cm(d_low, structure, room_temperature, specie)
-        sigma_high = conductivity_S_cm(d_high, structure, room_temperature, specie)
-        doc.update(
-            ea_eV=fit.ea_eV,
-            ea_err_eV=fit.ea_err_eV,
-            d0_cm2_s=fit.d0_cm2_s,
-            d_rt_cm2_s=d_rt,
-            reduced_chi2=fit.reduced_chi2,
-        )
-        confident = fit.ea_eV > 0
-        if len(fit_entries) == 2:
-            flags.append(
-                "only two temperatures in the Arrhenius fit: linearity untested, the interval "
-                "comes from the errors of D alone"
-            )
-        if fit.ea_eV <= 0:
-            flags.append(f"non-physical activation energy {fit.ea_eV:.3f} eV <= 0: no sigma_RT")
-        if np.log10(sigma_high / sigma_low) > max_interval_decades:
-            flags.append(
-                f"sigma_RT interval spans {np.log10(sigma_high / sigma_low):.1f} orders of "
-                "magnitude"
-            )
-        # consistency: the fit should not predict clear diffusion where none was seen
-        for e in entries:
-            if not e.diffusive and e.framework_stable and e.T < max(x.T for x in fit_entries):
-                predicted = float(np.exp(fit.ln_d(e.T)[0]))
-                if predicted > 3 * _upper_d(e, z):
-                    flags.append(
-                        f"the fit predicts D = {predicted:.1e} cm2/s at {e.T:g} K where the run "
-                        f"shows at most {_upper_d(e, z):.1e}: Ea may be underestimated"
-                    )
-        if confident:
-            doc.update(sigma_rt_S_cm=sigma, sigma_rt_low=sigma_low, sigma_rt_high=sigma_high)
-            if sigma_low >= superionic_threshold:
-                doc["superionic"] = True
-            elif sigma_high < superionic_threshold:
-                doc["superionic"] = False
-        doc["confident"] = confident
+        doc, fit_flags = _fitted_sigma(entries, fit_entries, target)
     else:
-        flags.append(
-            f"fewer than 2 diffusive temperatures with a stable host ({len(fit_entries)}): "
-            "no confident sigma_RT, only an upper bound"
-        )
-        stable = [e for e in entries if e.framework_stable] or entries
-        # D rises with T, so D(300 K) is below every temperature's largest compatible D
-        d_bound = min(_upper_d(e, z) for e in stable)
-        if len(fit_entries) == 1:
-            top = fit_entries[0]
-            rel = top.D_err / top.D_cm2_s
-            d_top_low = top.D_cm2_s * np.exp(-z * rel)
-            d_top_high = top.D_cm2_s * np.exp(z * rel)
-            ea_min = 0.0
-            for e in stable:
-                if e.T < top.T and not e.diffusive:
-                    slope = np.log(d_top_low / _upper_d(e, z)) / (1 / e.T - 1 / top.T)
-                    ea_min = max(ea_min, float(K_B_EV * slope))
-            doc["ea_lower_bound_eV"] = ea_min
-            d_bound = min(
-                d_bound,
-                float(d_top_high * np.exp(-ea_min / K_B_EV * (1 / room_temperature - 1 / top.T))),
-            )
-        sigma_bound = conductivity_S_cm(d_bound, structure, room_temperature, specie)
-        doc.update(sigma_rt_high=sigma_bound, sigma_rt_is_upper_bound=True, confident=False)
-        if sigma_bound < superionic_threshold:
-            doc["superionic"] = False
+        doc, fit_flags = _bounded_sigma(entries, fit_entries, target)
+    flags += fit_flags
 
     sources = [r.source for r in runs]
-    parameters = {
-        **settings.as_dict(),
-        "room_temperature": room_temperature,
-        "z": z,
-        "superionic_threshold": superionic_threshold,
-        "max_interval_decades": max_interval_decades,
-        "arrhenius": "weighted least squares of ln D vs 1/kT over used_in_fit temperatures",
-    }
     return DiffusionDoc(
         formula=structure.composition.reduced_formula,
         material_id=material_id or guess_material_id(sources),
@@ -227,7 +320,7 @@ def analyze_runs(
         flags=flags,
         interval_level=float(2 * _normal_cdf(z) - 1),
         provenance=Provenance.make(
-            parameters=parameters,
+            parameters=_parameters(settings, target),
             inputs={"sources": sources, "temperatures_K": temps},
         ),
         **doc,

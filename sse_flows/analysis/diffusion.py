@@ -45,7 +45,11 @@ import numpy as np
 
 from sse_flows.analysis.runs import TemperatureRun
 from sse_flows.analysis.schemas import TemperatureDiffusion
-from sse_flows.analysis.stability import StabilitySettings, framework_stability
+from sse_flows.analysis.stability import (
+    FrameworkStability,
+    StabilitySettings,
+    framework_stability,
+)
 
 __all__ = [
     "DiffusionSettings",
@@ -190,13 +194,8 @@ def _block_sem(run: TemperatureRun, settings: DiffusionSettings) -> tuple[float 
     return float(np.std(values, ddof=1) / np.sqrt(n_blocks)), values
 
 
-def analyze_temperature(
-    run: TemperatureRun, settings: DiffusionSettings | None = None
-) -> TemperatureDiffusion:
-    """Diffusion analysis of one run (see the module docstring for every definition)."""
-    settings = settings or DiffusionSettings()
-    specie = settings.specie
-    li = run.indices(specie)
+def _check_run(run: TemperatureRun, li: np.ndarray, specie: str) -> None:
+    """Raise ValueError when the run cannot be analysed (no ion, too few frames, no host)."""
     if len(li) == 0:
         raise ValueError(f"no {specie} atoms in the run from {run.source}")
     if run.n_frames < 4:
@@ -208,40 +207,48 @@ def analyze_temperature(
     if len(framework) == 0:
         raise ValueError(f"{run.source}: only {specie} atoms; drift correction needs a host")
 
-    analyzer, smoothing_used = _pymatgen_d(run, settings)
-    d_cm2_s = float(analyzer.diffusivity)
-    dc = np.asarray(analyzer.corrected_displacements)  # drift corrected (n_sites, n_frames, 3)
-    sq_end = np.sum(dc[:, -1] ** 2, axis=1)
-    t_run = run.duration_fs
 
-    # hops
-    a = li_hop_distance(run, specie)
+def _hops(
+    run: TemperatureRun, settings: DiffusionSettings, dc: np.ndarray, li: np.ndarray
+) -> tuple[float, float, np.ndarray]:
+    """Hop distance *a*, hop threshold and hops per ion along the smoothed drift-corrected paths."""
+    a = li_hop_distance(run, settings.specie)
     threshold = settings.hop_fraction * a
     smooth_fs = min(settings.smooth_fs, max(run.duration_fs / 20, settings.min_smooth_fs))
     window = max(1, int(round(smooth_fs / run.time_step_fs)))
     start = run.initial_structure.cart_coords
     li_paths = start[li][:, None, :] + dc[li]
-    hops = count_hops(li_paths, threshold, window)
-    n_hops = int(hops.sum())
+    return a, threshold, count_hops(li_paths, threshold, window)
 
-    # errors
-    block_sem, block_values = _block_sem(run, settings)
-    n_eff = float(np.sum(sq_end[li]) / a**2)
+
+def _he_error(d_cm2_s: float, sq_end_li: np.ndarray, a: float) -> tuple[float, float]:
+    """(N_eff, error of D) from the He et al. hop-count estimate."""
+    n_eff = float(np.sum(sq_end_li) / a**2)
     rsd_he = 3.43 / np.sqrt(max(n_eff, 1.0)) + 0.04  # fewer than one hop: call it one
-    err_he = rsd_he * d_cm2_s
-    d_err = max(err_he, block_sem or 0.0)
+    return n_eff, rsd_he * d_cm2_s
 
-    # flags
+
+def _long_msd_exponent(run: TemperatureRun, analyzer, specie: str) -> float:
+    """Log-log MSD slope over [t/20, t/2] of the all-origin MSD (the fit's MSD as fallback)."""
+    t_run = run.duration_fs
     # all-origin MSD up to the full length (pymatgen, min_obs=1), slope over [t/20, t/2]:
     # late enough that the vibrational plateau no longer dominates
     try:
         long_msd = run.to_diffusion_analyzer(specie, smoothed="max", min_obs=1)
-        exponent = msd_exponent(long_msd.dt, long_msd.msd, t_run / 20, t_run / 2)
+        return msd_exponent(long_msd.dt, long_msd.msd, t_run / 20, t_run / 2)
     except (ValueError, IndexError):
-        exponent = msd_exponent(analyzer.dt, analyzer.msd)
-    d_min = settings.min_hops * a**2 / (6 * len(li) * t_run) * A2_PER_FS_TO_CM2_PER_S
-    host = framework_stability(run, specie, settings.stability)
-    framework_msd = host.framework_msd_end_A2
+        return msd_exponent(analyzer.dt, analyzer.msd)
+
+
+def _diffusive_verdict(
+    n_hops: int,
+    d_cm2_s: float,
+    d_min: float,
+    exponent: float,
+    host: FrameworkStability,
+    settings: DiffusionSettings,
+) -> tuple[list[str], float | None, bool]:
+    """(reasons, MSD exponent or None, diffusive) from hops, detection limit, MSD and host."""
     reasons = []
     if n_hops < settings.min_hops:
         reasons.append(f"{n_hops} Li hops < {settings.min_hops}")
@@ -254,14 +261,42 @@ def analyze_temperature(
         reasons.append(
             f"MSD not linear in t (log-log slope {exponent:.2f} < {settings.min_msd_exponent})"
         )
-    framework_stable = host.stable
-    if not framework_stable:
+    if not host.stable:
         reasons.append(host.reason)
     diffusive = (
         n_hops >= settings.min_hops
         and d_cm2_s >= d_min
         and exponent is not None
         and exponent >= settings.min_msd_exponent
+    )
+    return reasons, exponent, diffusive
+
+
+def analyze_temperature(
+    run: TemperatureRun, settings: DiffusionSettings | None = None
+) -> TemperatureDiffusion:
+    """Diffusion analysis of one run (see the module docstring for every definition)."""
+    settings = settings or DiffusionSettings()
+    specie = settings.specie
+    li = run.indices(specie)
+    _check_run(run, li, specie)
+
+    analyzer, smoothing_used = _pymatgen_d(run, settings)
+    d_cm2_s = float(analyzer.diffusivity)
+    dc = np.asarray(analyzer.corrected_displacements)  # drift corrected (n_sites, n_frames, 3)
+    sq_end = np.sum(dc[:, -1] ** 2, axis=1)
+    t_run = run.duration_fs
+
+    a, threshold, hops = _hops(run, settings, dc, li)
+    n_hops = int(hops.sum())
+    block_sem, block_values = _block_sem(run, settings)
+    n_eff, err_he = _he_error(d_cm2_s, sq_end[li], a)
+    d_err = max(err_he, block_sem or 0.0)
+
+    d_min = settings.min_hops * a**2 / (6 * len(li) * t_run) * A2_PER_FS_TO_CM2_PER_S
+    host = framework_stability(run, specie, settings.stability)
+    reasons, exponent, diffusive = _diffusive_verdict(
+        n_hops, d_cm2_s, d_min, _long_msd_exponent(run, analyzer, specie), host, settings
     )
     return TemperatureDiffusion(
         T=run.temperature_K,
@@ -279,11 +314,11 @@ def analyze_temperature(
         n_eff=n_eff,
         msd_exponent=exponent,
         msd_end_A2=float(np.mean(sq_end[li])),
-        framework_msd_A2=framework_msd,
-        framework_stable=bool(framework_stable),
+        framework_msd_A2=host.framework_msd_end_A2,
+        framework_stable=bool(host.stable),
         framework=host,
         diffusive=bool(diffusive),
-        used_in_fit=bool(diffusive and framework_stable),
+        used_in_fit=bool(diffusive and host.stable),
         reasons=reasons,
         n_frames=run.n_frames,
         time_step_fs=run.time_step_fs,

@@ -10,7 +10,19 @@ import click
 
 @click.group(name="data")
 def data() -> None:
-    """Build or inspect the derived datasets (training conductivities, MP 2019 snapshot)."""
+    """Build or inspect the derived datasets (training tables, MP 2019 snapshot, structures)."""
+
+
+def _only_option(ctx: click.Context, param: click.Parameter, value: str | None):
+    """``--only a,b``: validated builder names (``None``: every builder)."""
+    if value is None:
+        return None
+    from sse_flows.data.build import select_builders
+
+    try:
+        return select_builders(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from exc
 
 
 @data.command(name="build")
@@ -26,15 +38,31 @@ def data() -> None:
     "out_dir",
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
-    help="Output folder (default: the package's sse_flows/data/).",
+    help="Output folder (default: the package's sse_flows/data/); structures go to "
+    "<out>/structures/.",
+)
+@click.option(
+    "--only",
+    default=None,
+    metavar="NAMES",
+    callback=_only_option,
+    help="Comma list of builders to run: training, snapshot, training_v2, structures "
+    "(default: all).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object as the last line.")
-def build(raw_dir: Path | None, out_dir: Path | None, as_json: bool) -> None:
-    """Derive training.csv and the MP snapshot from the raw data (deterministic)."""
-    from sse_flows.data.build import DATA_DIR, DataBuildError, build_all
+def build(
+    raw_dir: Path | None, out_dir: Path | None, only: tuple[str, ...] | None, as_json: bool
+) -> None:
+    """Derive the packaged data from the raw data (deterministic).
+
+    Builders: training (training.csv), snapshot (MP 2019 snapshot), training_v2
+    (training_v2.csv and its structure features), structures (MD structures).
+    """
+    from sse_flows.data import DATA_DIR
+    from sse_flows.data.build import DataBuildError, build_all
 
     try:
-        hashes = build_all(raw_dir, out_dir)
+        hashes = build_all(raw_dir, out_dir, only=only)
     except DataBuildError as exc:
         raise click.ClickException(str(exc)) from exc
     except FileNotFoundError as exc:

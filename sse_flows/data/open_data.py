@@ -2,7 +2,7 @@
 
 ``training_v2.csv`` (+ ``training_v2_metadata.json``) is derived from three open tables:
 
-* the Kang 2023 + Xu 2020 rows of ``training.csv`` (built by :mod:`sse_flows.data.build`,
+* the Kang 2023 + Xu 2020 rows of ``training.csv`` (built by :mod:`sse_flows.data.training`,
   same repairs and merge rules);
 * OBELiX ``train.csv`` (Therrien et al., CC BY 4.0), formula = its ``Reduced Composition``
   after the same repair rules (e.g. a stray space) and with a hydrate's ``*`` removed
@@ -39,19 +39,15 @@ import numpy as np
 import pandas as pd
 
 from sse_flows.constants import SUPERIONIC_THRESHOLD_S_CM
-from sse_flows.data.build import (
-    DATA_DIR,
-    _csv_text,
-    _json_text,
-    build_training_table,
-    sha256,
-)
+from sse_flows.data import DATA_DIR
 from sse_flows.data.formulas import (
     composition_key,
     parse_formula,
     reduced_formula,
     repair_formula,
 )
+from sse_flows.data.training import build_training_table
+from sse_flows.data.writers import csv_text, json_text, sha256, write_text_atomic
 
 TRAINING_V2_FILE = "training_v2.csv"
 TRAINING_V2_METADATA_FILE = "training_v2_metadata.json"
@@ -314,9 +310,9 @@ def build_training_v2_files(
     out_dir = Path(out_dir) if out_dir is not None else DATA_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
     table, metadata = build_training_v2(raw_dir)
-    (out_dir / TRAINING_V2_FILE).write_text(_csv_text(table))
+    write_text_atomic(out_dir / TRAINING_V2_FILE, csv_text(table))
     metadata["sha256"] = sha256(out_dir / TRAINING_V2_FILE)
-    (out_dir / TRAINING_V2_METADATA_FILE).write_text(_json_text(metadata))
+    write_text_atomic(out_dir / TRAINING_V2_METADATA_FILE, json_text(metadata))
     return {name: sha256(out_dir / name) for name in (TRAINING_V2_FILE, TRAINING_V2_METADATA_FILE)}
 
 
@@ -433,7 +429,7 @@ def build_training_v2_structures_file(
     v2 = out_dir / TRAINING_V2_FILE
     table = load_training_v2(v2 if v2.is_file() else None)
     structures = build_training_v2_structures(raw_dir, table)
-    (out_dir / TRAINING_V2_STRUCTURES_FILE).write_text(_csv_text(structures))
+    write_text_atomic(out_dir / TRAINING_V2_STRUCTURES_FILE, csv_text(structures))
     return {TRAINING_V2_STRUCTURES_FILE: sha256(out_dir / TRAINING_V2_STRUCTURES_FILE)}
 
 

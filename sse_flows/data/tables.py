@@ -16,15 +16,10 @@ from pathlib import Path
 import pandas as pd
 
 from sse_flows.constants import SUPERIONIC_THRESHOLD_S_CM
-from sse_flows.data.build import (
-    DATA_DIR,
-    SNAPSHOT_FILE,
-    SNAPSHOT_METADATA_FILE,
-    TRAINING_COLUMNS,
-    TRAINING_FILE,
-    TRAINING_METADATA_FILE,
-)
+from sse_flows.data import DATA_DIR
 from sse_flows.data.formulas import composition_key, parse_formula, reduced_formula
+from sse_flows.data.snapshot import SNAPSHOT_FILE, SNAPSHOT_METADATA_FILE
+from sse_flows.data.training import TRAINING_COLUMNS, TRAINING_FILE, TRAINING_METADATA_FILE
 
 #: Columns a user training CSV must have; ``family`` and ``source`` are optional.
 REQUIRED_COLUMNS = ("formula", "sigma_S_cm")

@@ -67,9 +67,9 @@ def _discovery_options(func):
         click.option(
             "--source",
             type=click.Choice(["snapshot", "mp"]),
-            default="snapshot",
-            show_default=True,
-            help="Materials pool: offline MP 2019 snapshot or live MP.",
+            default=None,
+            help="Materials pool: offline MP 2019 snapshot or live MP [the SOURCE setting, "
+            "SSE_FLOWS_SOURCE, default snapshot].",
         ),
         click.option(
             "--mp-api-key",
@@ -180,8 +180,10 @@ def _none(value: str) -> str | None:
 def build_maker(opts: dict, base_protocol: MDProtocol | None = None):
     """DiscoveryFlowMaker from the CLI options (validated up front)."""
     from sse_flows.flows.discovery import DiscoveryFlowMaker
+    from sse_flows.sources import source_name
 
-    _check_source(opts["source"], opts["mp_api_key"])
+    source = source_name(opts["source"])
+    _check_source(source, opts["mp_api_key"])
     if opts["structures_dir"]:
         from sse_flows.sources.structures import StructureFileError, StructureLibrary
 
@@ -199,7 +201,7 @@ def build_maker(opts: dict, base_protocol: MDProtocol | None = None):
     protocol = protocol_from_options(base_protocol or MDProtocol(), opts)
     try:
         return DiscoveryFlowMaker(
-            source=opts["source"],
+            source=source,
             training_path=str(opts["training"]) if opts["training"] else None,
             algorithms=[a.strip() for a in opts["algorithms"].split(",")],
             evaluation_splits=opts["evaluation_splits"],
@@ -459,11 +461,9 @@ def demo(out: str | None, **opts) -> None:
     click.echo(f"worker ran {report.fireworks_run} Fireworks")
     ctx.invoke(status, workflow_id=submission.workflow_id, as_json=False)
     ctx.invoke(results, workflow_id=submission.workflow_id, as_json=False)
-    from sse_flows.flows.results import load_report_inputs
-    from sse_flows.report.html import write_report
+    from sse_flows.flows.results import write_workflow_report
 
-    out_dir = out or settings.reports_dir / f"workflow-{submission.workflow_id}"
-    index = write_report(load_report_inputs(submission.workflow_id, settings), out_dir)
+    index = write_workflow_report(submission.workflow_id, out, settings)
     click.echo(f"demo finished in {time.monotonic() - start:.0f} s")
     click.echo(f"report: {index}")
     from sse_flows.flows.results import load_results

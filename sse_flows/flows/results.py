@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from sse_flows.flows.discovery import default_stage_names
@@ -193,6 +194,36 @@ def load_report_inputs(workflow_id: int | None = None, settings: SseFlowsSetting
             diffusion=diffusion,
             workflow=status,
         )
+
+
+def write_workflow_report(
+    workflow_id: int | None = None,
+    out_dir: str | Path | None = None,
+    settings: SseFlowsSettings | None = None,
+) -> Path:
+    """Write the HTML report of a workflow: the action behind ``sse-flows report`` and the
+    last step of ``sse-flows demo``.
+
+    Parameters
+    ----------
+    workflow_id
+        LaunchPad workflow id (``None``: the latest discovery workflow).
+    out_dir
+        Report folder (default: ``<reports_dir>/workflow-<id>``).
+    settings
+        Settings of the stores (default: the environment's).
+
+    Returns
+    -------
+    Path
+        The written ``index.html``.
+    """
+    from sse_flows.report.html import default_report_dir, write_report
+
+    inputs = load_report_inputs(workflow_id, settings)
+    if out_dir is None:
+        out_dir = default_report_dir((inputs.workflow or {}).get("workflow_id", workflow_id))
+    return write_report(inputs, out_dir)
 
 
 def results_rows(ranking: dict[str, Any] | None) -> list[dict[str, Any]]:

@@ -103,30 +103,48 @@ def protocol_from_options(base: MDProtocol, opts: dict[str, Any]) -> MDProtocol:
 
 
 def read_structure(path: Path):
-    """Read an ordered structure, or raise a ClickException that names the file and the fix."""
+    """Read an MD input cell, or raise a ClickException that names the file and the fix."""
+    from sse_flows.md.protocol import MDStructureError, check_md_structure
+    from sse_flows.sources.structures import StructureFileError
     from sse_flows.sources.structures import read_structure as read_file
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             structure = read_file(path)
-    except Exception as exc:  # noqa: BLE001 - every parse problem becomes one clear message
-        raise click.ClickException(
-            f"could not read a crystal structure from {path} ({type(exc).__name__}: {exc}). "
-            "Give a CIF, POSCAR/CONTCAR or pymatgen Structure JSON file."
-        ) from None
-    if not structure.is_ordered:
-        raise click.ClickException(
-            f"the structure in {path} ({structure.composition.reduced_formula}) is disordered; "
-            "MD needs an ordered structure: order it first (e.g. pymatgen's "
-            "OrderDisorderedStructureTransformation) and save it as a new file."
-        )
-    if "Li" not in {el.symbol for el in structure.composition}:
-        raise click.ClickException(
-            f"the structure in {path} ({structure.composition.reduced_formula}) has no Li: "
-            "there is no Li diffusion to measure."
-        )
+    except StructureFileError as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        check_md_structure(structure)
+    except MDStructureError as exc:
+        raise click.ClickException(f"the structure in {path}: {exc}") from None
     return structure
+
+
+def md_setup(
+    structure_file: Path, engine: str, device: str, protocol_opts: dict[str, Any]
+) -> tuple[Any, MDProtocol, str]:
+    """What ``sse-flows md`` runs: the checked structure, the protocol and the torch device.
+
+    The one place that reads the options; the validation layer calls it before any work
+    and the command calls it again (both cheap). On a GPU (or for VASP) the base protocol
+    is the paper's, on a CPU the reduced one.
+
+    Returns
+    -------
+    tuple
+        ``(structure, protocol, device)`` with device ``"cuda"`` or ``"cpu"`` (``"cpu"``
+        for VASP, which does not use torch).
+    """
+    structure = read_structure(structure_file)
+    if device == "cuda" and engine != "vasp" and not cuda_available():
+        raise click.ClickException(
+            "--device cuda but torch sees no CUDA GPU; use --device cpu (or auto)"
+        )
+    use_cuda = engine != "vasp" and (device == "cuda" or (device == "auto" and cuda_available()))
+    base = MDProtocol() if (engine == "vasp" or use_cuda) else MDProtocol.reduced_cpu()
+    protocol = protocol_from_options(base, protocol_opts)
+    return structure, protocol, "cuda" if use_cuda else "cpu"
 
 
 def cuda_available() -> bool:
@@ -228,23 +246,14 @@ def md(
     D is known to 30 %) and say so. Every option is checked before any MD (the supercell
     size against --max-atoms too). Exit code 3 when the MD verdict is 'failed'.
     """
-    structure = read_structure(structure_file)
-    use_cuda = engine != "vasp" and (
-        device == "cuda" or (device == "auto" and cuda_available())
+    structure, protocol, torch_device = md_setup(
+        structure_file, engine, device, protocol_opts
     )
-    if device == "cuda" and not cuda_available():
-        raise click.ClickException(
-            "--device cuda but torch sees no CUDA GPU; use --device cpu (or auto)"
-        )
-    base = MDProtocol() if (engine == "vasp" or use_cuda) else MDProtocol.reduced_cpu()
-    protocol = protocol_from_options(base, protocol_opts)
     click.echo(protocol.describe(engine), err=True)
     if engine == "vasp":
         result = _submit_vasp(structure, structure_file, protocol, material_id, dry_run)
     else:
-        result = _run_forcefield(
-            structure, engine, protocol, "cuda" if use_cuda else "cpu", material_id, workdir
-        )
+        result = _run_forcefield(structure, engine, protocol, torch_device, material_id, workdir)
     if as_json:
         click.echo(json.dumps(result, default=str))
     if result.get("status") == "failed":

@@ -90,6 +90,114 @@ def _prepare(
     return run, common
 
 
+def _relaxation_check(
+    engine: str, relaxation: RelaxationDoc | None
+) -> tuple[str | None, list[str]]:
+    """(problem that fails the material, warnings) from the force-field relaxation."""
+    if relaxation is None:
+        return None, []
+    if abs(relaxation.volume_change) > MAX_RELAX_VOLUME_CHANGE:
+        return (
+            f"the {engine} relaxation changed the volume by {relaxation.volume_change:+.0%} "
+            f"(limit {MAX_RELAX_VOLUME_CHANGE:.0%}): the potential does not describe "
+            "this structure"
+        ), []
+    if not relaxation.converged:
+        return None, [
+            f"relaxation not converged in {relaxation.steps} steps (max force "
+            f"{relaxation.max_force_eV_A:.2f} eV/A)"
+        ]
+    return None, []
+
+
+def _analyse(
+    prepared: Sequence[tuple[Any, Any]], material_id: str | None
+) -> tuple[Any, dict[float, Any], list[str]]:
+    """(diffusion document, its temperatures by T, warnings) of the runs that passed the checks."""
+    from sse_flows.analysis import analyze_runs
+
+    good = [run for run, _ in prepared if run is not None]
+    if not good:
+        return None, {}, []
+    try:
+        diffusion = analyze_runs(good, material_id=material_id)
+    except Exception as exc:  # noqa: BLE001 - an analysis problem must not lose the doc
+        logger.exception("diffusion analysis failed")
+        return None, {}, [f"diffusion analysis failed: {type(exc).__name__}: {exc}"]
+    return diffusion, {entry.T: entry for entry in diffusion.temperatures}, []
+
+
+def _temperature_doc(
+    run: Any,
+    common: dict[str, Any],
+    entry: Any,
+    relax_problem: str | None,
+    protocol: MDProtocol,
+) -> tuple[MDTemperatureRun, list[str]]:
+    """(document, warnings) of one analysed temperature, with its diffusion results."""
+    warnings: list[str] = []
+    reasons = []
+    if relax_problem:
+        reasons.append(relax_problem)
+    if entry is not None and not entry.framework_stable:
+        reasons.append(entry.framework.reason if entry.framework else "host unstable")
+    if entry is not None:
+        common.update(
+            li_hops=entry.li_hops,
+            diffusive=entry.diffusive,
+            D_cm2_s=entry.D_cm2_s,
+            D_relative_error=entry.D_err / entry.D_cm2_s if entry.D_cm2_s > 0 else None,
+            framework=entry.framework,
+        )
+        if entry.framework and entry.framework.state == "creeping":
+            warnings.append(
+                f"{run.temperature_K:g} K: framework MSD creeping up "
+                f"({entry.framework.framework_msd_end_A2:.2f} A2), below the melt limit"
+            )
+        if not entry.diffusive and entry.framework_stable:
+            warnings.append(f"{run.temperature_K:g} K not diffusive: {'; '.join(entry.reasons)}")
+    if common.get("temperature_within_tolerance") is False:
+        warnings.append(
+            f"{run.temperature_K:g} K: mean temperature "
+            f"{common.get('mean_temperature_K', float('nan')):.0f} K is not within "
+            f"{protocol.temperature_tolerance:.0%} of the target"
+        )
+    doc = MDTemperatureRun(status="failed" if reasons else "ok", reasons=reasons, **common)
+    return doc, warnings
+
+
+def _temperature_docs(
+    prepared: Sequence[tuple[Any, Any]],
+    by_t: dict[float, Any],
+    relax_problem: str | None,
+    protocol: MDProtocol,
+) -> tuple[list[MDTemperatureRun], list[str]]:
+    """(documents, warnings) of every temperature, failed ones as prepared."""
+    runs: list[MDTemperatureRun] = []
+    warnings: list[str] = []
+    for run, common in prepared:
+        if run is None:  # ``common`` is already the failed run's document
+            runs.append(common)
+            continue
+        doc, run_warnings = _temperature_doc(
+            run, common, by_t.get(run.temperature_K), relax_problem, protocol
+        )
+        runs.append(doc)
+        warnings += run_warnings
+    return runs, warnings
+
+
+def _material_reason(runs: Sequence[MDTemperatureRun], relax_problem: str | None) -> str | None:
+    """Why the material failed (a bad relaxation, or no usable temperature), else None."""
+    if relax_problem:
+        return relax_problem
+    if any(run.status == "ok" for run in runs):
+        return None
+    return "; ".join(
+        f"{run.temperature:g} K: {'; '.join(run.reasons)}" for run in runs if run.status == "failed"
+    )
+
+
 def make_md_run_doc(
     engine: str,
     unit_cell: Structure,
@@ -108,86 +216,22 @@ def make_md_run_doc(
     framework is unstable; the material fails when no temperature is usable. A material
     whose Li does not diffuse is *not* failed: that is a result (sigma_RT gets a bound).
     """
-    from sse_flows.analysis import analyze_runs
-
     limits = thresholds or SanityThresholds()
     step_skip = step_skip or protocol.trajectory_interval
     prepared = [
         _prepare(record, t, protocol, limits, step_skip)
         for record, t in zip(records, protocol.temperatures, strict=True)
     ]
-    warnings: list[str] = []
-    if protocol.reduced:
-        warnings.append(protocol.describe(engine))
-    relax_problem = None
-    if relaxation is not None:
-        if abs(relaxation.volume_change) > MAX_RELAX_VOLUME_CHANGE:
-            relax_problem = (
-                f"the {engine} relaxation changed the volume by {relaxation.volume_change:+.0%} "
-                f"(limit {MAX_RELAX_VOLUME_CHANGE:.0%}): the potential does not describe "
-                "this structure"
-            )
-        elif not relaxation.converged:
-            warnings.append(
-                f"relaxation not converged in {relaxation.steps} steps (max force "
-                f"{relaxation.max_force_eV_A:.2f} eV/A)"
-            )
-    good = [(run, common) for run, common in prepared if run is not None]
-    diffusion = None
-    by_t: dict[float, Any] = {}
-    if good and relax_problem is None:
-        try:
-            diffusion = analyze_runs([run for run, _ in good], material_id=material_id)
-            by_t = {entry.T: entry for entry in diffusion.temperatures}
-        except Exception as exc:  # noqa: BLE001 - an analysis problem must not lose the doc
-            logger.exception("diffusion analysis failed")
-            warnings.append(f"diffusion analysis failed: {type(exc).__name__}: {exc}")
-    runs = []
-    for run, common in prepared:
-        if run is None:  # ``common`` is already the failed run's document
-            runs.append(common)
-            continue
-        entry = by_t.get(run.temperature_K)
-        reasons = []
-        if relax_problem:
-            reasons.append(relax_problem)
-        if entry is not None and not entry.framework_stable:
-            reasons.append(entry.framework.reason if entry.framework else "host unstable")
-        if entry is not None:
-            common.update(
-                li_hops=entry.li_hops,
-                diffusive=entry.diffusive,
-                D_cm2_s=entry.D_cm2_s,
-                D_relative_error=entry.D_err / entry.D_cm2_s if entry.D_cm2_s > 0 else None,
-                framework=entry.framework,
-            )
-            if entry.framework and entry.framework.state == "creeping":
-                warnings.append(
-                    f"{run.temperature_K:g} K: framework MSD creeping up "
-                    f"({entry.framework.framework_msd_end_A2:.2f} A2), below the melt limit"
-                )
-            if not entry.diffusive and entry.framework_stable:
-                warnings.append(
-                    f"{run.temperature_K:g} K not diffusive: {'; '.join(entry.reasons)}"
-                )
-        if common.get("temperature_within_tolerance") is False:
-            warnings.append(
-                f"{run.temperature_K:g} K: mean temperature "
-                f"{common.get('mean_temperature_K', float('nan')):.0f} K is not within "
-                f"{protocol.temperature_tolerance:.0%} of the target"
-            )
-        runs.append(MDTemperatureRun(status="failed" if reasons else "ok", reasons=reasons,
-                                     **common))
-    ok_runs = [run for run in runs if run.status == "ok"]
-    reason = None
-    if relax_problem:
-        reason = relax_problem
-    elif not ok_runs:
-        reason = "; ".join(
-            f"{run.temperature:g} K: {'; '.join(run.reasons)}"
-            for run in runs
-            if run.status == "failed"
-        )
+    warnings: list[str] = [protocol.describe(engine)] if protocol.reduced else []
+    relax_problem, relax_warnings = _relaxation_check(engine, relaxation)
+    warnings += relax_warnings
+    diffusion, by_t = None, {}
+    if relax_problem is None:
+        diffusion, by_t, analysis_warnings = _analyse(prepared, material_id)
+        warnings += analysis_warnings
+    runs, run_warnings = _temperature_docs(prepared, by_t, relax_problem, protocol)
+    warnings += run_warnings
+    reason = _material_reason(runs, relax_problem)
     params = {
         "engine": engine,
         "protocol": protocol.as_dict(),

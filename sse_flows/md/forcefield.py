@@ -29,7 +29,12 @@ from typing import Any
 import numpy as np
 from pymatgen.core import Structure
 
-from sse_flows.md.protocol import MDProtocol, make_md_supercell, standard_orientation
+from sse_flows.md.protocol import (
+    MDProtocol,
+    check_md_structure,
+    make_md_supercell,
+    standard_orientation,
+)
 from sse_flows.md.schemas import ProductionRecord, RelaxationDoc
 
 logger = logging.getLogger(__name__)
@@ -341,11 +346,7 @@ def prepare_supercell(
     structure: Structure, protocol: MDProtocol, calculator
 ) -> tuple[Structure, RelaxationDoc | None]:
     """Relaxed (when the protocol says so) MD supercell of a unit cell."""
-    if not structure.is_ordered:
-        raise ValueError(
-            f"{structure.composition.reduced_formula} is disordered; MD needs an ordered "
-            "structure (order it first, e.g. with OrderDisorderedStructureTransformation)"
-        )
+    check_md_structure(structure)
     relaxation = None
     if protocol.relax:
         structure, relaxation = relax_for_md(structure, calculator, protocol)

@@ -23,7 +23,7 @@ from pymatgen.core import Structure
 
 from sse_flows.md.documents import make_md_run_doc
 from sse_flows.md.protocol import MDProtocol
-from sse_flows.md.schemas import MDCellDoc, MDRunDoc, ProductionRecord
+from sse_flows.md.schemas import MDCellDoc, MDRunDoc, ProductionRecord, RestartCellDoc
 
 logger = logging.getLogger(__name__)
 
@@ -124,8 +124,8 @@ def forcefield_md_chunk(
 
 
 # ---------------------------------------------------------------------- VASP
-@job
-def structure_from_contcar(dir_name: str) -> Structure:
+@job(output_schema=RestartCellDoc)
+def structure_from_contcar(dir_name: str) -> RestartCellDoc:
     """The final structure of a VASP MD run with its velocities (to continue the run).
 
     atomate2's ``MultiMDMaker`` passes on the task document's structure, which has no
@@ -138,8 +138,9 @@ def structure_from_contcar(dir_name: str) -> Structure:
 
     Returns
     -------
-    Structure
-        With a ``velocities`` site property (A/fs) when the CONTCAR has velocities.
+    RestartCellDoc
+        Its ``structure`` has a ``velocities`` site property (A/fs) when the CONTCAR has
+        velocities.
     """
     from pymatgen.io.vasp import Poscar
 
@@ -151,7 +152,11 @@ def structure_from_contcar(dir_name: str) -> Structure:
     structure = poscar.structure
     if poscar.velocities is not None:
         structure.add_site_property("velocities", [list(v) for v in poscar.velocities])
-    return structure
+    return RestartCellDoc(
+        structure=structure.as_dict(),
+        dir_name=str(dir_name),
+        has_velocities=poscar.velocities is not None,
+    )
 
 
 def vasp_record(
@@ -209,7 +214,7 @@ def vasp_production_decision(
     restart = structure_from_contcar(dir_names[-1])
     restart.name = f"aimd restart {label} {record.chunks + 1}"
     chunk = maker.md_maker(f"aimd production {label} {record.chunks + 1}", temperature,
-                           nsteps).make(restart.output, prev_dir=dir_names[-1])
+                           nsteps).make(restart.output.structure, prev_dir=dir_names[-1])
     decision = vasp_production_decision(
         maker, temperature, [*dir_names, chunk.output.dir_name], [*chunk_steps, nsteps]
     )

@@ -19,7 +19,7 @@ from jobflow import Flow, Job, Maker
 from pymatgen.core import Structure
 from pymatgen.io.vasp import Kpoints
 
-from sse_flows.md.protocol import MDProtocol, make_md_supercell
+from sse_flows.md.protocol import MDProtocol, check_md_structure, make_md_supercell
 from sse_flows.md.schemas import MDCellDoc
 
 #: INCAR settings of the paper's AIMD on top of atomate2's MD input set (MDSetGenerator
@@ -42,14 +42,6 @@ MD_ENGINES = ("chgnet", "sevennet", "vasp")
 
 def _temperature_label(temperature: float) -> str:
     return f"{temperature:g}K"
-
-
-def _require_ordered(structure: Structure) -> None:
-    if not structure.is_ordered:
-        raise ValueError(
-            f"{structure.composition.reduced_formula} is disordered; MD needs an ordered "
-            "structure (order it first, e.g. with OrderDisorderedStructureTransformation)"
-        )
 
 
 @dataclass
@@ -147,7 +139,7 @@ class AimdProtocolMaker(Maker):
         """
         from sse_flows.md.jobs import collect_md, structure_from_contcar, vasp_production_decision
 
-        _require_ordered(structure)
+        check_md_structure(structure)
         protocol = self.protocol
         supercell = make_md_supercell(structure, protocol.min_lattice_length)
         jobs: list[Job | Flow] = []
@@ -169,7 +161,7 @@ class AimdProtocolMaker(Maker):
                 else:
                     restart = structure_from_contcar(previous.output.dir_name)
                     restart.name = f"aimd restart {label} {index}"
-                    chunk = maker.make(restart.output, prev_dir=previous.output.dir_name)
+                    chunk = maker.make(restart.output.structure, prev_dir=previous.output.dir_name)
                     jobs.append(restart)
                 jobs.append(chunk)
                 chunk_dirs.append(chunk.output.dir_name)
@@ -235,7 +227,7 @@ class ForceFieldMdProtocolMaker(Maker):
         from sse_flows.md.continuation import hottest_first
         from sse_flows.md.jobs import collect_md, forcefield_md_chunk, prepare_md_cell
 
-        _require_ordered(structure)
+        check_md_structure(structure)
         label = material_id or structure.composition.reduced_formula
         protocol = self.protocol.as_dict()
         prepare = prepare_md_cell(structure, protocol, self.engine, self.device)

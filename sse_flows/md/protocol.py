@@ -265,6 +265,31 @@ class MDProtocol:
         return cls(**values)
 
 
+class MDStructureError(ValueError):
+    """A structure the MD protocol cannot run (the message says why and what to do)."""
+
+
+def check_md_structure(structure: Structure, specie: str = "Li") -> None:
+    """The one check of an MD input cell, used by the CLI and every MD Maker.
+
+    Raises
+    ------
+    MDStructureError
+        The structure is disordered (MD needs one atom per site) or holds no ``specie``
+        (there is no diffusion to measure).
+    """
+    formula = structure.composition.reduced_formula
+    if not structure.is_ordered:
+        raise MDStructureError(
+            f"{formula} is disordered; MD needs an ordered structure: order it first (e.g. "
+            "pymatgen's OrderDisorderedStructureTransformation) and save it as a new file."
+        )
+    if specie not in {el.symbol for el in structure.composition}:
+        raise MDStructureError(
+            f"{formula} has no {specie}: there is no {specie} diffusion to measure."
+        )
+
+
 def supercell_scaling(structure: Structure, min_lattice_length: float) -> list[int]:
     """Diagonal scaling so that each lattice length a, b, c is >= ``min_lattice_length``.
 

@@ -162,6 +162,17 @@ class MDRunDoc(BaseModel):
         return [run for run in self.runs if run.status == "ok"]
 
 
+class RestartCellDoc(BaseModel):
+    """The last frame of a VASP MD chunk, with its velocities: the start of the next chunk."""
+
+    structure: StructureDict = Field(
+        description="The CONTCAR structure (Structure.as_dict()), with a 'velocities' site "
+        "property (A/fs) when the CONTCAR has velocities."
+    )
+    dir_name: str = Field(description="Directory of the finished run whose CONTCAR it is.")
+    has_velocities: bool = Field(description="True when the CONTCAR carried velocities.")
+
+
 class MDCellDoc(BaseModel):
     """The MD supercell of one material, after the force-field relaxation if any."""
 

@@ -194,9 +194,7 @@ def predict(formulas_csv, output, training, min_votes, n_splits, n_jobs, cache, 
     """
     import pandas as pd
 
-    from sse_flows.models.ensemble import load_or_train_ensemble
-    from sse_flows.models.evaluation import check_class_counts
-    from sse_flows.models.prediction import predictions_frame, vote_materials
+    from sse_flows.models.prediction import predictions_frame, vote_pool
 
     start = time.perf_counter()
     try:
@@ -210,33 +208,20 @@ def predict(formulas_csv, output, training, min_votes, n_splits, n_jobs, cache, 
             f"{formulas_csv} has no 'formula' column (columns: {', '.join(table.columns)}); "
             "add a header line with 'formula'."
         )
-    from sse_flows.models.open_recipe import N_MEMBERS, load_or_train_open_ensemble
-
-    if n_splits is None:
-        n_splits = N_MEMBERS if recipe == "open" else 100
     training_set = _load_training(training, recipe)
     try:
-        check_class_counts(training_set.labels)
-        if recipe == "open":
-            ensemble = load_or_train_open_ensemble(
-                training_set, n_members=n_splits, n_jobs=n_jobs, cache=cache
-            )
-        else:
-            ensemble = load_or_train_ensemble(
-                training_set, n_splits=n_splits, n_jobs=n_jobs, cache=cache, progress=True
-            )
+        doc = vote_pool(
+            table["formula"].tolist(),
+            recipe=recipe,
+            training=training_set,
+            n_splits=n_splits,
+            min_votes=min_votes,
+            n_jobs=n_jobs,
+            cache=cache,
+            progress=True,
+        )
     except ValueError as exc:
         raise click.ClickException(f"{exc}; give a larger --training table.") from exc
-    if min_votes is not None and min_votes > n_splits:
-        raise click.ClickException(
-            f"--min-votes {min_votes} exceeds the {n_splits} models per algorithm; lower it."
-        )
-    doc = vote_materials(
-        table["formula"].tolist(),
-        ensemble,
-        min_votes=min_votes,
-        seconds_so_far=time.perf_counter() - start,
-    )
     frame = predictions_frame(doc)
     extra = [c for c in table.columns if c not in frame.columns and c not in RESERVED_COLUMNS]
     for column in extra:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,28 +78,16 @@ def vote_job(
     VoteDoc
         Per-material votes (``votes``, in the "data" store) and the candidates.
     """
-    from sse_flows.models.ensemble import load_or_train_ensemble
-    from sse_flows.models.prediction import vote_materials
-    from sse_flows.models.training import load_training_set
+    from sse_flows.models.prediction import vote_pool
 
-    start = time.perf_counter()
-    if recipe == "open":
-        from sse_flows.models.open_recipe import (
-            load_open_training_set,
-            load_or_train_open_ensemble,
-        )
-
-        training_set = load_open_training_set(training_path)
-        ensemble = load_or_train_open_ensemble(
-            training_set, n_members=n_splits, n_jobs=n_jobs, cache=cache
-        )
-    else:
-        training_set = load_training_set(training_path)
-        ensemble = load_or_train_ensemble(
-            training_set, n_splits=n_splits, n_jobs=n_jobs, cache=cache
-        )
-    return vote_materials(
-        materials, ensemble, min_votes=min_votes, seconds_so_far=time.perf_counter() - start
+    return vote_pool(
+        materials,
+        recipe=recipe,
+        training=training_path,
+        n_splits=n_splits,
+        min_votes=min_votes,
+        n_jobs=n_jobs,
+        cache=cache,
     )
 
 

@@ -155,6 +155,81 @@ def vote_materials(
 NEW_COLUMNS = ("log10_sigma", "log10_sigma_low", "log10_sigma_high", "in_domain", "reason")
 
 
+def default_members(recipe: str) -> int:
+    """Models per algorithm when the user does not say: 100 (the paper), or the open
+    recipe's ensemble size."""
+    from sse_flows.models.open_recipe import N_MEMBERS
+
+    return N_MEMBERS if recipe == "open" else 100
+
+
+def vote_pool(
+    materials: Sequence[str | dict[str, Any]],
+    recipe: str = "open",
+    training: Any = None,
+    n_splits: int | None = None,
+    min_votes: int | dict[str, int] | None = None,
+    n_jobs: int = 2,
+    cache: bool = True,
+    progress: bool = False,
+) -> VoteDoc:
+    """Train (or load) the recipe's ensemble and vote on ``materials``: the action behind
+    ``sse-flows predict`` and the discovery flow's vote job.
+
+    Parameters
+    ----------
+    materials
+        Formulas, or dicts with ``formula`` and ``material_id``.
+    recipe
+        ``"paper"`` (GB + LightGBM classifiers on Kang + Xu) or ``"open"`` (the open
+        recipe's log10 sigma regressors with intervals).
+    training
+        User training CSV path, a loaded ``TrainingSet``, or ``None`` for the packaged
+        table of the recipe.
+    n_splits
+        Models per algorithm (default: :func:`default_members`).
+    min_votes
+        Candidate rule (votes needed from each algorithm); ``None`` = unanimous.
+    n_jobs, cache, progress
+        joblib workers, reuse of the stored ensemble, a progress bar while training.
+
+    Raises
+    ------
+    ValueError
+        A class of the training table is too small, or ``min_votes`` exceeds the models
+        per algorithm (checked before any training).
+    """
+    from sse_flows.models.ensemble import load_or_train_ensemble
+    from sse_flows.models.evaluation import check_class_counts
+    from sse_flows.models.open_recipe import load_open_training_set, load_or_train_open_ensemble
+    from sse_flows.models.training import TrainingSet, load_training_set
+
+    start = time.perf_counter()
+    n_splits = default_members(recipe) if n_splits is None else int(n_splits)
+    votes_needed = min_votes.values() if isinstance(min_votes, dict) else [min_votes]
+    if any(v is not None and v > n_splits for v in votes_needed):
+        raise ValueError(
+            f"min_votes {min_votes} exceeds the {n_splits} models per algorithm; lower it"
+        )
+    if isinstance(training, TrainingSet):
+        training_set = training
+    else:
+        loader = load_open_training_set if recipe == "open" else load_training_set
+        training_set = loader(training)
+    check_class_counts(training_set.labels)
+    if recipe == "open":
+        ensemble = load_or_train_open_ensemble(
+            training_set, n_members=n_splits, n_jobs=n_jobs, cache=cache
+        )
+    else:
+        ensemble = load_or_train_ensemble(
+            training_set, n_splits=n_splits, n_jobs=n_jobs, cache=cache, progress=progress
+        )
+    return vote_materials(
+        materials, ensemble, min_votes=min_votes, seconds_so_far=time.perf_counter() - start
+    )
+
+
 def predictions_frame(doc: VoteDoc) -> pd.DataFrame:
     """The ``sse-flows predict`` table.
 

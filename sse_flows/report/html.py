@@ -37,7 +37,26 @@ from sse_flows.report import plotting as report_plotting
 from sse_flows.report.inputs import ReportInputs
 from sse_flows.report.paper import PAPER_FUNNEL
 
-__all__ = ["FIGURE_PREFIX", "REPORT_SECTIONS", "render_html", "write_report"]
+__all__ = [
+    "FIGURE_PREFIX",
+    "REPORT_SECTIONS",
+    "default_report_dir",
+    "render_html",
+    "write_report",
+]
+
+def default_report_dir(workflow_id: int | None) -> Path:
+    """``<reports_dir>/workflow-<id>``, or a UTC time stamp when no workflow id is known."""
+    from sse_flows.settings import get_settings
+
+    name = (
+        f"workflow-{workflow_id}"
+        if workflow_id is not None
+        else datetime.now(timezone.utc).strftime("report-%Y%m%dT%H%M%SZ")
+    )
+    return get_settings().reports_dir / name
+
+
 
 #: Section ids and titles, in page order.
 REPORT_SECTIONS: tuple[tuple[str, str], ...] = (

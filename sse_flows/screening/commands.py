@@ -51,12 +51,10 @@ def write_survivors_csv(doc, path: Path) -> None:
 def screen(source_name: str | None, out: Path | None, as_json: bool) -> None:
     """Run the four-step screening funnel (no TM, gap, E_hull, V_ox) over the Li pool."""
     from sse_flows.screening.funnel import screen_source
-    from sse_flows.settings import get_settings
     from sse_flows.sources import SourceUnavailableError, get_source
 
-    name = source_name or get_settings().SOURCE
     try:
-        source = get_source(name)
+        source = get_source(source_name)
         doc = screen_source(source, progress=True)
     except SourceUnavailableError as exc:
         raise click.ClickException(str(exc)) from exc

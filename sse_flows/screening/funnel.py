@@ -12,7 +12,8 @@ from __future__ import annotations
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, Literal, Protocol
 
 from tqdm.auto import tqdm
@@ -50,6 +51,144 @@ def _stage_descriptions(criteria: ScreeningCriteria) -> dict[str, str]:
     }
 
 
+class _StageTimer:
+    """Wall-clock seconds per named stage, summed over every entry into the stage."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Add the time spent inside the ``with`` block to stage ``name``."""
+        tick = time.perf_counter()
+        yield
+        self.seconds[name] += time.perf_counter() - tick
+
+    def rounded(self) -> dict[str, float]:
+        """Seconds per stage rounded to the millisecond, in the order first entered."""
+        return {k: round(v, 3) for k, v in self.seconds.items()}
+
+
+class _StageLog:
+    """Count and members (id or formula) of each funnel stage, in funnel order."""
+
+    def __init__(self) -> None:
+        self.counts: list[tuple[str, int]] = []
+        self.members: dict[str, list[str]] = {}
+
+    def keep(self, name: str, materials: Sequence[Any]) -> None:
+        """Record the materials that survive stage ``name``."""
+        self.counts.append((name, len(materials)))
+        self.members[name] = [m.material_id or m.formula for m in materials]
+
+
+def _group_e_hulls(
+    group: Sequence[RecordLike],
+    chemsys: frozenset[str],
+    phase_diagrams: PhaseDiagramCache,
+    e_hull_from: Literal["source", "computed"],
+    timer: _StageTimer,
+) -> tuple[Any, list[float | None], list[bool]]:
+    """(hull or None, E_hull per record, computed or not) of the records of one chemical system."""
+    hull = None
+    e_hulls: list[float | None] = [r.energy_above_hull for r in group]
+    if e_hull_from == "computed":
+        e_hulls = [None] * len(group)
+    was_computed = [False] * len(group)
+    missing = [
+        k for k, r in enumerate(group)
+        if e_hulls[k] is None and r.formation_energy_per_atom is not None
+    ]
+    if missing:
+        with timer.stage("phase_diagrams"):
+            hull = phase_diagrams.get(chemsys)
+        with timer.stage("e_above_hull"):
+            values = e_above_hull(
+                hull,
+                [parse_formula(group[k].formula) for k in missing],
+                [group[k].formation_energy_per_atom for k in missing],
+            )
+            for k, value in zip(missing, values, strict=True):
+                e_hulls[k] = 0.0 if abs(value) < 1e-9 else float(value)  # round-off on the hull
+                was_computed[k] = True
+    return hull, e_hulls, was_computed
+
+
+def _screened_material(
+    record: RecordLike, e_hull: float | None, computed: bool, window: Any
+) -> ScreenedMaterial:
+    """The funnel's entry of a material on the hull, with its voltage window and anion class."""
+    anions = anion_elements(record.formula)
+    return ScreenedMaterial(
+        material_id=record.material_id,
+        formula=record.formula,
+        band_gap=record.band_gap,
+        e_above_hull=e_hull,
+        e_above_hull_source="computed" if computed else "source",
+        v_red=None if window is None else float(window.v_red),
+        v_ox=None if window is None else float(window.v_ox),
+        anion_class=anion_class(record.formula),
+        anion_elements=list(anions),
+    )
+
+
+def _screen_chemsys(
+    chemsys: frozenset[str],
+    group: Sequence[RecordLike],
+    phase_diagrams: PhaseDiagramCache,
+    criteria: ScreeningCriteria,
+    e_hull_from: Literal["source", "computed"],
+    timer: _StageTimer,
+) -> tuple[list[ScreenedMaterial], dict[str, float]]:
+    """Hull and voltage steps for one chemical system: (on-hull materials, computed E_hull)."""
+    hull, e_hulls, was_computed = _group_e_hulls(group, chemsys, phase_diagrams, e_hull_from, timer)
+    computed_e_hull = {
+        record.formula: e_hull
+        for record, e_hull, computed in zip(group, e_hulls, was_computed, strict=True)
+        if computed
+    }
+    on_hull: list[ScreenedMaterial] = []
+    for record, e_hull, computed in zip(group, e_hulls, was_computed, strict=True):
+        if not criteria.is_on_hull(e_hull):
+            continue
+        if hull is None:
+            with timer.stage("phase_diagrams"):
+                hull = phase_diagrams.get(chemsys)
+        with timer.stage("voltage"):
+            window = stability_window(hull, record.formula, criteria.working_ion)
+        with timer.stage("anion_class"):
+            on_hull.append(_screened_material(record, e_hull, computed, window))
+    return on_hull, computed_e_hull
+
+
+def _hull_and_voltage(
+    pool: Sequence[RecordLike],
+    phase_diagrams: PhaseDiagramCache,
+    criteria: ScreeningCriteria,
+    e_hull_from: Literal["source", "computed"],
+    timer: _StageTimer,
+    progress: bool,
+) -> tuple[list[ScreenedMaterial], dict[str, float]]:
+    """Steps 3-4 over every chemical system of ``pool``: (on-hull materials, computed E_hull)."""
+    by_chemsys: dict[frozenset[str], list[RecordLike]] = defaultdict(list)
+    for record in pool:
+        by_chemsys[frozenset(record.elements)].append(record)
+    computed_e_hull: dict[str, float] = {}
+    on_hull: list[ScreenedMaterial] = []
+    systems = sorted(by_chemsys, key=lambda s: (len(s), sorted(s)))
+    bar = tqdm(
+        systems, desc="phase diagrams", unit="system", file=sys.stderr, disable=not progress
+    )
+    for chemsys in bar:
+        found, computed = _screen_chemsys(
+            chemsys, by_chemsys[chemsys], phase_diagrams, criteria, e_hull_from, timer
+        )
+        on_hull += found
+        computed_e_hull.update(computed)
+    bar.close()
+    return on_hull, computed_e_hull
+
+
 def run_funnel(
     records: Sequence[RecordLike],
     phase_diagrams: PhaseDiagramCache,
@@ -85,93 +224,24 @@ def run_funnel(
     """
     criteria = criteria or ScreeningCriteria()
     descriptions = _stage_descriptions(criteria)
-    seconds: dict[str, float] = defaultdict(float)
-    counts: list[tuple[str, int]] = []
-    members: dict[str, list[str]] = {}
+    timer = _StageTimer()
+    log = _StageLog()
 
-    def keep(name: str, materials: Sequence[Any]) -> None:
-        counts.append((name, len(materials)))
-        members[name] = [m.material_id or m.formula for m in materials]
-
-    start = time.perf_counter()
-    pool = [r for r in records if criteria.working_ion in r.elements]
-    keep("li_containing", pool)
-    pool = [r for r in pool if not criteria.contains_excluded_element(r.elements)]
-    keep("no_transition_metal", pool)
-    seconds["element_rule"] = time.perf_counter() - start
-
-    start = time.perf_counter()
-    pool = [r for r in pool if criteria.passes_band_gap(r.band_gap)]
-    keep("band_gap", pool)
-    seconds["band_gap"] = time.perf_counter() - start
-
-    by_chemsys: dict[frozenset[str], list[RecordLike]] = defaultdict(list)
-    for record in pool:
-        by_chemsys[frozenset(record.elements)].append(record)
-    computed_e_hull: dict[str, float] = {}
-    on_hull: list[ScreenedMaterial] = []
+    with timer.stage("element_rule"):
+        pool = [r for r in records if criteria.working_ion in r.elements]
+        log.keep("li_containing", pool)
+        pool = [r for r in pool if not criteria.contains_excluded_element(r.elements)]
+        log.keep("no_transition_metal", pool)
+    with timer.stage("band_gap"):
+        pool = [r for r in pool if criteria.passes_band_gap(r.band_gap)]
+        log.keep("band_gap", pool)
     n_before = len(phase_diagrams)
-    systems = sorted(by_chemsys, key=lambda s: (len(s), sorted(s)))
-    bar = tqdm(
-        systems, desc="phase diagrams", unit="system", file=sys.stderr, disable=not progress
+    on_hull, computed_e_hull = _hull_and_voltage(
+        pool, phase_diagrams, criteria, e_hull_from, timer, progress
     )
-    for chemsys in bar:
-        group = by_chemsys[chemsys]
-        hull = None
-        e_hulls: list[float | None] = [r.energy_above_hull for r in group]
-        if e_hull_from == "computed":
-            e_hulls = [None] * len(group)
-        was_computed = [False] * len(group)
-        missing = [
-            k for k, r in enumerate(group)
-            if e_hulls[k] is None and r.formation_energy_per_atom is not None
-        ]
-        if missing:
-            tick = time.perf_counter()
-            hull = phase_diagrams.get(chemsys)
-            seconds["phase_diagrams"] += time.perf_counter() - tick
-            tick = time.perf_counter()
-            values = e_above_hull(
-                hull,
-                [parse_formula(group[k].formula) for k in missing],
-                [group[k].formation_energy_per_atom for k in missing],
-            )
-            for k, value in zip(missing, values, strict=True):
-                value = 0.0 if abs(value) < 1e-9 else float(value)  # round-off on the hull
-                e_hulls[k] = value
-                was_computed[k] = True
-                computed_e_hull[group[k].formula] = value
-            seconds["e_above_hull"] += time.perf_counter() - tick
-        for record, e_hull, computed in zip(group, e_hulls, was_computed, strict=True):
-            if not criteria.is_on_hull(e_hull):
-                continue
-            if hull is None:
-                tick = time.perf_counter()
-                hull = phase_diagrams.get(chemsys)
-                seconds["phase_diagrams"] += time.perf_counter() - tick
-            tick = time.perf_counter()
-            window = stability_window(hull, record.formula, criteria.working_ion)
-            seconds["voltage"] += time.perf_counter() - tick
-            tick = time.perf_counter()
-            anions = anion_elements(record.formula)
-            on_hull.append(
-                ScreenedMaterial(
-                    material_id=record.material_id,
-                    formula=record.formula,
-                    band_gap=record.band_gap,
-                    e_above_hull=e_hull,
-                    e_above_hull_source="computed" if computed else "source",
-                    v_red=None if window is None else float(window.v_red),
-                    v_ox=None if window is None else float(window.v_ox),
-                    anion_class=anion_class(record.formula),
-                    anion_elements=list(anions),
-                )
-            )
-            seconds["anion_class"] += time.perf_counter() - tick
-    bar.close()
-    keep("on_hull", on_hull)
+    log.keep("on_hull", on_hull)
     survivors = [m for m in on_hull if criteria.passes_oxidation_voltage(m.v_ox)]
-    keep("oxidation_voltage", survivors)
+    log.keep("oxidation_voltage", survivors)
 
     agreement = None
     if reference_e_hull is not None and computed_e_hull:
@@ -181,14 +251,14 @@ def run_funnel(
         source=source,
         data_version=data_version,
         criteria=criteria,
-        stages=[FunnelStage(name=n, description=descriptions[n], count=c) for n, c in counts],
+        stages=[FunnelStage(name=n, description=descriptions[n], count=c) for n, c in log.counts],
         survivors=survivors,
         on_hull=on_hull,
-        stage_members=members,
+        stage_members=log.members,
         anion_classes=class_breakdown(m.anion_class for m in survivors),
         hull_agreement=agreement,
         n_phase_diagrams=len(phase_diagrams) - n_before,
-        stage_seconds={k: round(v, 3) for k, v in seconds.items()},
+        stage_seconds=timer.rounded(),
         provenance=Provenance.make(
             parameters=parameters,
             data_version=data_version,

@@ -20,18 +20,30 @@ __all__ = [
     "SnapshotSource",
     "SourceUnavailableError",
     "get_source",
+    "source_name",
 ]
 
 SOURCE_NAMES = ("snapshot", "mp")
 
 
-def get_source(name: str = "snapshot", api_key: str | None = None) -> MaterialsSource:
+def source_name(name: str | None = None) -> str:
+    """``name``, or the SOURCE setting (``SSE_FLOWS_SOURCE``, default ``'snapshot'``) when
+    ``None``: how ``screen``, ``submit`` and ``demo`` pick their materials pool."""
+    if name is None:
+        from sse_flows.settings import get_settings
+
+        return get_settings().SOURCE
+    return name
+
+
+def get_source(name: str | None = None, api_key: str | None = None) -> MaterialsSource:
     """The materials source called ``name``.
 
     Parameters
     ----------
     name
-        ``'snapshot'`` (offline MP 2019 snapshot) or ``'mp'`` (live Materials Project).
+        ``'snapshot'`` (offline MP 2019 snapshot) or ``'mp'`` (live Materials Project);
+        ``None``: the SOURCE setting (:func:`source_name`).
     api_key
         MP API key for ``'mp'`` (default: settings ``MP_API_KEY``).
 
@@ -42,6 +54,7 @@ def get_source(name: str = "snapshot", api_key: str | None = None) -> MaterialsS
     ValueError
         For an unknown name.
     """
+    name = source_name(name)
     if name == "snapshot":
         return SnapshotSource()
     if name == "mp":

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pymatgen.analysis.phase_diagram import PDEntry
 from pymatgen.core import Composition, Element
 
-from sse_flows.data.build import MP_VINTAGE, SNAPSHOT_SOURCE
+from sse_flows.data.snapshot import MP_VINTAGE, SNAPSHOT_SOURCE
 from sse_flows.data.tables import _snapshot
 from sse_flows.sources.base import MaterialsSource
 from sse_flows.sources.schema import MaterialRecord

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from pymatgen.core import Composition
 
-from sse_flows.data.build import select_band_gap
+from sse_flows.data.snapshot import select_band_gap
 from sse_flows.data.tables import load_snapshot_table, snapshot_metadata
 
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from table_compare import assert_same_file
 
-from sse_flows.data.build import DATA_DIR
+from sse_flows.data import DATA_DIR
 from sse_flows.data.open_data import (
     LEAKAGE_TOL,
     TRAINING_V2_FILE,

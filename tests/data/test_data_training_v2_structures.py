@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sse_flows.data.build import DATA_DIR
+from sse_flows.data import DATA_DIR
 from sse_flows.data.open_data import (
     LEAKAGE_TOL,
     OBELIX_REPOSITORY,

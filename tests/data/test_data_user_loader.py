@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from sse_flows.data.build import DATA_DIR, TRAINING_FILE
+from sse_flows.data import DATA_DIR
 from sse_flows.data.tables import TrainingDataError, load_training_table
+from sse_flows.data.training import TRAINING_FILE
 
 
 def write(tmp_path, text: str, name: str = "mine.csv"):

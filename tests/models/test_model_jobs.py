@@ -59,3 +59,32 @@ def test_evaluate_models_job_puts_per_split_scores_in_the_data_store(sse_home):
         main = store.docs_store.query_one({"uuid": job.uuid})
         assert "blob_uuid" in main["output"]["per_split"]
         assert main["output"]["metrics"]["gnb"]["n_splits"] == 2
+
+
+def test_the_vote_job_refuses_what_predict_refuses_before_training(sse_home, tmp_path):
+    """One action behind `predict` and the vote job: an impossible rule and a one-class
+    training table fail both, at once, with the same message (no ensemble is trained)."""
+    import pytest
+    from click.testing import CliRunner
+
+    from sse_flows.cli import cli
+
+    job = vote_job(["Li3PS4"], n_splits=2, min_votes=5, cache=False, recipe="paper")
+    with pytest.raises(ValueError, match="min_votes 5 exceeds the 2 models"):
+        job.function(*job.function_args, **job.function_kwargs)
+
+    one_class = tmp_path / "one_class.csv"
+    rows = ["formula,sigma_S_cm"] + [f"Li{n}PS4,1e-9" for n in range(2, 30)]
+    one_class.write_text("\n".join(rows) + "\n")
+    job = vote_job(["Li3PS4"], training_path=str(one_class), n_splits=2, cache=False,
+                   recipe="paper")
+    with pytest.raises(ValueError, match="0 superionic") as raised:
+        job.function(*job.function_args, **job.function_kwargs)
+    formulas = tmp_path / "formulas.csv"
+    formulas.write_text("formula\nLi3PS4\n")
+    result = CliRunner().invoke(
+        cli,
+        ["predict", str(formulas), "--training", str(one_class), "--recipe", "paper",
+         "--splits", "2", "--no-cache", "-o", str(tmp_path / "out.csv")],
+    )
+    assert result.exit_code != 0 and str(raised.value) in result.output

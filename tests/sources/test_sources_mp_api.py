@@ -221,3 +221,22 @@ def test_rejected_key_gives_a_clear_message(offline):
     assert "--source snapshot" in str(info.value)
     with pytest.raises(SourceUnavailableError, match="rejected the API key"):
         source.entries_in_chemsys(["Li", "O"])
+
+
+@pytest.mark.parametrize("command", ["screen", "submit", "demo"])
+def test_every_pool_command_honours_the_source_setting(sse_home, monkeypatch, command):
+    """SSE_FLOWS_SOURCE=mp picks live MP for `screen`, `submit` and `demo` alike: without a
+    key each stops at once with the fall-back hint, before any work is submitted."""
+    from click.testing import CliRunner
+
+    from sse_flows.cli import cli
+    from sse_flows.settings import reset_settings
+
+    monkeypatch.delenv("MP_API_KEY", raising=False)
+    monkeypatch.setenv("SSE_FLOWS_SOURCE", "mp")
+    monkeypatch.setattr(mp_api_module, "_probe_endpoint", lambda *a: pytest.fail("probed"))
+    reset_settings()
+    result = CliRunner().invoke(cli, [command])
+    assert result.exit_code == 1, result.output
+    assert "--source snapshot" in result.output and "Traceback" not in result.output
+    assert "submitted" not in result.output.lower()

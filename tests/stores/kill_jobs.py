@@ -27,3 +27,18 @@ def chain(n: int, seconds: float, log_dir: str) -> Flow:
         step.name = f"step{i}"
         jobs.append(step)
     return Flow(jobs, name="kill-test-chain")
+
+
+def _sleep_and_report(log_dir: str, seconds: float) -> int:
+    with open(Path(log_dir) / "children.pids", "a", encoding="utf-8") as handle:
+        handle.write(f"{os.getpid()}\n")
+    time.sleep(seconds)
+    return os.getpid()
+
+
+@job
+def parallel_step(log_dir: str, seconds: float) -> list[int]:
+    """Two joblib (loky) worker processes that sleep, as scikit-learn searches use them."""
+    from joblib import Parallel, delayed
+
+    return Parallel(n_jobs=2)(delayed(_sleep_and_report)(log_dir, seconds) for _ in range(2))

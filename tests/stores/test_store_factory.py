@@ -110,3 +110,23 @@ def test_corrupt_launchpad_file_names_file_and_fix(sse_home):
     path.write_text("{not json")
     with pytest.raises(StoreError, match=r"launchpad.json is corrupt.*Move it aside"):
         get_launchpad()
+
+
+def test_the_heartbeat_of_a_missing_launch_is_no_traceback(sse_home):
+    """FireWorks' ping thread pings the running launch; a ping of a launch that is gone
+    raised 'No Launch exists' in that thread. Guarded, the heartbeat is quiet (embedded:
+    skipped; MongoDB: the missing launch ignored), while a checkpoint ping still fails."""
+    import pytest
+
+    from sse_flows.stores import get_launchpad, guard_heartbeat
+
+    lpad = get_launchpad()
+    assert lpad.ping_launch(12345) is None  # embedded: skipped
+    raw = get_launchpad()
+    del raw.ping_launch  # FireWorks' own method again
+    with pytest.raises(ValueError, match="No Launch exists"):
+        raw.ping_launch(12345)
+    mongo_like = guard_heartbeat(raw, embedded=False)
+    assert mongo_like.ping_launch(12345) is None
+    with pytest.raises(ValueError, match="No Launch exists"):
+        mongo_like.ping_launch(12345, checkpoint={"_task_n": 0})

@@ -123,3 +123,37 @@ def test_duplicate_submission_returns_existing_workflow(sse_home, tmp_path, monk
     other = submit_flow(chain(2, 0.0, str(tmp_path)), parameter_hash="def")
     assert not other.duplicate
     assert get_launchpad().workflows.count_documents({}) == 2
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split()[2]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_joblib_children_die_with_a_killed_worker(chain_env):
+    """kill -9 of a worker in the middle of a joblib job leaves no orphaned worker process
+    computing on (they would otherwise run on until loky's idle timeout)."""
+    from kill_jobs import parallel_step
+
+    from sse_flows.launcher import submit_flow
+
+    env, log_dir = chain_env
+    submit_flow(parallel_step(str(log_dir), 120.0))
+    worker = _worker(env)
+    pids_file = log_dir / "children.pids"
+    try:
+        assert _wait_for(
+            lambda: pids_file.exists() and len(pids_file.read_text().split()) == 2, 120
+        ), "the joblib children never started"
+        children = [int(pid) for pid in pids_file.read_text().split()]
+        assert all(_alive(pid) for pid in children)
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=30)
+    assert _wait_for(lambda: not any(_alive(pid) for pid in children), 10), (
+        f"joblib children {children} outlived the killed worker"
+    )

@@ -2,35 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
-import numpy as np
 import pytest
 from pymatgen.core import Lattice, Structure
-
-
-def test_rebuilding_the_packaged_structures_gives_the_same_structures(raw_dir, tmp_path):
-    """Compared by parsed content with a tolerance: the last digit of a float may differ
-    between CPUs, so files are not compared byte for byte."""
-    from sse_flows.sources.structures import (
-        PACKAGE_STRUCTURES,
-        build_aimd_structures,
-        build_obelix_controls,
-        build_ordered_lgps,
-    )
-
-    written = build_aimd_structures(raw_dir, tmp_path)
-    written.append(build_ordered_lgps(tmp_path))
-    written += build_obelix_controls(raw_dir, tmp_path)
-    assert len(written) == 11
-    for path in written:
-        rebuilt = json.loads(path.read_text())
-        shipped = json.loads((PACKAGE_STRUCTURES / path.name).read_text())
-        assert rebuilt["properties"] == shipped["properties"], path.name
-        new, old = Structure.from_dict(rebuilt), Structure.from_dict(shipped)
-        assert [s.species_string for s in new] == [s.species_string for s in old], path.name
-        np.testing.assert_allclose(new.lattice.matrix, old.lattice.matrix, atol=1e-8)
-        np.testing.assert_allclose(new.frac_coords, old.frac_coords, atol=1e-8)
 
 
 def test_aimd_structures_are_found_by_id_and_by_formula():

@@ -5,7 +5,8 @@ cheap) scored on the same splits: 10 random stratified 80/20 splits, the composi
 splits (stratified group 5-fold, 2 repeats) and leave-one-family-out. Accuracy is also
 reported on the Li-containing test rows alone, since the screening pool is Li-only.
 
-Run ``python -m sse_flows.models.study`` to print the table that ``docs/models.md`` shows.
+Run ``python benchmarks/grouped_ablation_study.py`` to print the table that ``docs/models.md``
+shows (research code: moved out of the package, which it never served).
 """
 
 from __future__ import annotations
