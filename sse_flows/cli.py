@@ -39,14 +39,8 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name not in COMMANDS:
             return None
-        module_name, attr, short = COMMANDS[name]
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name and exc.name.startswith("sse_flows"):
-                return _unavailable(name, short)
-            raise
-        return getattr(module, attr)
+        module_name, attr, _ = COMMANDS[name]
+        return getattr(importlib.import_module(module_name), attr)
 
     def invoke(self, ctx: click.Context):
         """Run the sub-command; known failures become one line and a documented exit code.
@@ -80,14 +74,6 @@ class LazyGroup(click.Group):
         rows = [(name, short) for name, (_, _, short) in COMMANDS.items()]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
-
-
-def _unavailable(name: str, short: str) -> click.Command:
-    @click.command(name=name, help=short)
-    def _cmd() -> None:
-        raise click.ClickException(f"'{name}' is not available in this build of sse-flows.")
-
-    return _cmd
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -149,12 +149,9 @@ def md_setup(
 
 def cuda_available() -> bool:
     """True when torch sees a CUDA device."""
-    try:
-        import torch
+    import torch
 
-        return bool(torch.cuda.is_available())
-    except ImportError:  # pragma: no cover - torch is a dependency
-        return False
+    return bool(torch.cuda.is_available())
 
 
 def _summary(doc) -> str:
