@@ -18,13 +18,7 @@ import pandas as pd
 
 from sse_flows.data.build import DataBuildError
 from sse_flows.data.formulas import reduced_formula
-from sse_flows.data.writers import (
-    csv_text,
-    json_text,
-    sha256,
-    write_gzip_deterministic,
-    write_text_atomic,
-)
+from sse_flows.data.writers import write_table_files
 
 SNAPSHOT_FILE = "mp2019_snapshot.csv.gz"
 SNAPSHOT_METADATA_FILE = "mp2019_snapshot.json"
@@ -259,10 +253,5 @@ def _sorted_elements(formula: str) -> list[str]:
 
 def build_snapshot_files(raw_dir: Path | str, out_dir: Path | str) -> dict[str, str]:
     """Write the gzipped snapshot and its metadata into ``out_dir``; returns their SHA-256."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     table, metadata = build_snapshot_table(Path(raw_dir))
-    write_gzip_deterministic(out_dir / SNAPSHOT_FILE, csv_text(table))
-    metadata["sha256"] = sha256(out_dir / SNAPSHOT_FILE)
-    write_text_atomic(out_dir / SNAPSHOT_METADATA_FILE, json_text(metadata))
-    return {name: sha256(out_dir / name) for name in (SNAPSHOT_FILE, SNAPSHOT_METADATA_FILE)}
+    return write_table_files(out_dir, table, SNAPSHOT_FILE, metadata, SNAPSHOT_METADATA_FILE)

@@ -23,7 +23,7 @@ from sse_flows.data.formulas import (
     reduced_formula,
     repair_formula,
 )
-from sse_flows.data.writers import csv_text, json_text, sha256, write_text_atomic
+from sse_flows.data.writers import write_table_files
 
 TRAINING_FILE = "training.csv"
 TRAINING_METADATA_FILE = "training_metadata.json"
@@ -332,10 +332,5 @@ def _training_counts(table: pd.DataFrame) -> dict:
 
 def build_training_files(raw_dir: Path | str, out_dir: Path | str) -> dict[str, str]:
     """Write ``training.csv`` and its metadata into ``out_dir``; returns their SHA-256."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     table, metadata = build_training_table(Path(raw_dir))
-    write_text_atomic(out_dir / TRAINING_FILE, csv_text(table))
-    metadata["sha256"] = sha256(out_dir / TRAINING_FILE)
-    write_text_atomic(out_dir / TRAINING_METADATA_FILE, json_text(metadata))
-    return {name: sha256(out_dir / name) for name in (TRAINING_FILE, TRAINING_METADATA_FILE)}
+    return write_table_files(out_dir, table, TRAINING_FILE, metadata, TRAINING_METADATA_FILE)

@@ -72,3 +72,29 @@ def write_gzip_deterministic(path: Path | str, text: str) -> Path:
 def sha256(path: Path | str) -> str:
     """SHA-256 of a file's bytes."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def write_table_files(
+    out_dir: Path | str,
+    table: pd.DataFrame,
+    table_name: str,
+    metadata: dict,
+    metadata_name: str,
+) -> dict[str, str]:
+    """Write a derived table (gzipped when its name ends in ``.gz``) and its metadata, which
+    records the table's SHA-256, into ``out_dir``.
+
+    Returns
+    -------
+    dict
+        ``{file name: SHA-256}`` of the two files written.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if table_name.endswith(".gz"):
+        write_gzip_deterministic(out_dir / table_name, csv_text(table))
+    else:
+        write_text_atomic(out_dir / table_name, csv_text(table))
+    metadata["sha256"] = sha256(out_dir / table_name)
+    write_text_atomic(out_dir / metadata_name, json_text(metadata))
+    return {name: sha256(out_dir / name) for name in (table_name, metadata_name)}
