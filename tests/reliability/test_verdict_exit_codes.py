@@ -49,4 +49,10 @@ def test_demo_exits_3_when_a_stage_fizzles(sse_home, monkeypatch, tmp_path):
     # the job's own traceback is the worker's log of the failed stage; the command ends
     # with one line naming the workflow's state and the failed stage
     assert last.startswith("Error: workflow") and "FIZZLED" in last and "boom" in last
-    assert "report:" in result.output  # the report of what did run is still written
+    # the report of what did run is still written, and it says the workflow FIZZLED
+    index = next(
+        line.split("report:", 1)[1].strip()
+        for line in result.output.splitlines()
+        if line.startswith("report:")
+    )
+    assert "FIZZLED" in Path(index).read_text(encoding="utf-8")
