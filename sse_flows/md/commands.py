@@ -18,6 +18,18 @@ from sse_flows.md.protocol import THERMOSTATS, MDProtocol
 from sse_flows.validation import DEFAULT_MAX_ATOMS, EXIT_VERDICT_FAILED, validated
 
 
+class _OldSpellingOption(click.Option):
+    """An option whose first name is the one shown in ``--help``; its older spellings
+    (the other names) still work, hidden."""
+
+    def get_help_record(self, ctx: click.Context):
+        shown, self.opts = self.opts, self.opts[:1]
+        try:
+            return super().get_help_record(ctx)
+        finally:
+            self.opts = shown
+
+
 def md_protocol_options(func):
     """The MD protocol options shared by ``md``, ``submit`` and ``demo``."""
     options = [
@@ -44,10 +56,12 @@ def md_protocol_options(func):
         ),
         click.option(
             "--min-lattice-length", "--min-length", "min_lattice_length", type=float,
+            cls=_OldSpellingOption,
             default=None, help="Supercell lattice lengths are all >= this (A) [10].",
         ),
         click.option(
             "--trajectory-interval", "--traj-interval", "trajectory_interval", type=int,
+            cls=_OldSpellingOption,
             default=None, help="Write a frame every N steps [10].",
         ),
         click.option(

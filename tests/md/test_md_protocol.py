@@ -129,3 +129,21 @@ def test_md_supercell_lengths_and_orientation():
             np.sort(reference.distance_matrix.ravel()),
             atol=1e-8,
         )
+
+
+def test_one_flag_name_per_parameter_old_spellings_still_parse():
+    """`--min-lattice-length` and `--trajectory-interval` are the names shown; the old
+    `--min-length` and `--traj-interval` still parse to the same parameters, unlisted."""
+    from pathlib import Path
+
+    from click.testing import CliRunner
+
+    from sse_flows.cli import cli
+    from sse_flows.md.commands import md
+
+    shown = CliRunner().invoke(cli, ["md", "--help"]).output
+    assert "--min-lattice-length" in shown and "--trajectory-interval" in shown
+    assert "--min-length" not in shown and "--traj-interval" not in shown
+    structure = Path(__file__).resolve().parents[2] / "sse_flows/data/structures/Li3PO4.json"
+    ctx = md.make_context("md", [str(structure), "--min-length", "9", "--traj-interval", "4"])
+    assert ctx.params["min_lattice_length"] == 9.0 and ctx.params["trajectory_interval"] == 4
