@@ -16,6 +16,7 @@ from jobflow import Flow, Job, Maker, Response, job
 
 from sse_flows.md.protocol import MDProtocol
 from sse_flows.ranking.schemas import MDValidationDoc
+from sse_flows.ranking.selection import SelectionDoc
 
 __all__ = [
     "MD_CATEGORY",
@@ -52,7 +53,10 @@ def with_category(job_or_flow: Job | Flow, category: str) -> Job | Flow:
 
 @job(output_schema=MDValidationDoc)
 def validate_candidates_job(
-    selection: Any, engine: str, protocol: dict[str, Any], device: str = "cpu"
+    selection: SelectionDoc | dict[str, Any],
+    engine: str,
+    protocol: dict[str, Any],
+    device: str = "cpu",
 ) -> Response:
     """Fan out: one MD flow per selected material.
 
@@ -77,7 +81,6 @@ def validate_candidates_job(
     from pymatgen.core import Structure
 
     from sse_flows.md.makers import md_maker
-    from sse_flows.ranking.selection import SelectionDoc
 
     selection = SelectionDoc.model_validate(selection)
     if not selection.targets:

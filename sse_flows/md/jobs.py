@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jobflow import Flow, Response, job
 from jobflow.core.job import JobConfig
@@ -23,6 +23,9 @@ from pymatgen.core import Structure
 
 from sse_flows.md.documents import make_md_run_doc
 from sse_flows.md.protocol import MDProtocol
+
+if TYPE_CHECKING:
+    from sse_flows.md.makers import AimdProtocolMaker
 from sse_flows.md.schemas import MDCellDoc, MDRunDoc, ProductionRecord, RestartCellDoc
 
 logger = logging.getLogger(__name__)
@@ -182,7 +185,7 @@ def vasp_record(
 # which then fails on the unresolved reference; the output is a ProductionRecord dict
 @job(config=JobConfig(on_missing_references=OnMissing.NONE))
 def vasp_production_decision(
-    maker: Any,
+    maker: AimdProtocolMaker,
     temperature: float,
     dir_names: list[str | None],
     chunk_steps: list[int],
