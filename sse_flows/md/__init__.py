@@ -6,6 +6,7 @@ Public API::
         MDProtocol, make_md_supercell,                 # the protocol as one set of parameters
         AimdProtocolMaker, ForceFieldMdProtocolMaker, md_maker,   # jobflow makers
         run_forcefield_md,                             # the force-field protocol without jobflow
+        run_batched_md, run_batched_materials,         # many structures per model call
         SanityThresholds, check_trajectory,            # engine sanity checks
         MDRunDoc, MDTemperatureRun, ProductionRecord,  # documents
     )
@@ -13,6 +14,7 @@ Public API::
 Host stability, Li hops and diffusion come from :mod:`sse_flows.analysis`.
 """
 
+from sse_flows.md.batched import run_batched_materials, run_batched_md
 from sse_flows.md.forcefield import run_forcefield_md
 from sse_flows.md.makers import AimdProtocolMaker, ForceFieldMdProtocolMaker, md_maker
 from sse_flows.md.protocol import PAPER_TEMPERATURES, MDProtocol, make_md_supercell
@@ -31,5 +33,7 @@ __all__ = [
     "check_trajectory",
     "make_md_supercell",
     "md_maker",
+    "run_batched_materials",
+    "run_batched_md",
     "run_forcefield_md",
 ]

@@ -1,0 +1,154 @@
+"""Atom-steps per second of NVT MD: the batched engine vs the one-structure engine.
+
+For each batch size n, n copies of one supercell (each rattled differently) run ``--steps``
+production steps of Bussi NVT (2 fs, taut 100 fs) at 1000 K:
+
+* batched: :mod:`sse_flows.md.batched` (one forward pass of the potential per step for all
+  n structures; the same integrator the engine uses for production);
+* one-by-one: :func:`sse_flows.md.forcefield.run_production_chunk` with the engine's ASE
+  calculator, one structure after the other (what the per-material jobs do).
+
+The potential is loaded and called once before timing; the batched engine is called twice
+more at each batch size before timing (the first calls at a new shape are slow).
+
+Usage::
+
+    .venv/bin/python benchmarks/md_throughput.py --sizes 1 2 4 8 --steps 5 --cells 1 1 2
+    .venv/bin/python benchmarks/md_throughput.py --device cuda --sizes 1 8 64 256 \\
+        --steps 50 --cells 2 2 2    # 96-atom Li2O on a GPU
+
+Writes ``benchmarks/results/md_throughput.json`` (or ``--out``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+
+def _supercell(multiples: list[int]):
+    from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+    from pymatgen.util.testing import MatSciTest
+
+    from sse_flows.md.protocol import make_md_supercell
+
+    conventional = SpacegroupAnalyzer(
+        MatSciTest.get_structure("Li2O")
+    ).get_conventional_standard_structure()
+    return make_md_supercell(conventional * multiples, 1.0)
+
+
+def _rattled(cell, n: int):
+    from pymatgen.core import Structure
+
+    return [
+        Structure(cell.lattice, cell.species,
+                  cell.cart_coords + np.random.default_rng(i).normal(0.0, 0.05, (len(cell), 3)),
+                  coords_are_cartesian=True)
+        for i in range(n)
+    ]
+
+
+def batched_rate(cells, protocol, potential, steps: int) -> float:
+    """Atom-steps/s of the batched integrator over ``cells``."""
+    from sse_flows.md import batched
+    from sse_flows.md.schemas import ProductionRecord
+
+    members = []
+    for i, cell in enumerate(cells):
+        member = batched._Member(
+            index=i, atoms=cell.to_ase_atoms(), temperature=1000.0, workdir=Path("."),
+            record=ProductionRecord(temperature=1000.0),
+        )
+        member.momenta = np.random.default_rng(i).normal(
+            0.0, np.sqrt(member.masses * 0.086), member.positions.shape
+        )
+        members.append(member)
+    engine = batched._Engine(potential, batched.MAX_FORCE_EV_A)
+    engine.evaluate(members)
+    engine.evaluate(members)  # untimed warm-up at this batch shape (lazy kernels, allocator)
+    wall = batched._run_phase(engine, members, steps, "bussi", protocol, lambda m: m.index,
+                              lambda m, s: None, steps)
+    failed = [m.record.error for m in members if m.failed]
+    if failed:
+        raise RuntimeError(f"batched MD failed: {failed}")
+    return sum(len(c) for c in cells) * steps / wall
+
+
+def one_by_one_rate(cells, protocol, calculator, steps: int, workdir: Path) -> float:
+    """Atom-steps/s of the one-structure engine, structure after structure."""
+    from ase.md.velocitydistribution import thermalize_momenta
+
+    from sse_flows.md.forcefield import forces_only, run_production_chunk
+
+    calculator = forces_only(calculator)
+    wall = 0.0
+    for i, cell in enumerate(cells):
+        atoms = cell.to_ase_atoms()
+        atoms.calc = calculator
+        thermalize_momenta(atoms, 1000.0, rng=np.random.default_rng(i))
+        atoms.get_forces()
+        wall += run_production_chunk(atoms, 1000.0, protocol, steps, workdir / f"{i}.traj", 1)
+    return sum(len(c) for c in cells) * steps / wall
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--engine", default="sevennet", choices=["sevennet", "chgnet"])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1, 2, 4, 8])
+    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--cells", type=int, nargs=3, default=[1, 1, 2],
+                        help="multiples of the 12-atom conventional Li2O cell")
+    parser.add_argument("--label", default="cpu")
+    parser.add_argument("--out", default=str(Path(__file__).parent / "results"
+                                              / "md_throughput.json"))
+    args = parser.parse_args()
+
+    from sse_flows.md.batched import load_batched_potential
+    from sse_flows.md.forcefield import load_calculator
+    from sse_flows.md.protocol import MDProtocol
+
+    warnings.simplefilter("ignore")
+    protocol = MDProtocol(production_steps=args.steps, trajectory_interval=args.steps,
+                          chunk_steps=args.steps, relax=False)
+    cell = _supercell(args.cells)
+    potential = load_batched_potential(args.engine, args.device)
+    calculator = load_calculator(args.engine, args.device)
+    warm = cell.to_ase_atoms()
+    potential([warm])  # first-call overheads (lazy init, allocator) are not timed
+    warm.calc = calculator
+    warm.get_forces()
+    # throwaway run: torch's profiling executor specialises the model over its first calls
+    batched_rate(_rattled(cell, 1), protocol, potential, args.steps)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in args.sizes:
+            cells = _rattled(cell, n)
+            batched = batched_rate(cells, protocol, potential, args.steps)
+            single = one_by_one_rate(cells, protocol, calculator, args.steps, Path(tmp))
+            rows.append({"structures": n, "atoms_each": len(cell),
+                         "batched_atom_steps_per_s": batched,
+                         "one_by_one_atom_steps_per_s": single, "ratio": batched / single})
+            print(f"{n:4d} x {len(cell)} atoms: batched {batched:8.1f}  one-by-one "
+                  f"{single:8.1f} atom-steps/s  ratio {batched / single:5.2f}", flush=True)
+    result = {
+        "benchmark": "md_throughput", "engine": args.engine, "device": args.device,
+        "label": args.label, "steps": args.steps, "thermostat": "bussi",
+        "structure": f"Li2O conventional x {args.cells}", "host": platform.node(),
+        "date": time.strftime("%Y-%m-%d"), "rows": rows,
+    }
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, indent=2))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,702 @@
+"""Batched force-field MD: many (structure, temperature) pairs in one process, one model call
+per step for a whole batch.
+
+The one-structure engine (:mod:`sse_flows.md.forcefield`) runs ASE's integrators with an ASE
+calculator, one structure at a time. Here the same protocol runs for a list of pairs: each
+step, the positions of every pair in a batch go through the potential in *one* batched
+forward pass (SevenNet: a ``torch_geometric`` batch of the per-structure graphs; CHGNet:
+``CHGNet.predict_graph`` over the batch), and the integrators update every pair from its own
+forces.
+
+The integrators replicate ASE's, step for step and random number for random number:
+
+* initial velocities: ASE's ``thermalize_momenta`` + ``Stationary`` with the same seed;
+* equilibration: ASE's ``Langevin`` (``fixcm=False``) scheme, blocks extended (up to three)
+  until the second-half mean temperature is within
+  :func:`~sse_flows.md.forcefield.equilibration_tolerance`, per pair;
+* production: ASE's ``Bussi`` (velocity rescaling, then velocity Verlet), in the protocol's
+  restartable chunks, one ``.traj`` per pair and chunk, written exactly as
+  :func:`~sse_flows.md.forcefield.run_production_chunk` writes it (same description, frames
+  at steps 0, k, 2k, ... of each chunk), and the same continue-until decision
+  (:func:`~sse_flows.md.continuation.production_decision`) after each chunk.
+
+Each pair has its own ``numpy`` random generator seeded as the one-structure engine seeds
+it, so a pair's trajectory does not depend on what else is in its batch, and it equals the
+one-structure engine's up to float32 round-off of the batched forward pass. The
+Nose-Hoover-chain thermostat is not implemented here (the protocol default is Bussi).
+
+Batches (:func:`plan_batches`): pairs are packed first-fit by decreasing atom count until a
+total atom budget ``max_batch_atoms`` (:func:`default_max_batch_atoms`: a constant on CPU;
+on CUDA the free device memory times :data:`GPU_MEMORY_FRACTION` over an estimate of the
+bytes one atom costs in a forward + backward pass). A pair larger than the budget runs
+alone.
+
+Failures stay with their pair: when a batched forward pass raises, the batch is bisected
+until the member(s) that raise are found; a pair whose energy, forces or positions are not
+finite, or whose largest force exceeds ``max_force_eV_A`` (atoms collapsing or flying
+apart), gets ``error`` on its :class:`~sse_flows.md.schemas.ProductionRecord` and leaves
+the batch; the others continue. On a CUDA out-of-memory error the number of structures per
+forward pass is halved for the rest of the run.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from pymatgen.core import Structure
+
+from sse_flows.md.forcefield import (
+    _seed,
+    equilibration_tolerance,
+    load_calculator,
+)
+from sse_flows.md.protocol import MDProtocol
+from sse_flows.md.schemas import ProductionRecord
+
+logger = logging.getLogger(__name__)
+
+#: Atom budget of one batch on a CPU (throughput saturates well below it; memory is ample).
+CPU_MAX_BATCH_ATOMS = 4096
+
+#: Rough device memory (bytes) one atom costs in a forward + backward pass (graph, edge
+#: features, autograd buffers) at ~40-60 neighbours within the cutoff. NOT yet calibrated
+#: on a GPU: conservative guesses.
+BYTES_PER_ATOM: dict[str, float] = {"sevennet": 2.0e6, "chgnet": 2.0e6}
+
+#: Fraction of the free CUDA memory a batch may plan to use.
+GPU_MEMORY_FRACTION = 0.7
+
+#: Largest |force| (eV/A) before a pair is declared failed (atoms collapsing or flying apart).
+MAX_FORCE_EV_A = 100.0
+
+#: Thermostats the batched integrators implement (ASE's algorithms).
+BATCHED_THERMOSTATS = ("langevin", "bussi")
+
+
+class BatchedPotential(Protocol):
+    """Energies and forces of many structures in one call.
+
+    ``potential(atoms_list)`` returns ``(energies, forces)``: total energies (eV), shape
+    ``(n_structures,)``, and one ``(n_atoms_i, 3)`` force array (eV/A) per structure.
+    """
+
+    engine: str
+
+    def __call__(self, atoms_list: Sequence[Any]) -> tuple[np.ndarray, list[np.ndarray]]: ...
+
+
+class SevenNetBatch:
+    """SevenNet over a batch: the per-structure graphs (built as SevenNet's ASE calculator
+    builds them) joined into one ``torch_geometric`` batch, one forward pass.
+
+    Parameters
+    ----------
+    device
+        "cpu" or "cuda".
+    """
+
+    engine = "sevennet"
+
+    def __init__(self, device: str = "cpu") -> None:
+        from torch_geometric.loader.dataloader import Collater
+
+        calculator = load_calculator("sevennet", device)
+        # a copy: batch mode is a flag on the model, and the ASE calculator needs it off
+        self.model = copy.deepcopy(calculator.model)
+        self.model.set_is_batch_data(True)
+        self.model.eval()
+        self.cutoff = calculator.cutoff
+        self.modal = getattr(calculator, "modal", None)
+        self.device = device
+        self._collate = Collater([], follow_batch=None, exclude_keys=None)
+
+    def __call__(self, atoms_list: Sequence[Any]) -> tuple[np.ndarray, list[np.ndarray]]:
+        import sevenn._keys as KEY
+        from sevenn.atom_graph_data import AtomGraphData
+        from sevenn.train.dataload import unlabeled_atoms_to_graph
+
+        graphs = []
+        for atoms in atoms_list:
+            data = AtomGraphData.from_numpy_dict(
+                unlabeled_atoms_to_graph(atoms, self.cutoff, with_shift=False)
+            )
+            if self.modal:
+                data[KEY.DATA_MODALITY] = self.modal
+            graphs.append(data)
+        batch = self._collate(graphs).to(self.device)
+        output = self.model(batch)
+        energies = output[KEY.PRED_TOTAL_ENERGY].detach().cpu().numpy().astype(float)
+        forces = output[KEY.PRED_FORCE].detach().cpu().numpy().astype(float)
+        bounds = np.cumsum([0] + [len(atoms) for atoms in atoms_list])
+        pieces = [forces[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+        return energies.reshape(-1), pieces
+
+
+class CHGNetBatch:
+    """CHGNet over a batch: ``predict_graph`` with ``task="ef"`` (no stress) on the graphs of
+    all structures at once (the graphs are built as CHGNet's ASE calculator builds them).
+
+    Parameters
+    ----------
+    device
+        "cpu" or "cuda".
+    """
+
+    engine = "chgnet"
+
+    def __init__(self, device: str = "cpu") -> None:
+        self.model = load_calculator("chgnet", device).model
+
+    def __call__(self, atoms_list: Sequence[Any]) -> tuple[np.ndarray, list[np.ndarray]]:
+        from pymatgen.io.ase import AseAtomsAdaptor
+
+        structures = [AseAtomsAdaptor.get_structure(atoms) for atoms in atoms_list]
+        graphs = [self.model.graph_converter(structure) for structure in structures]
+        predictions = self.model.predict_graph(graphs, task="ef", batch_size=len(graphs))
+        if isinstance(predictions, dict):
+            predictions = [predictions]
+        scale = [len(s) if self.model.is_intensive else 1 for s in structures]
+        energies = np.array([float(p["e"]) * n for p, n in zip(predictions, scale, strict=True)])
+        return energies, [np.asarray(p["f"], dtype=float) for p in predictions]
+
+
+def load_batched_potential(engine: str = "sevennet", device: str = "cpu") -> BatchedPotential:
+    """The batched potential of a force-field engine ("sevennet" or "chgnet")."""
+    if engine == "sevennet":
+        return SevenNetBatch(device)
+    if engine == "chgnet":
+        return CHGNetBatch(device)
+    raise ValueError(f"no batched potential for engine {engine!r}; use 'sevennet' or 'chgnet'")
+
+
+def default_max_batch_atoms(engine: str = "sevennet", device: str = "cpu") -> int:
+    """Atom budget of one batch: :data:`CPU_MAX_BATCH_ATOMS` on a CPU; on CUDA
+    ``GPU_MEMORY_FRACTION * free memory / BYTES_PER_ATOM[engine]`` (at least 256)."""
+    if not str(device).startswith("cuda"):
+        return CPU_MAX_BATCH_ATOMS
+    import torch
+
+    free, _total = torch.cuda.mem_get_info(torch.device(device))
+    per_atom = BYTES_PER_ATOM.get(engine, max(BYTES_PER_ATOM.values()))
+    return max(256, int(GPU_MEMORY_FRACTION * free / per_atom))
+
+
+def plan_batches(sizes: Sequence[int], max_batch_atoms: int) -> list[list[int]]:
+    """Pack items (by atom count) into batches of at most ``max_batch_atoms`` atoms.
+
+    First-fit decreasing: items sorted by size (largest first; ties by index) go into the
+    first batch with room; an item larger than the budget gets a batch of its own.
+
+    Returns
+    -------
+    list of list of int
+        Item indices per batch (each batch in increasing index order).
+    """
+    if max_batch_atoms < 1:
+        raise ValueError(f"max_batch_atoms must be >= 1, got {max_batch_atoms}")
+    batches: list[list[int]] = []
+    loads: list[int] = []
+    for index in sorted(range(len(sizes)), key=lambda i: (-sizes[i], i)):
+        for b, load in enumerate(loads):
+            if load + sizes[index] <= max_batch_atoms:
+                batches[b].append(index)
+                loads[b] += sizes[index]
+                break
+        else:
+            batches.append([index])
+            loads.append(sizes[index])
+    return [sorted(batch) for batch in batches]
+
+
+# ------------------------------------------------------------------------------ members
+@dataclass
+class _Member:
+    """One (structure, temperature) pair in flight."""
+
+    index: int
+    atoms: Any  # ase.Atoms template (numbers, cell, masses), never given a calculator
+    temperature: float
+    workdir: Path
+    record: ProductionRecord
+    positions: np.ndarray = field(init=False)
+    momenta: np.ndarray = field(init=False)
+    masses: np.ndarray = field(init=False)
+    energy: float | None = None
+    forces: np.ndarray | None = None
+    thermostat: Any = None
+
+    def __post_init__(self) -> None:
+        self.positions = np.array(self.atoms.get_positions(), dtype=float)
+        self.momenta = np.zeros_like(self.positions)
+        self.masses = np.array(self.atoms.get_masses(), dtype=float)[:, None]
+
+    @property
+    def n_atoms(self) -> int:
+        return len(self.positions)
+
+    @property
+    def failed(self) -> bool:
+        return self.record.error is not None
+
+    def fail(self, message: str) -> None:
+        logger.warning("pair %d (%g K) failed: %s", self.index, self.temperature, message)
+        self.record.error = message
+
+    def kinetic_energy(self) -> float:
+        return float(0.5 * np.vdot(self.momenta, self.momenta / self.masses))
+
+    def temperature_now(self) -> float:
+        from ase import units
+
+        return 2.0 * self.kinetic_energy() / (3 * self.n_atoms * units.kB)
+
+    def frame(self):
+        """The current state as the ASE frame ``run_production_chunk`` writes."""
+        from ase.calculators.singlepoint import SinglePointCalculator
+
+        frame = self.atoms.copy()
+        frame.set_positions(self.positions)
+        frame.set_momenta(self.momenta)
+        frame.calc = SinglePointCalculator(frame, energy=float(self.energy))
+        return frame
+
+
+class _Langevin:
+    """ASE's ``Langevin`` step (``fixcm=False``) for one member."""
+
+    def __init__(self, member: _Member, temperature: float, protocol: MDProtocol, seed: int):
+        from ase import units
+
+        dt = protocol.time_step_fs * units.fs
+        fr = protocol.langevin_friction_per_ps * 1e-3 / units.fs
+        sigma = np.sqrt(2 * units.kB * temperature * fr / member.masses)
+        self.dt = dt
+        self.c1 = dt / 2.0 - dt * dt * fr / 8.0
+        self.c2 = dt * fr / 2 - dt * dt * fr * fr / 8.0
+        self.c3 = np.sqrt(dt) * sigma / 2.0 - dt**1.5 * fr * sigma / 8.0
+        self.c5 = dt**1.5 * sigma / (2 * np.sqrt(3))
+        self.c4 = fr / 2.0 * self.c5
+        self.rng = np.random.default_rng(seed)
+
+    def first_half(self, m: _Member) -> None:
+        xi = self.rng.standard_normal(size=(m.n_atoms, 3))
+        eta = self.rng.standard_normal(size=(m.n_atoms, 3))
+        self.rnd_pos = self.c5 * eta
+        self.rnd_vel = self.c3 * xi - self.c4 * eta
+        v = m.momenta / m.masses
+        v += self.c1 * m.forces / m.masses - self.c2 * v + self.rnd_vel
+        x = m.positions
+        m.positions = x + self.dt * v + self.rnd_pos
+        self.v = (m.positions - x - self.rnd_pos) / self.dt
+
+    def second_half(self, m: _Member) -> None:
+        v = self.v
+        v += self.c1 * m.forces / m.masses - self.c2 * v + self.rnd_vel
+        m.momenta = v * m.masses
+
+
+class _Bussi:
+    """ASE's ``Bussi`` step (stochastic velocity rescaling, then velocity Verlet)."""
+
+    def __init__(self, member: _Member, temperature: float, protocol: MDProtocol, seed: int):
+        from ase import units
+
+        self.dt = protocol.time_step_fs * units.fs
+        self.ndof = 3 * member.n_atoms
+        self.target = 0.5 * units.kB * temperature * self.ndof
+        self.exp_term = math.exp(-self.dt / (protocol.thermostat_time_fs * units.fs))
+        self.rng = np.random.default_rng(seed)
+        if np.isclose(member.kinetic_energy(), 0.0, rtol=0, atol=1e-12):
+            raise ValueError("initial kinetic energy is zero")
+
+    def first_half(self, m: _Member) -> None:
+        kinetic = m.kinetic_energy()
+        scaling = (1 - self.exp_term) * self.target / kinetic / self.ndof
+        normal = self.rng.standard_normal()
+        chi2 = 2.0 * self.rng.standard_gamma(0.5 * (self.ndof - 1))
+        alpha = math.sqrt(
+            self.exp_term + scaling * (chi2 + normal**2)
+            + 2 * normal * math.sqrt(self.exp_term * scaling)
+        )
+        m.momenta = alpha * m.momenta
+        m.momenta = m.momenta + 0.5 * self.dt * m.forces
+        m.positions = m.positions + self.dt * m.momenta / m.masses
+
+    def second_half(self, m: _Member) -> None:
+        m.momenta = m.momenta + 0.5 * self.dt * m.forces
+
+
+_THERMOSTATS = {"langevin": _Langevin, "bussi": _Bussi}
+
+
+class _Engine:
+    """Batched force evaluation with failure isolation."""
+
+    def __init__(self, potential: BatchedPotential, max_force: float) -> None:
+        self.potential = potential
+        self.max_force = max_force
+        self.max_members: int | None = None  # lowered after a CUDA out-of-memory error
+
+    def _call(self, members: list[_Member]) -> list[tuple[float, np.ndarray] | Exception]:
+        atoms_list = []
+        for m in members:
+            atoms = m.atoms.copy()
+            atoms.set_positions(m.positions)
+            atoms_list.append(atoms)
+        try:
+            energies, forces = self.potential(atoms_list)
+        except Exception as exc:  # noqa: BLE001 - bisect to the member(s) that fail
+            if _is_oom(exc) and len(members) > 1:
+                self.max_members = max(1, len(members) // 2)
+                logger.warning("out of memory: %d structures per forward pass from now on",
+                               self.max_members)
+                _empty_cache()
+            if len(members) == 1:
+                return [exc]
+            half = len(members) // 2
+            return self._call(members[:half]) + self._call(members[half:])
+        return list(zip((float(e) for e in energies), forces, strict=True))
+
+    def evaluate(self, members: list[_Member]) -> None:
+        """Energies and forces of every member; failing members get their ``error``."""
+        live = [m for m in members if not m.failed]
+        size = self.max_members or len(live) or 1
+        results: list[tuple[float, np.ndarray] | Exception] = []
+        for start in range(0, len(live), size):
+            results += self._call(live[start:start + size])
+        for m, result in zip(live, results, strict=True):
+            if isinstance(result, Exception):
+                m.fail(f"MD crashed: {type(result).__name__}: {result}")
+                continue
+            energy, forces = result
+            if not (math.isfinite(energy) and np.isfinite(forces).all()
+                    and np.isfinite(m.positions).all()):
+                m.fail("MD crashed: non-finite energy, forces or positions")
+                continue
+            largest = float(np.linalg.norm(forces, axis=1).max())
+            if largest > self.max_force:
+                m.fail(f"MD crashed: force {largest:.0f} eV/A > {self.max_force:g} eV/A "
+                       "(atoms collapsing or flying apart)")
+                continue
+            m.energy, m.forces = energy, forces
+
+
+def _is_oom(exc: Exception) -> bool:
+    return "out of memory" in str(exc).lower()
+
+
+def _empty_cache() -> None:
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    except Exception:  # noqa: BLE001 - best effort
+        pass
+
+
+def _run_phase(
+    engine: _Engine,
+    members: list[_Member],
+    n_steps: int,
+    thermostat: str,
+    protocol: MDProtocol,
+    seed_of: Callable[[_Member], int],
+    observer: Callable[[_Member, int], None],
+    interval: int,
+) -> float:
+    """``n_steps`` of ``thermostat`` for every member, one batched force call per step.
+
+    ``observer(member, step)`` runs at steps 0, ``interval``, ... (ASE's observers). Returns
+    the wall time (s).
+    """
+    start = time.perf_counter()
+    live = [m for m in members if not m.failed]
+    if any(m.forces is None for m in live):
+        engine.evaluate([m for m in live if m.forces is None])
+    for m in [m for m in live if not m.failed]:
+        try:
+            m.thermostat = _THERMOSTATS[thermostat](m, m.temperature, protocol, seed_of(m))
+        except Exception as exc:  # noqa: BLE001 - a member that cannot start fails alone
+            m.fail(f"MD crashed: {type(exc).__name__}: {exc}")
+    live = [m for m in live if not m.failed]
+    for m in live:
+        observer(m, 0)
+    for step in range(1, n_steps + 1):
+        if not live:
+            break
+        for m in live:
+            m.thermostat.first_half(m)
+        engine.evaluate(live)
+        live = [m for m in live if not m.failed]
+        for m in live:
+            m.thermostat.second_half(m)
+            if step % interval == 0:
+                observer(m, step)
+    return time.perf_counter() - start
+
+
+def _share(members: list[_Member], wall: float) -> dict[int, float]:
+    """Each member's share of a batch's wall time, by atom count."""
+    total = sum(m.n_atoms for m in members) or 1
+    return {m.index: wall * m.n_atoms / total for m in members}
+
+
+def _equilibrate(engine: _Engine, members: list[_Member], protocol: MDProtocol) -> None:
+    """Seeded velocities, then Langevin blocks until each member's temperature settled
+    (:func:`sse_flows.md.forcefield.equilibrate`, per member)."""
+    from ase.md.velocitydistribution import Stationary, thermalize_momenta
+
+    for m in members:
+        atoms = m.atoms.copy()
+        thermalize_momenta(
+            atoms, m.temperature, rng=np.random.default_rng(_seed(protocol, m.temperature, 0))
+        )
+        Stationary(atoms)
+        m.momenta = np.array(atoms.get_momenta(), dtype=float)
+    steps = protocol.equilibration_steps
+    if steps == 0:
+        for m in members:
+            m.record.equilibration_mean_temperature_K = m.temperature_now()
+            m.record.equilibrated = True
+        return
+    pending = list(members)
+    every = max(1, steps // 200)
+    for block in range(3):
+        samples: dict[int, list[float]] = {m.index: [] for m in pending}
+
+        def sample(m: _Member, step: int, samples=samples) -> None:
+            if step >= steps // 2:
+                samples[m.index].append(m.temperature_now())
+
+        wall = _run_phase(
+            engine, pending, steps, protocol.equilibration_thermostat, protocol,
+            lambda m, block=block: _seed(protocol, m.temperature, 1000 + block), sample, every,
+        )
+        shares = _share(pending, wall)
+        still = []
+        for m in pending:
+            m.record.elapsed_s += shares[m.index]
+            if m.failed:
+                continue
+            m.record.equilibration_steps += steps
+            mean = float(np.mean(samples[m.index])) if samples[m.index] else m.temperature_now()
+            m.record.equilibration_mean_temperature_K = mean
+            settled = abs(mean - m.temperature) <= equilibration_tolerance(
+                m.temperature, m.n_atoms, (steps - steps // 2) * protocol.time_step_fs, protocol
+            )
+            m.record.equilibrated = settled
+            if not settled:
+                logger.info("pair %d, %g K: equilibration block %d ended at %.0f K; extending",
+                            m.index, m.temperature, block + 1, mean)
+                still.append(m)
+        pending = still
+        if not pending:
+            break
+
+
+def _production_chunk(engine: _Engine, members: list[_Member], protocol: MDProtocol) -> None:
+    """One production chunk for members at the same point of their production, then the
+    continue-until decision for each (:func:`sse_flows.md.forcefield.md_chunk`)."""
+    from ase import units
+    from ase.io.trajectory import Trajectory
+
+    from sse_flows.md.continuation import production_decision
+
+    n_steps = protocol.next_chunk_steps(members[0].record.production_steps)
+    chunk = members[0].record.chunks + 1
+    writers, paths = {}, {}
+    for m in members:
+        m.workdir.mkdir(parents=True, exist_ok=True)
+        paths[m.index] = m.workdir / f"production_{m.temperature:g}K_{chunk:03d}.traj"
+        writer = Trajectory(str(paths[m.index]), "w")
+        writer.set_description(
+            {
+                "type": "molecular-dynamics",
+                "md-type": protocol.thermostat,
+                "timestep": protocol.time_step_fs * units.fs,
+                "interval": protocol.trajectory_interval,
+                "temperature_K": m.temperature,
+                "chunk": chunk,
+            }
+        )
+        writers[m.index] = writer
+
+    def write(m: _Member, _step: int) -> None:
+        writers[m.index].write(m.frame())
+
+    try:
+        wall = _run_phase(
+            engine, members, n_steps, protocol.thermostat, protocol,
+            lambda m: _seed(protocol, m.temperature, chunk), write, protocol.trajectory_interval,
+        )
+    finally:
+        for writer in writers.values():
+            writer.close()
+    shares = _share(members, wall)
+    for m in members:
+        m.record.elapsed_s += shares[m.index]
+        if not m.failed:
+            m.record.files.append(str(paths[m.index]))
+            m.record.production_steps += n_steps
+            m.record.chunks = chunk
+        m.record = production_decision(m.record, protocol)
+
+
+def _check_protocol(protocol: MDProtocol) -> None:
+    for name in ("thermostat", "equilibration_thermostat"):
+        if getattr(protocol, name) not in BATCHED_THERMOSTATS:
+            raise ValueError(
+                f"the batched engine implements {BATCHED_THERMOSTATS}; {name} is "
+                f"{getattr(protocol, name)!r} (use the one-structure engine for it)"
+            )
+
+
+def _workdirs(workdir: Path | Sequence[Path], n: int) -> list[Path]:
+    if isinstance(workdir, (str, Path)):
+        return [Path(workdir).resolve() / f"pair_{i:03d}" for i in range(n)]
+    dirs = [Path(d).resolve() for d in workdir]
+    if len(dirs) != n:
+        raise ValueError(f"{len(dirs)} workdirs for {n} pairs")
+    return dirs
+
+
+def run_batched_md(
+    cells: Sequence[Structure],
+    temperatures: Sequence[float],
+    protocol: MDProtocol,
+    workdir: Path | Sequence[Path],
+    engine: str = "sevennet",
+    device: str = "cpu",
+    max_batch_atoms: int | None = None,
+    potential: BatchedPotential | None = None,
+    max_force_eV_A: float = MAX_FORCE_EV_A,
+) -> list[ProductionRecord]:
+    """Equilibration and the whole production of many (cell, temperature) pairs, batched.
+
+    Never raises for MD failures: a pair that fails gets a record with ``error`` (and
+    ``stop_reason`` "engine error"), as :func:`~sse_flows.md.forcefield.md_chunk` returns.
+
+    Parameters
+    ----------
+    cells
+        The MD supercells (as :func:`~sse_flows.md.forcefield.prepare_supercell` makes them).
+    temperatures
+        One temperature (K) per cell: pair ``i`` is ``(cells[i], temperatures[i])``.
+    protocol
+        The MD protocol (thermostats "langevin" or "bussi").
+    workdir
+        One folder (pair ``i`` writes under ``workdir/pair_{i:03d}``) or one folder per pair
+        (pairs of one material may share a folder: file names carry the temperature).
+    engine
+        "sevennet" or "chgnet" (ignored when ``potential`` is given).
+    device
+        "cpu" or "cuda".
+    max_batch_atoms
+        Atom budget of one batch (default :func:`default_max_batch_atoms`).
+    potential
+        A batched potential to use instead of loading ``engine``'s.
+    max_force_eV_A
+        A pair whose largest force exceeds this fails.
+
+    Returns
+    -------
+    list of ProductionRecord
+        One per pair, in input order, with its stop reason set.
+    """
+    if len(cells) != len(temperatures):
+        raise ValueError(f"{len(cells)} cells but {len(temperatures)} temperatures")
+    _check_protocol(protocol)
+    if not cells:
+        return []
+    potential = potential or load_batched_potential(engine, device)
+    budget = max_batch_atoms or default_max_batch_atoms(potential.engine, device)
+    dirs = _workdirs(workdir, len(cells))
+    sizes = [len(cell) for cell in cells]
+    records: list[ProductionRecord | None] = [None] * len(cells)
+    md_engine = _Engine(potential, max_force_eV_A)
+    batches = plan_batches(sizes, budget)
+    logger.info("%d pairs in %d batches of <= %d atoms", len(cells), len(batches), budget)
+    for batch in batches:
+        members = []
+        for i in batch:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                atoms = cells[i].to_ase_atoms()
+            members.append(_Member(
+                index=i, atoms=atoms, temperature=float(temperatures[i]), workdir=dirs[i],
+                record=ProductionRecord(temperature=float(temperatures[i])),
+            ))
+        _equilibrate(md_engine, members, protocol)
+        while True:
+            running = [m for m in members if m.record.stop_reason is None]
+            if not running:
+                break
+            for m in [m for m in running if m.failed]:
+                from sse_flows.md.continuation import production_decision
+
+                m.record = production_decision(m.record, protocol)
+            running = [m for m in running if not m.failed]
+            by_progress: dict[tuple[int, int], list[_Member]] = {}
+            for m in running:
+                key = (m.record.production_steps, m.record.chunks)
+                by_progress.setdefault(key, []).append(m)
+            for group in by_progress.values():
+                _production_chunk(md_engine, group, protocol)
+        for m in members:
+            records[m.index] = m.record
+    return [record for record in records if record is not None]
+
+
+def run_batched_materials(
+    supercells: Sequence[Structure],
+    protocol: MDProtocol,
+    workdirs: Sequence[Path],
+    engine: str = "sevennet",
+    device: str = "cpu",
+    max_batch_atoms: int | None = None,
+    potential: BatchedPotential | None = None,
+) -> list[list[ProductionRecord]]:
+    """The force-field protocol of many materials at once: every material's hottest
+    temperature in one batched run, then the colder ones that
+    :func:`~sse_flows.md.continuation.skip_colder` does not skip.
+
+    Returns
+    -------
+    list of list of ProductionRecord
+        Per material, the records in ``protocol.temperatures`` order (ready for
+        :func:`~sse_flows.md.documents.make_md_run_doc`).
+    """
+    from sse_flows.md.continuation import hottest_first, skip_colder
+
+    hottest, colder = hottest_first(protocol)
+    kwargs = {"engine": engine, "device": device, "max_batch_atoms": max_batch_atoms,
+              "potential": potential}
+    potential = potential or load_batched_potential(engine, device)
+    kwargs["potential"] = potential
+    hot = run_batched_md(supercells, [hottest] * len(supercells), protocol, workdirs, **kwargs)
+    by_material: list[dict[float, ProductionRecord]] = [{hottest: r} for r in hot]
+    pairs = []
+    for i, records in enumerate(by_material):
+        for temperature in colder:
+            skipped = skip_colder(temperature, records[hottest], protocol)
+            if skipped is not None:
+                records[temperature] = skipped
+            else:
+                pairs.append((i, temperature))
+    cold = run_batched_md(
+        [supercells[i] for i, _ in pairs], [t for _, t in pairs], protocol,
+        [workdirs[i] for i, _ in pairs], **kwargs,
+    )
+    for (i, temperature), record in zip(pairs, cold, strict=True):
+        by_material[i][temperature] = record
+    return [[records[t] for t in protocol.temperatures] for records in by_material]

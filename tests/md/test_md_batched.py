@@ -1,0 +1,269 @@
+"""The batched MD engine against the one-structure engine (CPU, tiny: three Li2O cells of
+6-12 atoms, tens of steps): same energies, same trajectories and temperatures, the same
+documents and verdicts; a failing structure fails alone."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ase.io.trajectory import Trajectory
+from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+from pymatgen.util.testing import MatSciTest
+
+from sse_flows.md.batched import (
+    CPU_MAX_BATCH_ATOMS,
+    default_max_batch_atoms,
+    load_batched_potential,
+    plan_batches,
+    run_batched_md,
+)
+from sse_flows.md.continuation import read_production
+from sse_flows.md.documents import make_md_run_doc
+from sse_flows.md.forcefield import load_calculator, md_chunk
+from sse_flows.md.protocol import MDProtocol, make_md_supercell
+from sse_flows.md.schemas import MDRunDoc
+
+#: 6 equilibration + 12 production steps in two chunks, a frame every 2 steps; tight
+#: thermostats (Langevin 200/ps, Bussi 10 fs) so that 12 fs reach the target temperature
+#: (a crystal started at its minimum with all its energy kinetic drops to half of it)
+PROTOCOL = MDProtocol(
+    temperatures=(1000.0,), equilibration_steps=6, production_steps=12, chunk_steps=6,
+    trajectory_interval=2, min_lattice_length=4.0, relax=False,
+    langevin_friction_per_ps=200.0, thermostat_time_fs=10.0,
+)
+TEMPERATURES = [1200.0, 1000.0, 800.0]
+
+#: |<T / T_target> - 1| allowed for the production frames of the three pairs pooled (weighted
+#: by atoms): one frame of N = 6-12 atoms fluctuates by sqrt(2 / 3N) = 24-33 %, and the 21
+#: frames are ~12 independent samples (Bussi 10 fs, a frame every 4 fs): ~8 % is one
+#: standard error, 20 % 2.5. Each pair's mean must equal the one-structure engine's to 1 K.
+TEMPERATURE_TOLERANCE = 0.2
+
+
+@pytest.fixture(scope="module")
+def cells():
+    """Rhombohedral Li2O doubled (6 atoms), conventional Li2O (12 atoms) and the same cell
+    2 % expanded."""
+    primitive = MatSciTest.get_structure("Li2O")
+    conventional = SpacegroupAnalyzer(primitive).get_conventional_standard_structure()
+    expanded = conventional.copy()
+    expanded.scale_lattice(conventional.volume * 1.02**3)
+    return [
+        make_md_supercell(primitive * (1, 1, 2), 1.0),
+        make_md_supercell(conventional, 4.0),
+        make_md_supercell(expanded, 4.0),
+    ]
+
+
+@pytest.fixture(scope="module")
+def both_engines(cells, tmp_path_factory):
+    """(batched records, one-structure records) of the three pairs."""
+    root = tmp_path_factory.mktemp("batched")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        batched = run_batched_md(
+            cells, TEMPERATURES, PROTOCOL, root / "batched", engine="sevennet",
+            max_batch_atoms=20,  # two batches: [6 + 12 atoms], [12 atoms]
+        )
+        calculator = load_calculator("sevennet", "cpu")
+        single = []
+        for i, (cell, temperature) in enumerate(zip(cells, TEMPERATURES, strict=True)):
+            record = None
+            while record is None or record.stop_reason is None:
+                record = md_chunk(cell, temperature, PROTOCOL, root / f"single_{i}", calculator,
+                                  record)
+            single.append(record)
+    return batched, single
+
+
+def _doc(cell, record) -> MDRunDoc:
+    protocol = PROTOCOL.with_changes(temperatures=(record.temperature,))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return make_md_run_doc("sevennet", cell, cell, [record], protocol,
+                               parameters={"device": "cpu"})
+
+
+def test_plan_batches_packs_largest_first_within_the_budget():
+    assert plan_batches([24, 12, 12], 40) == [[0, 1], [2]]
+    assert plan_batches([10, 50, 10, 30], 40) == [[1], [0, 3], [2]]  # 50 > budget: alone
+    assert plan_batches([5] * 4, 1000) == [[0, 1, 2, 3]]
+    assert default_max_batch_atoms("sevennet", "cpu") == CPU_MAX_BATCH_ATOMS
+    with pytest.raises(ValueError, match="max_batch_atoms"):
+        plan_batches([1], 0)
+
+
+@pytest.mark.parametrize("engine", ["sevennet", "chgnet"])
+def test_step0_energies_and_forces_equal_the_ase_calculator(cells, engine):
+    rng = np.random.default_rng(0)
+    atoms_list = []
+    for cell in cells:
+        atoms = cell.to_ase_atoms()
+        atoms.positions += rng.normal(0.0, 0.05, atoms.positions.shape)
+        atoms_list.append(atoms)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        energies, forces = load_batched_potential(engine, "cpu")(atoms_list)
+        calculator = load_calculator(engine, "cpu")
+        for atoms, energy, force in zip(atoms_list, energies, forces, strict=True):
+            atoms.calc = calculator
+            assert energy / len(atoms) == pytest.approx(
+                atoms.get_potential_energy() / len(atoms), abs=1e-4
+            )
+            np.testing.assert_allclose(force, atoms.get_forces(), atol=1e-3)
+
+
+def test_trajectories_equal_the_one_structure_engine(both_engines):
+    """Same seeds, same integrators: the frames agree up to float32 round-off."""
+    batched, single = both_engines
+    for b, s in zip(batched, single, strict=True):
+        assert b.error is None and s.error is None
+        assert (b.production_steps, b.chunks, b.equilibration_steps) == (
+            s.production_steps, s.chunks, s.equilibration_steps
+        ) == (12, 2, s.equilibration_steps)
+        assert b.equilibration_steps >= 6
+        assert b.equilibrated == s.equilibrated and b.stop_reason == s.stop_reason
+        assert b.equilibration_mean_temperature_K == pytest.approx(
+            s.equilibration_mean_temperature_K, abs=1.0
+        )
+        assert len(b.files) == len(s.files) == 2
+        for fb, fs in zip(b.files, s.files, strict=True):
+            with Trajectory(fb) as tb, Trajectory(fs) as ts:
+                assert tb.description == ts.description
+                frames_b, frames_s = list(tb), list(ts)
+            assert len(frames_b) == len(frames_s) == 4  # steps 0, 2, 4, 6
+            for ab, as_ in zip(frames_b, frames_s, strict=True):
+                np.testing.assert_allclose(ab.positions, as_.positions, atol=1e-3)
+                np.testing.assert_allclose(ab.get_momenta(), as_.get_momenta(), atol=1e-3)
+                assert ab.get_potential_energy() / len(ab) == pytest.approx(
+                    as_.get_potential_energy() / len(as_), abs=1e-4
+                )
+
+
+def test_temperatures_reach_their_targets(cells, both_engines):
+    batched, single = both_engines
+    ratios, weights = [], []
+    for cell, b, s in zip(cells, batched, single, strict=True):
+        mean_b = float(np.mean(read_production(b).kinetic_temperatures))
+        mean_s = float(np.mean(read_production(s).kinetic_temperatures))
+        assert mean_b == pytest.approx(mean_s, abs=1.0)
+        ratios.append(mean_b / b.temperature)
+        weights.append(len(cell))
+    assert abs(np.average(ratios, weights=weights) - 1.0) <= TEMPERATURE_TOLERANCE
+
+
+def test_documents_and_verdicts_equal_the_one_structure_engine(cells, both_engines):
+    batched, single = both_engines
+    for cell, b, s in zip(cells, batched, single, strict=True):
+        run = read_production(b)  # the analysis reads the files without options
+        assert run.time_step_fs == pytest.approx(4.0) and run.temperature_K == b.temperature
+        assert run.n_frames == 7 and run.energies is not None  # 2 chunks, restart frame dropped
+        doc_b, doc_s = _doc(cell, b), _doc(cell, s)
+        MDRunDoc.model_validate(doc_b.model_dump())
+        assert doc_b.status == doc_s.status
+        assert doc_b.n_atoms == len(cell) and doc_b.engine == "sevennet"
+        (rb,), (rs,) = doc_b.runs, doc_s.runs
+        same = ("status", "n_frames", "discarded_frames", "li_hops", "diffusive",
+                "stop_reason", "production_steps", "equilibration_steps", "step_skip",
+                "equilibrated", "temperature_within_tolerance")
+        assert {k: getattr(rb, k) for k in same} == {k: getattr(rs, k) for k in same}
+        assert rb.framework.stable == rs.framework.stable
+        assert rb.mean_temperature_K == pytest.approx(rs.mean_temperature_K, abs=1.0)
+        assert rb.min_distance_A == pytest.approx(rs.min_distance_A, abs=1e-3)
+        assert not rb.diffusive  # a Li2O crystal in 24 fs
+        filled = {k for k, v in rs.model_dump().items() if v is not None}
+        assert {k for k, v in rb.model_dump().items() if v is not None} == filled
+
+
+class _FailOne:
+    """The real potential, except: the 6-atom structure raises from the 4th call on, and a
+    structure whose cell is 2 % expanded gets NaN energies from the 6th."""
+
+    engine = "sevennet"
+
+    def __init__(self, potential, expanded_volume):
+        self.potential, self.calls, self.expanded_volume = potential, 0, expanded_volume
+
+    def __call__(self, atoms_list):
+        self.calls += 1
+        if self.calls >= 4 and any(len(a) == 6 for a in atoms_list):
+            raise RuntimeError("simulated engine crash")
+        energies, forces = self.potential(atoms_list)
+        if self.calls >= 6:
+            for i, atoms in enumerate(atoms_list):
+                if atoms.get_volume() == pytest.approx(self.expanded_volume):
+                    energies[i] = np.nan
+        return energies, forces
+
+
+def test_a_failed_structure_fails_alone(cells, tmp_path):
+    protocol = PROTOCOL.with_changes(equilibration_steps=4, production_steps=6, chunk_steps=6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        potential = _FailOne(load_batched_potential("sevennet"), cells[2].volume)
+        records = run_batched_md(cells, TEMPERATURES, protocol, tmp_path, potential=potential)
+    crashed, good, nan = records
+    assert "simulated engine crash" in crashed.error and crashed.stop_reason == "engine error"
+    assert "non-finite" in nan.error and nan.stop_reason == "engine error"
+    assert crashed.files == [] and nan.files == []
+    assert good.error is None and good.production_steps == 6 and len(good.files) == 1
+    assert good.stop_reason == "fixed length"
+    assert len(read_production(good).energies) == 4
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        docs = [make_md_run_doc("sevennet", cell, cell, [record],
+                                protocol.with_changes(temperatures=(record.temperature,)))
+                for cell, record in zip(cells, records, strict=True)]
+    assert [doc.status for doc in docs] == ["failed", "ok", "failed"]
+    assert "simulated engine crash" in docs[0].reason
+
+
+def test_unsupported_thermostat_and_mismatched_inputs_are_errors(cells, tmp_path):
+    with pytest.raises(ValueError, match="batched engine implements"):
+        run_batched_md(cells[:1], [1000.0], PROTOCOL.with_changes(thermostat="nose-hoover-chain"),
+                       tmp_path)
+    with pytest.raises(ValueError, match="temperatures"):
+        run_batched_md(cells, [1000.0], PROTOCOL, tmp_path)
+
+
+class _Harmonic:
+    """A cheap stand-in potential: every atom tied to its starting site (no Li hops)."""
+
+    engine = "sevennet"
+
+    def __init__(self, cells, k=5.0):
+        self.sites = {len(cell): cell.cart_coords for cell in cells}  # cells differ in size
+        self.k = k
+
+    def __call__(self, atoms_list):
+        energies, forces = [], []
+        for atoms in atoms_list:
+            displacement = atoms.positions - self.sites[len(atoms)]
+            energies.append(0.5 * self.k * float((displacement**2).sum()))
+            forces.append(-self.k * displacement)
+        return np.array(energies), forces
+
+
+def test_materials_run_hottest_first_and_skip_colder_without_hops(cells, tmp_path):
+    from sse_flows.md.batched import run_batched_materials
+    from sse_flows.md.continuation import SKIPPED
+
+    protocol = PROTOCOL.with_changes(temperatures=(800.0, 1200.0), production_steps=40,
+                                     chunk_steps=20, equilibration_steps=10)
+    materials = cells[:2]  # 6 and 12 atoms
+    workdirs = [tmp_path / "a", tmp_path / "b"]
+    per_material = run_batched_materials(materials, protocol, workdirs,
+                                         potential=_Harmonic(materials))
+    for cell, workdir, (cold, hot) in zip(materials, workdirs, per_material, strict=True):
+        assert (cold.temperature, hot.temperature) == (800.0, 1200.0)
+        assert hot.error is None and hot.production_steps == 40 and hot.chunks == 2
+        assert hot.li_hops == 0 and hot.stop_reason == "fixed length"
+        assert cold.stop_reason == SKIPPED and cold.files == []
+        assert all(Path(f).parent == workdir.resolve() for f in hot.files)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            doc = make_md_run_doc("sevennet", cell, cell, [cold, hot], protocol)
+        assert doc.status == "ok" and [run.status for run in doc.runs] == ["skipped", "ok"]
