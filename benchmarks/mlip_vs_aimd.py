@@ -154,8 +154,12 @@ def table(results: dict) -> str:
             if row["D_cm2_s"] > 0 and aimd["D_cm2_s"] > 0 and mlip_stable and aimd_stable
             else None
         )
-        stats = summary.setdefault(engine, {"ratio": [], "agree": []})
+        stats = summary.setdefault(engine, {"ratio": [], "agree": [], "host": {}, "both": {}})
         stats["agree"].append(agree)
+        stats["host"][(material, temp)] = mlip_stable == aimd_stable
+        stats["both"][(material, temp)] = agree
+        if ratio is not None and aimd["diffusive"]:  # D compared wherever both hosts hold
+            stats.setdefault("stable_ratio", {})[(material, temp)] = ratio
         if ratio is not None and row["diffusive"] and aimd["diffusive"]:
             stats["ratio"].append(ratio)
         lines.append(
@@ -180,12 +184,28 @@ def table(results: dict) -> str:
         if ea_m is not None and ea_a is not None:
             ea_rows.append(f"| {engine} | {material} | {ea_m:.2f} | {ea_a:.2f} | "
                            f"{ea_m - ea_a:+.2f} |")
-    out = lines + ["", "| engine | runs | host + diffusion verdict agrees | "
-                   "mean abs log10 D ratio (both diffusive, both stable) |", "|---|---|---|---|"]
+    out = lines + ["", "| engine | runs | host verdict agrees | host + diffusion verdict agrees | "
+                   "mean abs log10 D ratio (both diffusive, both stable) |",
+                   "|---|---|---|---|---|"]
     for engine, stats in sorted(summary.items()):
         mean_abs = np.mean(np.abs(stats["ratio"])) if stats["ratio"] else float("nan")
-        out.append(f"| {engine} | {len(stats['agree'])} | {sum(stats['agree'])} of "
-                   f"{len(stats['agree'])} | {mean_abs:.2f} ({len(stats['ratio'])} runs) |")
+        n = len(stats["agree"])
+        out.append(f"| {engine} | {n} | {sum(stats['host'].values())} of {n} | "
+                   f"{sum(stats['agree'])} of {n} | {mean_abs:.2f} ({len(stats['ratio'])} runs) |")
+    common = set.intersection(*(set(st["host"]) for st in summary.values())) if summary else set()
+    if len(summary) > 1 and common:
+        where = ", ".join(f"{m} {float(t):.0f} K" for m, t in sorted(common))
+        out += ["", f"Paired (the runs every engine finished: {where}):", "",
+                "| engine | host verdict agrees | host + diffusion verdict agrees | "
+                "mean abs log10 D ratio (both hosts stable, AIMD diffusive) |",
+                "|---|---|---|---|"]
+        for engine, stats in sorted(summary.items()):
+            host = sum(stats["host"][k] for k in common)
+            both = sum(stats["both"][k] for k in common)
+            ratios = [v for k, v in stats.get("stable_ratio", {}).items() if k in common]
+            mean_abs = f"{np.mean(np.abs(ratios)):.2f} ({len(ratios)} runs)" if ratios else "-"
+            out.append(f"| {engine} | {host} of {len(common)} | {both} of {len(common)} | "
+                       f"{mean_abs} |")
     if ea_rows:
         out += ["", "| engine | material | Ea MLIP (eV) | Ea AIMD (eV) | difference |",
                 "|---|---|---|---|---|", *ea_rows]

@@ -26,7 +26,7 @@ from sse_flows.flows.md_validation import (
     MDValidationMaker,
     with_category,
 )
-from sse_flows.md.protocol import MDProtocol
+from sse_flows.md.protocol import DEFAULT_MD_ENGINE, MDProtocol
 from sse_flows.models.jobs import ModelEvaluationMaker, VoteMaker
 from sse_flows.provenance import parameter_hash
 from sse_flows.ranking.jobs import CandidateSelectionMaker, RankingMaker
@@ -152,7 +152,7 @@ class DiscoveryFlowMaker(Maker):
     control_formula: str | None = "Li10GeP2S12"
     negative_control_formula: str | None = "Li3PO4"
     structures_dir: str | None = None
-    md_engine: str = "chgnet"
+    md_engine: str = DEFAULT_MD_ENGINE
     md_protocol: MDProtocol = field(default_factory=MDProtocol)
     md_device: str = "cpu"
     md_max_atoms: int | None = None

@@ -14,7 +14,7 @@ from typing import Any
 
 from jobflow import Flow, Job, Maker, Response, job
 
-from sse_flows.md.protocol import MDProtocol
+from sse_flows.md.protocol import DEFAULT_MD_ENGINE, MDProtocol
 from sse_flows.ranking.schemas import MDValidationDoc
 from sse_flows.ranking.selection import SelectionDoc
 
@@ -116,7 +116,7 @@ class MDValidationMaker(Maker):
     """
 
     name: str = "md validation"
-    engine: str = "chgnet"
+    engine: str = DEFAULT_MD_ENGINE
     protocol: MDProtocol = field(default_factory=MDProtocol)
     device: str = "cpu"
 

@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from sse_flows.md.makers import MD_ENGINES
-from sse_flows.md.protocol import THERMOSTATS, MDProtocol
+from sse_flows.md.protocol import DEFAULT_MD_ENGINE, THERMOSTATS, MDProtocol
 from sse_flows.validation import DEFAULT_MAX_ATOMS, EXIT_VERDICT_FAILED, validated
 
 
@@ -203,10 +203,10 @@ def _summary(doc) -> str:
 @click.option(
     "--engine",
     type=click.Choice(MD_ENGINES),
-    default="chgnet",
+    default=DEFAULT_MD_ENGINE,
     show_default=True,
-    help="chgnet/sevennet: run here with a universal potential; vasp: build the AIMD flow "
-    "and submit it.",
+    help="sevennet/chgnet: run here with a universal potential (sevennet agrees better "
+    "with AIMD, chgnet is 3-5x faster on a CPU); vasp: build the AIMD flow and submit it.",
 )
 @md_protocol_options
 @click.option(

@@ -30,6 +30,7 @@ import numpy as np
 from pymatgen.core import Structure
 
 from sse_flows.md.protocol import (
+    DEFAULT_MD_ENGINE,
     MDProtocol,
     check_md_structure,
     make_md_supercell,
@@ -55,7 +56,7 @@ def engine_names() -> tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=4)
-def load_calculator(engine: str = "chgnet", device: str = "cpu"):
+def load_calculator(engine: str = DEFAULT_MD_ENGINE, device: str = "cpu"):
     """The ASE calculator of a force-field engine (loaded once per process).
 
     Parameters
@@ -358,7 +359,7 @@ def run_forcefield_md(
     protocol: MDProtocol | None = None,
     workdir: str | Path = ".",
     material_id: str | None = None,
-    engine: str = "chgnet",
+    engine: str = DEFAULT_MD_ENGINE,
     device: str = "cpu",
     progress: bool = False,
 ):

@@ -22,7 +22,7 @@ from jobflow.core.reference import OnMissing
 from pymatgen.core import Structure
 
 from sse_flows.md.documents import make_md_run_doc
-from sse_flows.md.protocol import MDProtocol
+from sse_flows.md.protocol import DEFAULT_MD_ENGINE, MDProtocol
 
 if TYPE_CHECKING:
     from sse_flows.md.makers import AimdProtocolMaker
@@ -48,7 +48,10 @@ def _local_dir(dir_name: str | Path) -> Path:
 # ---------------------------------------------------------------------- force field
 @job(output_schema=MDCellDoc)
 def prepare_md_cell(
-    structure: Structure, protocol: dict[str, Any], engine: str = "chgnet", device: str = "cpu"
+    structure: Structure,
+    protocol: dict[str, Any],
+    engine: str = DEFAULT_MD_ENGINE,
+    device: str = "cpu",
 ) -> MDCellDoc:
     """Relax the unit cell with the potential (when the protocol says so) and build the
     MD supercell; a potential that cannot describe the structure gives ``error``."""
@@ -78,7 +81,7 @@ def forcefield_md_chunk(
     cell: MDCellDoc,
     temperature: float,
     protocol: dict[str, Any],
-    engine: str = "chgnet",
+    engine: str = DEFAULT_MD_ENGINE,
     device: str = "cpu",
     record: ProductionRecord | None = None,
     name_prefix: str = "md",

@@ -19,7 +19,12 @@ from jobflow import Flow, Job, Maker
 from pymatgen.core import Structure
 from pymatgen.io.vasp import Kpoints
 
-from sse_flows.md.protocol import MDProtocol, check_md_structure, make_md_supercell
+from sse_flows.md.protocol import (
+    DEFAULT_MD_ENGINE,
+    MDProtocol,
+    check_md_structure,
+    make_md_supercell,
+)
 from sse_flows.md.schemas import MDCellDoc
 
 #: INCAR settings of the paper's AIMD on top of atomate2's MD input set (MDSetGenerator
@@ -38,6 +43,7 @@ PAPER_INCAR_SETTINGS: dict[str, Any] = {
 
 #: MD engines: force fields run anywhere, vasp on clusters.
 MD_ENGINES = ("chgnet", "sevennet", "vasp")
+
 
 
 def _temperature_label(temperature: float) -> str:
@@ -211,7 +217,7 @@ class ForceFieldMdProtocolMaker(Maker):
 
     name: str = ""
     protocol: MDProtocol = field(default_factory=MDProtocol)
-    engine: str = "chgnet"
+    engine: str = DEFAULT_MD_ENGINE
     device: str = "cpu"
 
     def __post_init__(self) -> None:
@@ -261,7 +267,7 @@ class ForceFieldMdProtocolMaker(Maker):
 
 
 def md_maker(
-    engine: str = "chgnet", protocol: MDProtocol | None = None, **kwargs: Any
+    engine: str = DEFAULT_MD_ENGINE, protocol: MDProtocol | None = None, **kwargs: Any
 ) -> AimdProtocolMaker | ForceFieldMdProtocolMaker:
     """The MD protocol maker of an engine.
 

@@ -26,6 +26,13 @@ PAPER_TEMPERATURES: tuple[float, ...] = (600.0, 800.0, 1000.0, 1200.0)
 THERMOSTATS = ("bussi", "langevin", "nose-hoover-chain")
 
 
+#: The default engine: the universal potential that agrees better with the authors' AIMD
+#: in benchmarks/mlip_vs_aimd.py (docs/md.md, "MLIP against AIMD"): SevenNet keeps all four
+#: AIMD-stable hosts stable at 1400 K where CHGNet melts two, and its D is closer. CHGNet
+#: is 3-5x faster on a CPU: ``--engine chgnet`` (the demo uses it to stay under 20 min).
+DEFAULT_MD_ENGINE = "sevennet"
+
+
 @dataclass(frozen=True)
 class MDProtocol:
     """Parameters of the diffusion MD protocol (defaults: the paper's AIMD protocol).

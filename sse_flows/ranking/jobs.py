@@ -7,7 +7,7 @@ from typing import Any
 
 from jobflow import Job, Maker, OnMissing, job
 
-from sse_flows.md.protocol import MDProtocol
+from sse_flows.md.protocol import DEFAULT_MD_ENGINE, MDProtocol
 from sse_flows.models.schemas import VoteDoc
 from sse_flows.provenance import Provenance
 from sse_flows.ranking.schemas import MDValidationDoc, RankingDoc
@@ -227,7 +227,7 @@ class RankingMaker(Maker):
     """
 
     name: str = "rank candidates"
-    engine: str = "chgnet"
+    engine: str = DEFAULT_MD_ENGINE
     protocol: MDProtocol = field(default_factory=MDProtocol)
 
     def make(self, selection: Any, md_results: Any) -> Job:

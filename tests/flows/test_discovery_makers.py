@@ -114,7 +114,7 @@ def test_parameter_hash_keeps_its_meaning():
         "control_formula": "Li10GeP2S12",
         "negative_control_formula": "Li3PO4",
         "structures_dir": None,
-        "md_engine": "chgnet",
+        "md_engine": "sevennet",  # DEFAULT_MD_ENGINE: agrees better with AIMD
         "md_protocol": MDProtocol().as_dict(),
         "md_device": "cpu",
         "md_max_atoms": None,

@@ -13,6 +13,8 @@ import pytest
 
 #: a small but complete run: every stage, real data, CHGNet MD of a few steps
 SMALL_RUN = [
+    "--md-engine",
+    "chgnet",  # 3-5x faster on a CPU than the default sevennet
     "--algorithms",
     "gb,lgbm",
     "--evaluation-splits",

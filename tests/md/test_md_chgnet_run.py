@@ -26,7 +26,9 @@ def test_chgnet_flow_relaxes_continues_in_chunks_and_skips_colder_runs(li2o, tmp
         max_production_steps=20, chunk_steps=10, target_d_relative_error=1e-3,
         min_lattice_length=6.0, trajectory_interval=5,
     )
-    flow = ForceFieldMdProtocolMaker(protocol=protocol).make(li2o, material_id="mp-1960")
+    flow = ForceFieldMdProtocolMaker(engine="chgnet", protocol=protocol).make(
+        li2o, material_id="mp-1960"
+    )
     docs = MemoryStore()
     store = JobStore(docs, additional_stores={"data": MemoryStore()})
     with warnings.catch_warnings():
@@ -66,7 +68,8 @@ def test_md_command_runs_a_force_field(li2o, tmp_path, sse_home):
     li2o.to(filename=str(path))
     result = CliRunner().invoke(
         md,
-        [str(path), "--temperatures", "1000", "--steps", "10", "--equil-steps", "4",
+        [str(path), "--engine", "chgnet", "--temperatures", "1000", "--steps", "10",
+         "--equil-steps", "4",
          "--min-length", "6", "--traj-interval", "2", "--device", "cpu",
          "--workdir", str(tmp_path / "runs"), "--json"],
     )
@@ -143,7 +146,7 @@ def test_lgps_positive_control_is_stable_and_diffusive(tmp_path):
                           trajectory_interval=5, relax_max_steps=100)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        doc = run_forcefield_md(lgps, protocol, workdir=tmp_path)
+        doc = run_forcefield_md(lgps, protocol, engine="chgnet", workdir=tmp_path)
     (run,) = doc.runs
     assert run.status == "ok", run.reasons
     assert run.framework.stable and run.framework.state in ("plateau", "creeping")
