@@ -209,22 +209,18 @@ def check_class_counts(labels: np.ndarray, minimum: int = MIN_ROWS_PER_CLASS) ->
 
 def run_evaluation(
     training_set: TrainingSet,
-    algorithms: str | list[str] | None = "all",
-    n_splits: int = 100,
-    test_size: float = 0.2,
-    grouped: bool = True,
-    n_cluster_repeats: int = 2,
-    n_cluster_folds: int = 5,
+    keys: list[str],
+    splits: list,
     n_inner_folds: int = 3,
     n_jobs: int = 2,
     progress: bool = False,
 ) -> list[SplitResult]:
-    """Every (algorithm, outer split) result, computed in parallel with joblib."""
-    keys = parse_algorithms(algorithms)
+    """Every (algorithm, outer split) result, computed in parallel with joblib.
+
+    ``keys`` are algorithm keys and ``splits`` the ``(split, groups)`` pairs of
+    :func:`build_splits`.
+    """
     X, y = training_set.X, training_set.labels
-    splits = build_splits(
-        training_set, n_splits, test_size, grouped, n_cluster_repeats, n_cluster_folds
-    )
     # slowest algorithms first so the two workers finish together
     order = sorted(keys, key=lambda k: -ALGORITHMS[k].n_candidates * _COST.get(k, 1.0))
     tasks = [(ALGORITHMS[k], split, groups) for k in order for split, groups in splits]
@@ -393,8 +389,10 @@ def evaluate_models(
         "n_inner_folds": n_inner_folds,
         "search": "GridSearchCV on each outer training set (nested)",
     }
+    splits = build_splits(
+        training_set, n_splits, test_size, grouped, n_cluster_repeats, n_cluster_folds
+    )
     results = run_evaluation(
-        training_set, algorithms, n_splits, test_size, grouped, n_cluster_repeats,
-        n_cluster_folds, n_inner_folds, n_jobs, progress,
-    )  # fmt: skip
+        training_set, parameters["algorithms"], splits, n_inner_folds, n_jobs, progress
+    )
     return summarize(training_set, results, parameters, time.perf_counter() - start)
