@@ -410,16 +410,24 @@ def test_worker_signal_puts_the_running_firework_back(signum, code, name, sse_ho
 
 
 def test_worker_signal_stops_its_child_processes(sse_home, tmp_path, monkeypatch):
-    """Children of an interrupted job (here: one ``sleep`` process) do not outlive it."""
-    psutil = pytest.importorskip("psutil")
-    from sse_flows.launcher import terminate_children
+    """Children of an interrupted job (here: one ``sleep`` process) do not outlive it.
 
-    child = subprocess.Popen(["sleep", "60"])
-    try:
-        stopped = terminate_children(timeout=5.0)
-        assert child.pid in stopped
-        assert _wait_for(lambda: child.poll() is not None, timeout=10)
-    finally:
-        if child.poll() is None:
-            child.kill()
-    assert not psutil.pid_exists(child.pid) or psutil.Process(child.pid).status() == "zombie"
+    Run in a separate process: ``terminate_children`` stops *every* child, which in the
+    test process would include pytest's own joblib helpers.
+    """
+    pytest.importorskip("psutil")
+    script = (
+        "import json, subprocess, psutil\n"
+        "from sse_flows.launcher import terminate_children\n"
+        "child = subprocess.Popen(['sleep', '60'])\n"
+        "stopped = terminate_children(timeout=5.0)\n"
+        "alive = psutil.pid_exists(child.pid) and psutil.Process(child.pid).status() != 'zombie'\n"
+        "print(json.dumps({'child': child.pid, 'stopped': stopped, 'alive': alive}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["child"] in result["stopped"]
+    assert not result["alive"]
