@@ -4,6 +4,11 @@ joblib's loky workers (used by scikit-learn searches and the model ensembles) ar
 processes; when the sse-flows worker is killed with SIGKILL they would keep computing,
 orphaned, until loky's idle timeout. :func:`die_with_parent_config` makes every loky worker
 ask the Linux kernel to kill it when its parent dies (``PR_SET_PDEATHSIG``).
+
+The kernel's "parent" is the *thread* that started the worker: loky starts its workers
+from the thread that first runs parallel work (the command's main thread here), so a
+short-lived thread that runs joblib work under this configuration would take its workers
+with it when it ends; loky then starts new ones.
 """
 
 from __future__ import annotations
