@@ -446,13 +446,16 @@ def _check_predict(params: dict[str, Any]) -> None:
         [params.get("formulas_csv"), params.get("training")],
         "--output",
     )
-    if params.get("min_votes") is not None and params.get("n_splits") is not None:
+    if params.get("min_votes") is not None:
+        from sse_flows.models.prediction import default_members
+
+        n_models = params.get("n_splits") or default_members(params.get("recipe") or "open")
         check_int(
             "min_votes",
             params["min_votes"],
             0,
-            params["n_splits"],
-            f"(at most the {params['n_splits']} models per algorithm of --splits)",
+            n_models,
+            f"(at most the {n_models} models per algorithm of --splits)",
             "--min-votes",
         )
 

@@ -129,6 +129,9 @@ CASES = [
     Case("predict-min-votes-over-splits",
          ["predict", "{tmp}/formulas.csv", "-o", "{tmp}/out.csv", "--splits", "3",
           "--min-votes", "5"], 2, "'--min-votes': must be <= 3"),
+    Case("predict-min-votes-over-default-members",
+         ["predict", "{tmp}/formulas.csv", "-o", "{tmp}/out.csv", "--min-votes", "1000"], 2,
+         "'--min-votes': must be <= 10"),
     # ---- md: size and sense guards -----------------------------------------------------
     Case("md-supercell-too-large",
          ["md", "{tmp}/Li2O.json", "--device", "cpu", "--min-length", "40"], 2,
