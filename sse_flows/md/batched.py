@@ -54,10 +54,14 @@ from typing import Any, Protocol
 import numpy as np
 from pymatgen.core import Structure
 
+from sse_flows.md.continuation import hottest_first, production_decision, skip_colder
 from sse_flows.md.forcefield import (
-    _seed,
-    equilibration_tolerance,
+    equilibration_settled,
     load_calculator,
+    production_path,
+    production_writer,
+    run_seed,
+    thermalize,
 )
 from sse_flows.md.protocol import MDProtocol
 from sse_flows.md.schemas import ProductionRecord
@@ -454,14 +458,9 @@ def _share(members: list[_Member], wall: float) -> dict[int, float]:
 def _equilibrate(engine: _Engine, members: list[_Member], protocol: MDProtocol) -> None:
     """Seeded velocities, then Langevin blocks until each member's temperature settled
     (:func:`sse_flows.md.forcefield.equilibrate`, per member)."""
-    from ase.md.velocitydistribution import Stationary, thermalize_momenta
-
     for m in members:
         atoms = m.atoms.copy()
-        thermalize_momenta(
-            atoms, m.temperature, rng=np.random.default_rng(_seed(protocol, m.temperature, 0))
-        )
-        Stationary(atoms)
+        thermalize(atoms, m.temperature, protocol)
         m.momenta = np.array(atoms.get_momenta(), dtype=float)
     steps = protocol.equilibration_steps
     if steps == 0:
@@ -480,7 +479,7 @@ def _equilibrate(engine: _Engine, members: list[_Member], protocol: MDProtocol) 
 
         wall = _run_phase(
             engine, pending, steps, protocol.equilibration_thermostat, protocol,
-            lambda m, block=block: _seed(protocol, m.temperature, 1000 + block), sample, every,
+            lambda m, block=block: run_seed(protocol, m.temperature, 1000 + block), sample, every,
         )
         shares = _share(pending, wall)
         still = []
@@ -491,9 +490,7 @@ def _equilibrate(engine: _Engine, members: list[_Member], protocol: MDProtocol) 
             m.record.equilibration_steps += steps
             mean = float(np.mean(samples[m.index])) if samples[m.index] else m.temperature_now()
             m.record.equilibration_mean_temperature_K = mean
-            settled = abs(mean - m.temperature) <= equilibration_tolerance(
-                m.temperature, m.n_atoms, (steps - steps // 2) * protocol.time_step_fs, protocol
-            )
+            settled = equilibration_settled(mean, m.temperature, m.n_atoms, protocol)
             m.record.equilibrated = settled
             if not settled:
                 logger.info("pair %d, %g K: equilibration block %d ended at %.0f K; extending",
@@ -507,29 +504,13 @@ def _equilibrate(engine: _Engine, members: list[_Member], protocol: MDProtocol) 
 def _production_chunk(engine: _Engine, members: list[_Member], protocol: MDProtocol) -> None:
     """One production chunk for members at the same point of their production, then the
     continue-until decision for each (:func:`sse_flows.md.forcefield.md_chunk`)."""
-    from ase import units
-    from ase.io.trajectory import Trajectory
-
-    from sse_flows.md.continuation import production_decision
-
     n_steps = protocol.next_chunk_steps(members[0].record.production_steps)
     chunk = members[0].record.chunks + 1
     writers, paths = {}, {}
     for m in members:
         m.workdir.mkdir(parents=True, exist_ok=True)
-        paths[m.index] = m.workdir / f"production_{m.temperature:g}K_{chunk:03d}.traj"
-        writer = Trajectory(str(paths[m.index]), "w")
-        writer.set_description(
-            {
-                "type": "molecular-dynamics",
-                "md-type": protocol.thermostat,
-                "timestep": protocol.time_step_fs * units.fs,
-                "interval": protocol.trajectory_interval,
-                "temperature_K": m.temperature,
-                "chunk": chunk,
-            }
-        )
-        writers[m.index] = writer
+        paths[m.index] = production_path(m.workdir, m.temperature, chunk)
+        writers[m.index] = production_writer(paths[m.index], protocol, m.temperature, chunk)
 
     def write(m: _Member, _step: int) -> None:
         writers[m.index].write(m.frame())
@@ -537,7 +518,7 @@ def _production_chunk(engine: _Engine, members: list[_Member], protocol: MDProto
     try:
         wall = _run_phase(
             engine, members, n_steps, protocol.thermostat, protocol,
-            lambda m: _seed(protocol, m.temperature, chunk), write, protocol.trajectory_interval,
+            lambda m: run_seed(protocol, m.temperature, chunk), write, protocol.trajectory_interval,
         )
     finally:
         for writer in writers.values():
@@ -642,8 +623,6 @@ def run_batched_md(
             if not running:
                 break
             for m in [m for m in running if m.failed]:
-                from sse_flows.md.continuation import production_decision
-
                 m.record = production_decision(m.record, protocol)
             running = [m for m in running if not m.failed]
             by_progress: dict[tuple[int, int], list[_Member]] = {}
@@ -676,13 +655,13 @@ def run_batched_materials(
         Per material, the records in ``protocol.temperatures`` order (ready for
         :func:`~sse_flows.md.documents.make_md_run_doc`).
     """
-    from sse_flows.md.continuation import hottest_first, skip_colder
-
     hottest, colder = hottest_first(protocol)
-    kwargs = {"engine": engine, "device": device, "max_batch_atoms": max_batch_atoms,
-              "potential": potential}
-    potential = potential or load_batched_potential(engine, device)
-    kwargs["potential"] = potential
+    kwargs = {
+        "engine": engine,
+        "device": device,
+        "max_batch_atoms": max_batch_atoms,
+        "potential": potential or load_batched_potential(engine, device),  # loaded once
+    }
     hot = run_batched_md(supercells, [hottest] * len(supercells), protocol, workdirs, **kwargs)
     by_material: list[dict[float, ProductionRecord]] = [{hottest: r} for r in hot]
     pairs = []

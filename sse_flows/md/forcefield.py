@@ -187,7 +187,9 @@ def _dynamics(atoms, thermostat: str, temperature: float, protocol: MDProtocol, 
     raise ValueError(f"unknown thermostat {thermostat!r}")
 
 
-def _seed(protocol: MDProtocol, temperature: float, chunk: int) -> int:
+def run_seed(protocol: MDProtocol, temperature: float, chunk: int) -> int:
+    """Seed of one stage of one temperature's run: 0 the initial velocities, 1000 + block
+    the equilibration blocks, the chunk number each production chunk (every engine)."""
     return (protocol.seed or 0) * 1_000_003 + int(temperature) * 101 + chunk
 
 
@@ -207,6 +209,29 @@ def equilibration_tolerance(
     return protocol.temperature_tolerance * temperature + 2.0 * spread
 
 
+def equilibration_settled(
+    mean: float, temperature: float, n_atoms: int, protocol: MDProtocol
+) -> bool:
+    """True when a block's second-half mean temperature is within
+    :func:`equilibration_tolerance` of the target."""
+    steps = protocol.equilibration_steps
+    window_fs = (steps - steps // 2) * protocol.time_step_fs
+    return abs(mean - temperature) <= equilibration_tolerance(
+        temperature, n_atoms, window_fs, protocol
+    )
+
+
+def thermalize(atoms, temperature: float, protocol: MDProtocol) -> None:
+    """Seeded Maxwell-Boltzmann momenta without centre-of-mass motion: the start of every
+    run at ``temperature`` (every engine)."""
+    from ase.md.velocitydistribution import Stationary, thermalize_momenta
+
+    thermalize_momenta(
+        atoms, temperature, rng=np.random.default_rng(run_seed(protocol, temperature, 0))
+    )
+    Stationary(atoms)
+
+
 def equilibrate(atoms, temperature: float, protocol: MDProtocol) -> tuple[int, float, bool]:
     """Seeded velocities, then equilibration blocks until the temperature has settled.
 
@@ -215,12 +240,7 @@ def equilibrate(atoms, temperature: float, protocol: MDProtocol) -> tuple[int, f
     tuple
         (steps run, mean kinetic temperature of the last block's second half, settled).
     """
-    from ase.md.velocitydistribution import Stationary, thermalize_momenta
-
-    thermalize_momenta(
-        atoms, temperature, rng=np.random.default_rng(_seed(protocol, temperature, 0))
-    )
-    Stationary(atoms)
+    thermalize(atoms, temperature, protocol)
     steps = protocol.equilibration_steps
     if steps == 0:
         return 0, float(atoms.get_temperature()), True
@@ -228,7 +248,7 @@ def equilibrate(atoms, temperature: float, protocol: MDProtocol) -> tuple[int, f
     for block in range(3):
         dyn = _dynamics(
             atoms, protocol.equilibration_thermostat, temperature, protocol,
-            _seed(protocol, temperature, 1000 + block),
+            run_seed(protocol, temperature, 1000 + block),
         )
         samples: list[float] = []
         every = max(1, steps // 200)
@@ -241,9 +261,7 @@ def equilibrate(atoms, temperature: float, protocol: MDProtocol) -> tuple[int, f
         dyn.run(steps)
         done += steps
         mean = float(np.mean(samples)) if samples else float(atoms.get_temperature())
-        settled = abs(mean - temperature) <= equilibration_tolerance(
-            temperature, len(atoms), (steps - steps // 2) * protocol.time_step_fs, protocol
-        )
+        settled = equilibration_settled(mean, temperature, len(atoms), protocol)
         if settled:
             break
         logger.info("%g K: equilibration block %d ended at %.0f K; extending", temperature,
@@ -251,17 +269,17 @@ def equilibrate(atoms, temperature: float, protocol: MDProtocol) -> tuple[int, f
     return done, mean, settled
 
 
-def run_production_chunk(
-    atoms, temperature: float, protocol: MDProtocol, n_steps: int, path: Path, chunk: int
-) -> float:
-    """Run one production chunk, writing frames to ``path``; returns the wall time (s)."""
+def production_path(workdir: Path, temperature: float, chunk: int) -> Path:
+    """The trajectory file of one production chunk (every engine)."""
+    return Path(workdir) / f"production_{temperature:g}K_{chunk:03d}.traj"
+
+
+def production_writer(path: Path, protocol: MDProtocol, temperature: float, chunk: int):
+    """An ASE trajectory writer for one production chunk, with the description the
+    analysis readers take the frame interval and temperature from (every engine)."""
     from ase import units
-    from ase.calculators.singlepoint import SinglePointCalculator
     from ase.io.trajectory import Trajectory
 
-    dyn = _dynamics(
-        atoms, protocol.thermostat, temperature, protocol, _seed(protocol, temperature, chunk)
-    )
     writer = Trajectory(str(path), "w")
     writer.set_description(
         {
@@ -273,6 +291,19 @@ def run_production_chunk(
             "chunk": chunk,
         }
     )
+    return writer
+
+
+def run_production_chunk(
+    atoms, temperature: float, protocol: MDProtocol, n_steps: int, path: Path, chunk: int
+) -> float:
+    """Run one production chunk, writing frames to ``path``; returns the wall time (s)."""
+    from ase.calculators.singlepoint import SinglePointCalculator
+
+    dyn = _dynamics(
+        atoms, protocol.thermostat, temperature, protocol, run_seed(protocol, temperature, chunk)
+    )
+    writer = production_writer(path, protocol, temperature, chunk)
 
     def write() -> None:
         frame = atoms.copy()
@@ -318,7 +349,7 @@ def md_chunk(
     record = record.model_copy(deep=True) if record else ProductionRecord(temperature=temperature)
     chunk = record.chunks + 1
     n_steps = protocol.next_chunk_steps(record.production_steps)
-    path = workdir / f"production_{temperature:g}K_{chunk:03d}.traj"
+    path = production_path(workdir, temperature, chunk)
     start = time.perf_counter()
     calculator = forces_only(calculator)
     try:
