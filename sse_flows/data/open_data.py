@@ -47,7 +47,7 @@ from sse_flows.data.formulas import (
     repair_formula,
 )
 from sse_flows.data.training import build_training_table
-from sse_flows.data.writers import csv_text, json_text, sha256, write_text_atomic
+from sse_flows.data.writers import csv_text, sha256, write_table_files, write_text_atomic
 
 TRAINING_V2_FILE = "training_v2.csv"
 TRAINING_V2_METADATA_FILE = "training_v2_metadata.json"
@@ -308,12 +308,10 @@ def build_training_v2_files(
 
     raw_dir = Path(raw_dir) if raw_dir is not None else get_settings().RAW_DATA_DIR
     out_dir = Path(out_dir) if out_dir is not None else DATA_DIR
-    out_dir.mkdir(parents=True, exist_ok=True)
     table, metadata = build_training_v2(raw_dir)
-    write_text_atomic(out_dir / TRAINING_V2_FILE, csv_text(table))
-    metadata["sha256"] = sha256(out_dir / TRAINING_V2_FILE)
-    write_text_atomic(out_dir / TRAINING_V2_METADATA_FILE, json_text(metadata))
-    return {name: sha256(out_dir / name) for name in (TRAINING_V2_FILE, TRAINING_V2_METADATA_FILE)}
+    return write_table_files(
+        out_dir, table, TRAINING_V2_FILE, metadata, TRAINING_V2_METADATA_FILE
+    )
 
 
 def load_training_v2(path: Path | str | None = None) -> pd.DataFrame:
