@@ -30,6 +30,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
+#: commands that run joblib (loky) work: the model stages, here or on the worker
+PARALLEL_COMMANDS = frozenset({"train", "predict", "worker", "demo"})
+
+
 class LazyGroup(click.Group):
     """A click group whose sub-commands are imported on first use."""
 
@@ -48,18 +52,15 @@ class LazyGroup(click.Group):
         A damaged or unreachable store exits 1, a bad configuration 2 (see
         :mod:`sse_flows.validation` for the codes), and a worker stopped by a signal
         130/143 after putting its running Firework back to READY. The joblib worker
-        processes of every command die with it, even after a SIGKILL
-        (:mod:`sse_flows.processes`).
+        processes of the commands that start them die with it (see :func:`cli`).
         """
         from sse_flows.launcher import WorkerInterrupted
-        from sse_flows.processes import die_with_parent_config
         from sse_flows.settings import ConfigError
         from sse_flows.stores import StoreError
         from sse_flows.validation import ParameterError
 
         try:
-            with die_with_parent_config():
-                return super().invoke(ctx)
+            return super().invoke(ctx)
         except StoreError as exc:
             raise click.ClickException(str(exc)) from None
         except ConfigError as exc:
@@ -78,12 +79,19 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="sse-flows")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """sse-flows: discover superionic Li-ion solid electrolytes (Kang, Kim & Min 2023).
 
     Settings come from SSE_FLOWS_* variables (SSE_FLOWS_HOME, SSE_FLOWS_MONGODB_URI,
     SSE_FLOWS_MP_API_KEY, ...) or a YAML file; see `sse-flows config`.
     """
+    # the joblib (loky) workers of the model stages die with the command, even after a
+    # SIGKILL (sse_flows.processes); the other commands do not import joblib
+    if ctx.invoked_subcommand in PARALLEL_COMMANDS:
+        from sse_flows.processes import die_with_parent_config
+
+        ctx.with_resource(die_with_parent_config())
 
 
 def main() -> None:
