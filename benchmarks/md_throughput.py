@@ -3,8 +3,9 @@
 For each batch size n, n copies of one supercell (each rattled differently) run ``--steps``
 production steps of Bussi NVT (2 fs, taut 100 fs) at 1000 K:
 
-* batched: :mod:`sse_flows.md.batched` (one forward pass of the potential per step for all
-  n structures; the same integrator the engine uses for production);
+* batched: :mod:`sse_flows.md.batched` (the same integrator the engine uses for
+  production; ``default_structures_per_pass`` structures per forward pass: one on a CPU, all
+  n on CUDA), and the same with all n structures in one forward pass ("one pass");
 * one-by-one: :func:`sse_flows.md.forcefield.run_production_chunk` with the engine's ASE
   calculator, one structure after the other (what the per-material jobs do).
 
@@ -56,8 +57,9 @@ def _rattled(cell, n: int):
     ]
 
 
-def batched_rate(cells, protocol, potential, steps: int) -> float:
-    """Atom-steps/s of the batched integrator over ``cells``."""
+def batched_rate(cells, protocol, potential, steps: int, per_pass: int | None) -> float:
+    """Atom-steps/s of the batched integrator over ``cells`` (``per_pass`` structures per
+    forward pass; None: all of them)."""
     from sse_flows.md import batched
     from sse_flows.md.schemas import ProductionRecord
 
@@ -71,7 +73,7 @@ def batched_rate(cells, protocol, potential, steps: int) -> float:
             0.0, np.sqrt(member.masses * 0.086), member.positions.shape
         )
         members.append(member)
-    engine = batched._Engine(potential, batched.MAX_FORCE_EV_A)
+    engine = batched._Engine(potential, batched.MAX_FORCE_EV_A, per_pass)
     engine.evaluate(members)
     engine.evaluate(members)  # untimed warm-up at this batch shape (lazy kernels, allocator)
     wall = batched._run_phase(engine, members, steps, "bussi", protocol, lambda m: m.index,
@@ -107,12 +109,14 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--cells", type=int, nargs=3, default=[1, 1, 2],
                         help="multiples of the 12-atom conventional Li2O cell")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="interleaved trials per size; the medians are reported")
     parser.add_argument("--label", default="cpu")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results"
                                               / "md_throughput.json"))
     args = parser.parse_args()
 
-    from sse_flows.md.batched import load_batched_potential
+    from sse_flows.md.batched import default_structures_per_pass, load_batched_potential
     from sse_flows.md.forcefield import load_calculator
     from sse_flows.md.protocol import MDProtocol
 
@@ -127,18 +131,33 @@ def main() -> None:
     warm.calc = calculator
     warm.get_forces()
     # throwaway run: torch's profiling executor specialises the model over its first calls
-    batched_rate(_rattled(cell, 1), protocol, potential, args.steps)
+    per_pass = default_structures_per_pass(args.device)
+    batched_rate(_rattled(cell, 1), protocol, potential, args.steps, per_pass)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.sizes:
             cells = _rattled(cell, n)
-            batched = batched_rate(cells, protocol, potential, args.steps)
-            single = one_by_one_rate(cells, protocol, calculator, args.steps, Path(tmp))
+            trials = {"batched": [], "one_pass": [], "single": []}
+            for _ in range(args.repeats):  # interleaved, so drifts of the machine hit all three
+                trials["batched"].append(
+                    batched_rate(cells, protocol, potential, args.steps, per_pass))
+                trials["one_pass"].append(
+                    batched_rate(cells, protocol, potential, args.steps, None))
+                trials["single"].append(
+                    one_by_one_rate(cells, protocol, calculator, args.steps, Path(tmp)))
+            batched, one_pass, single = (
+                float(np.median(trials[k])) for k in ("batched", "one_pass", "single")
+            )
             rows.append({"structures": n, "atoms_each": len(cell),
+                         "structures_per_pass": per_pass, "repeats": args.repeats,
                          "batched_atom_steps_per_s": batched,
-                         "one_by_one_atom_steps_per_s": single, "ratio": batched / single})
-            print(f"{n:4d} x {len(cell)} atoms: batched {batched:8.1f}  one-by-one "
-                  f"{single:8.1f} atom-steps/s  ratio {batched / single:5.2f}", flush=True)
+                         "one_pass_atom_steps_per_s": one_pass,
+                         "one_by_one_atom_steps_per_s": single, "ratio": batched / single,
+                         "one_pass_ratio": one_pass / single,
+                         "trials": trials})
+            print(f"{n:4d} x {len(cell)} atoms: batched {batched:8.1f} (all in one pass "
+                  f"{one_pass:8.1f})  one-by-one {single:8.1f} atom-steps/s  ratio "
+                  f"{batched / single:5.2f} ({one_pass / single:5.2f})", flush=True)
     result = {
         "benchmark": "md_throughput", "engine": args.engine, "device": args.device,
         "label": args.label, "steps": args.steps, "thermostat": "bussi",

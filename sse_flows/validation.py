@@ -262,6 +262,15 @@ def check_discovery_parameters(params: Mapping[str, Any]) -> None:
         )
     if "max_md" in params:
         check_int("max_md", params["max_md"], 0, hint="(0 runs only the controls)")
+    if "md_scope" in params:
+        from sse_flows.ranking.selection import parse_md_scope
+
+        try:
+            parse_md_scope(params["md_scope"])
+        except ValueError as exc:
+            raise ParameterError("md_scope", str(exc).removeprefix("MD scope ")) from None
+    if params.get("md_materials_per_job") is not None:
+        check_int("md_materials_per_job", params["md_materials_per_job"], 1)
     if params.get("md_max_atoms") is not None:
         check_int("md_max_atoms", params["md_max_atoms"], 1)
     for name in ("control_formula", "negative_control_formula"):

@@ -6,6 +6,7 @@ import json
 
 import click
 
+from sse_flows.flows.md_validation import POOL_MATERIALS_PER_JOB
 from sse_flows.md.commands import md_protocol_options, protocol_from_options
 from sse_flows.md.makers import MD_ENGINES
 from sse_flows.md.protocol import DEFAULT_MD_ENGINE, MDProtocol
@@ -102,7 +103,24 @@ def _discovery_options(func):
             type=int,
             default=3,
             show_default=True,
-            help="Most candidates sent to MD (the positive control is extra).",
+            help="Most candidates sent to MD with --md-scope candidates (the controls are "
+            "extra).",
+        ),
+        click.option(
+            "--md-scope",
+            default="candidates",
+            show_default=True,
+            help="What MD runs on: 'candidates' (the vote's, at most --max-md), 'top-N' (the "
+            "N screened materials the model finds most probable) or 'pool' (every screened "
+            "material). top-N and pool run batched force-field MD, --md-materials-per-job "
+            "materials per job (FireWorks category 'gpu' with --md-device cuda).",
+        ),
+        click.option(
+            "--md-materials-per-job",
+            type=int,
+            default=None,
+            help=f"Materials per batched MD job of top-N and pool (default "
+            f"{POOL_MATERIALS_PER_JOB}).",
         ),
         click.option(
             "--control",
@@ -211,6 +229,8 @@ def build_maker(opts: dict, base_protocol: MDProtocol | None = None):
             min_votes=opts["min_votes"],
             recipe=opts.get("recipe", "open"),
             max_md=opts["max_md"],
+            md_scope=opts["md_scope"],
+            md_materials_per_job=opts["md_materials_per_job"],
             control_formula=_none(opts["control"]),
             negative_control_formula=_none(opts["negative_control"]),
             structures_dir=opts["structures_dir"],

@@ -21,7 +21,9 @@ from typing import Any
 from jobflow import Flow, Maker
 
 from sse_flows.flows.md_validation import (
+    GPU_CATEGORY,
     MD_CATEGORY,
+    POOL_MATERIALS_PER_JOB,
     PYTHON_CATEGORY,
     MDValidationMaker,
     with_category,
@@ -34,6 +36,7 @@ from sse_flows.screening.criteria import ScreeningCriteria
 from sse_flows.screening.jobs import ScreeningMaker
 
 __all__ = [
+    "GPU_CATEGORY",
     "MD_CATEGORY",
     "PYTHON_CATEGORY",
     "STAGE_MAKERS",
@@ -92,7 +95,18 @@ class DiscoveryFlowMaker(Maker):
         Model recipe: "open" (all open data, log10 sigma regressors with intervals and an
         applicability domain) or "paper" (Kang + Xu rows, the paper's classifier vote).
     max_md
-        Most candidates sent to MD (most probable first); the controls are extra.
+        Most candidates sent to MD (most probable first) with ``md_scope="candidates"``;
+        the controls are extra.
+    md_scope
+        What MD runs on: "candidates" (the vote's candidates, the paper), "top-N" (the N
+        screened materials the model finds most probable, candidates or not) or "pool"
+        (every screened material, most probable first). The ranking joins the MD verdict
+        with the model's estimate (:mod:`sse_flows.ranking.evidence`).
+    md_materials_per_job
+        Force-field MD of "top-N" and "pool" runs in batched jobs of this many materials
+        (None: :data:`~sse_flows.flows.md_validation.POOL_MATERIALS_PER_JOB`); with
+        ``md_device="cuda"`` they go to the ``gpu`` FireWorks category. The "candidates"
+        scope runs one MD flow per material.
     control_formula
         Known fast conductor run through the same MD as a positive control (None: none).
     negative_control_formula
@@ -149,6 +163,8 @@ class DiscoveryFlowMaker(Maker):
     min_votes: int | None = None
     recipe: str = "open"
     max_md: int = 3
+    md_scope: str = "candidates"
+    md_materials_per_job: int | None = None
     control_formula: str | None = "Li10GeP2S12"
     negative_control_formula: str | None = "Li3PO4"
     structures_dir: str | None = None
@@ -227,9 +243,14 @@ class DiscoveryFlowMaker(Maker):
                 structures_dir=self.structures_dir,
                 max_atoms=self.md_max_atoms,
                 min_lattice_length=self.md_protocol.min_lattice_length,
+                md_scope=self.md_scope,
             ),
             "md_validation": MDValidationMaker(
-                engine=self.md_engine, protocol=self.md_protocol, device=self.md_device
+                engine=self.md_engine,
+                protocol=self.md_protocol,
+                device=self.md_device,
+                materials_per_job=None if self.md_scope == "candidates"
+                else self.md_materials_per_job or POOL_MATERIALS_PER_JOB,
             ),
             "ranking": RankingMaker(engine=self.md_engine, protocol=self.md_protocol),
         }
@@ -262,6 +283,10 @@ class DiscoveryFlowMaker(Maker):
             "md_protocol": self.md_protocol.as_dict(),
             "md_device": self.md_device,
             "md_max_atoms": self.md_max_atoms,
+            # only when set, so flows built before these fields keep their hash
+            **({"md_scope": self.md_scope} if self.md_scope != "candidates" else {}),
+            **({"md_materials_per_job": self.md_materials_per_job}
+               if self.md_materials_per_job is not None else {}),
         }
 
     def parameters(self) -> dict[str, Any]:

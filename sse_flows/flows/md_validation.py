@@ -1,10 +1,13 @@
-"""The MD validation stage: one MD flow per selected material, created at run time.
+"""The MD validation stage: the MD of the selected materials, created at run time.
 
-The number of MD runs follows the vote, so the stage is one job that fans out
-(``Response(replace=...)``) into the MD flows of :func:`sse_flows.md.makers.md_maker`.
-MD jobs return a failed document instead of raising, so one material never stops the
-others. The FireWorks categories send MD to MD (VASP/GPU) workers and every other stage
-to cheap Python workers.
+The number of MD runs follows the vote (or the MD scope), so the stage is one job that
+fans out (``Response(replace=...)``), either into one MD flow per material
+(:func:`sse_flows.md.makers.md_maker`: VASP, or a force field structure by structure) or,
+with ``materials_per_job`` set (the pool-wide mode), into batched force-field jobs of up
+to that many materials each (:func:`sse_flows.md.jobs.pool_md_job`). MD jobs return a
+failed document instead of raising, so one material never stops the others. The FireWorks
+categories send MD to MD (VASP/CPU) workers, batched MD on CUDA to GPU workers
+(``my_fworker_gpu.yaml``) and every other stage to cheap Python workers.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from sse_flows.ranking.schemas import MDValidationDoc
 from sse_flows.ranking.selection import SelectionDoc
 
 __all__ = [
+    "GPU_CATEGORY",
     "MD_CATEGORY",
+    "POOL_MATERIALS_PER_JOB",
     "PYTHON_CATEGORY",
     "MDValidationMaker",
     "validate_candidates_job",
@@ -28,8 +33,18 @@ __all__ = [
 
 #: FireWorks category of the MD flows (``sse-flows worker --category md``).
 MD_CATEGORY = "md"
+#: FireWorks category of the batched MD jobs on CUDA (``sse-flows worker --category gpu``).
+GPU_CATEGORY = "gpu"
 #: FireWorks category of every other stage.
 PYTHON_CATEGORY = "python"
+#: Materials per batched MD job of the pool-wide mode (one GPU holds them in one batch).
+POOL_MATERIALS_PER_JOB = 64
+
+
+def md_category(device: str, batched: bool) -> str:
+    """FireWorks category of an MD job: :data:`GPU_CATEGORY` for batched MD on CUDA, else
+    :data:`MD_CATEGORY`."""
+    return GPU_CATEGORY if batched and str(device).startswith("cuda") else MD_CATEGORY
 
 
 def with_category(job_or_flow: Job | Flow, category: str) -> Job | Flow:
@@ -57,8 +72,9 @@ def validate_candidates_job(
     engine: str,
     protocol: dict[str, Any],
     device: str = "cpu",
+    materials_per_job: int | None = None,
 ) -> Response:
-    """Fan out: one MD flow per selected material.
+    """Fan out: one MD flow per selected material, or batched jobs of many materials.
 
     Parameters
     ----------
@@ -70,6 +86,9 @@ def validate_candidates_job(
         :meth:`MDProtocol.as_dict` of the protocol.
     device : str
         Torch device of the force-field engines.
+    materials_per_job : int or None
+        None: one MD flow per material. N: force-field MD in batched jobs of up to N
+        materials each (the pool-wide mode; ignored for VASP).
 
     Returns
     -------
@@ -85,6 +104,8 @@ def validate_candidates_job(
     selection = SelectionDoc.model_validate(selection)
     if not selection.targets:
         return Response(output=MDValidationDoc())
+    if materials_per_job and engine != "vasp":
+        return Response(replace=_pool_flow(selection, engine, protocol, device, materials_per_job))
     kwargs = {} if engine == "vasp" else {"device": device}
     maker = md_maker(engine, MDProtocol.from_dict(protocol), **kwargs)
     flows, outputs = [], {}
@@ -97,6 +118,25 @@ def validate_candidates_job(
         outputs[target.label] = md_flow.output
     # a dict, not a job's output: jobflow applies this job's output schema to it as it is
     return Response(replace=Flow(flows, output={"results": outputs}, name="md validation"))
+
+
+def _pool_flow(
+    selection: SelectionDoc, engine: str, protocol: dict[str, Any], device: str, size: int
+) -> Flow:
+    """Batched MD jobs of up to ``size`` targets each; output: label -> MDRunDoc."""
+    from sse_flows.md.jobs import pool_md_job
+
+    jobs, outputs = [], {}
+    targets = [t.model_dump() for t in selection.targets]
+    for start in range(0, len(targets), size):
+        chunk = targets[start:start + size]
+        batch = pool_md_job(chunk, protocol, engine, device)
+        batch.name = f"md batch {start // size + 1}"
+        with_category(batch, md_category(device, batched=True))
+        jobs.append(batch)
+        for target in chunk:
+            outputs[target["label"]] = batch.output.results[target["label"]]
+    return Flow(jobs, output={"results": outputs}, name="md validation")
 
 
 @dataclass
@@ -113,12 +153,16 @@ class MDValidationMaker(Maker):
         The MD protocol (default: the paper's).
     device : str
         Torch device of the force-field engines (``"cpu"`` or ``"cuda"``).
+    materials_per_job : int or None
+        None: one MD flow per material (category ``md``). N: batched force-field jobs of
+        up to N materials (the pool-wide mode; category ``gpu`` on CUDA, else ``md``).
     """
 
     name: str = "md validation"
     engine: str = DEFAULT_MD_ENGINE
     protocol: MDProtocol = field(default_factory=MDProtocol)
     device: str = "cpu"
+    materials_per_job: int | None = None
 
     def make(self, selection: Any) -> Job:
         """The fan-out job for ``selection`` (a SelectionDoc or an output reference).
@@ -135,9 +179,13 @@ class MDValidationMaker(Maker):
             flows it creates at run time carry :data:`MD_CATEGORY`.
         """
         validate = validate_candidates_job(
-            selection, self.engine, self.protocol.as_dict(), self.device
+            selection, self.engine, self.protocol.as_dict(), self.device,
+            self.materials_per_job,
         )
         validate.name = self.name
         # jobflow would otherwise pass this job's own category on to the MD flows
-        validate.config.response_manager_config = {"_category": MD_CATEGORY}
+        batched = bool(self.materials_per_job) and self.engine != "vasp"
+        validate.config.response_manager_config = {
+            "_category": md_category(self.device, batched)
+        }
         return validate

@@ -26,7 +26,13 @@ from sse_flows.md.protocol import DEFAULT_MD_ENGINE, MDProtocol
 
 if TYPE_CHECKING:
     from sse_flows.md.makers import AimdProtocolMaker
-from sse_flows.md.schemas import MDCellDoc, MDRunDoc, ProductionRecord, RestartCellDoc
+from sse_flows.md.schemas import (
+    MDCellDoc,
+    MDRunDoc,
+    PoolMDDoc,
+    ProductionRecord,
+    RestartCellDoc,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +133,52 @@ def forcefield_md_chunk(
     )
     following.name = f"{name_prefix} {temperature:g}K chunk {updated.chunks + 1}"
     return Response(replace=following)
+
+
+@job(output_schema=PoolMDDoc)
+def pool_md_job(
+    targets: list[dict[str, Any]],
+    protocol: dict[str, Any],
+    engine: str = DEFAULT_MD_ENGINE,
+    device: str = "cpu",
+) -> PoolMDDoc:
+    """The force-field protocol of many materials in one job (``run_pool_md``).
+
+    Parameters
+    ----------
+    targets
+        MD targets (``label``, ``material_id``, ``structure`` as Structure.as_dict()).
+    protocol
+        :meth:`MDProtocol.as_dict` of the protocol.
+    engine
+        "sevennet" or "chgnet".
+    device
+        Torch device ("cuda" on the GPU workers).
+
+    Returns
+    -------
+    PoolMDDoc
+        Target label -> ``MDRunDoc`` (failed documents for materials that failed); the
+        trajectories stay in this job's folder, one sub-folder per label.
+    """
+    import time
+
+    from sse_flows.md.pool import run_pool_md
+
+    start = time.perf_counter()
+    docs = run_pool_md(
+        [Structure.from_dict(t["structure"]) for t in targets],
+        MDProtocol.from_dict(protocol),
+        Path.cwd(),
+        labels=[t["label"] for t in targets],
+        material_ids=[t.get("material_id") for t in targets],
+        engine=engine,
+        device=device,
+    )
+    return PoolMDDoc(
+        results={t["label"]: doc for t, doc in zip(targets, docs, strict=True)},
+        engine=engine, device=device, seconds=time.perf_counter() - start,
+    )
 
 
 # ---------------------------------------------------------------------- VASP

@@ -184,3 +184,14 @@ class MDCellDoc(BaseModel):
         None, description="What the relaxation did (None: not relaxed)."
     )
     error: str | None = Field(None, description="Why no supercell could be made.")
+
+
+class PoolMDDoc(BaseModel):
+    """The MD documents of one batched job of the pool-wide MD mode."""
+
+    results: dict[str, MDRunDoc] = Field(
+        default_factory=dict, description="MD target label -> its MDRunDoc, in target order."
+    )
+    engine: str = Field(description="The force-field engine ('sevennet' or 'chgnet').")
+    device: str = Field(description="Torch device the batch ran on.")
+    seconds: float = Field(description="Wall-clock time of the whole batch (s).")

@@ -11,7 +11,13 @@ from sse_flows.md.protocol import DEFAULT_MD_ENGINE, MDProtocol
 from sse_flows.models.schemas import VoteDoc
 from sse_flows.provenance import Provenance
 from sse_flows.ranking.schemas import MDValidationDoc, RankingDoc
-from sse_flows.ranking.selection import SelectionDoc, candidate_rows, choose_targets, rank
+from sse_flows.ranking.selection import (
+    SelectionDoc,
+    candidate_rows,
+    choose_targets,
+    parse_md_scope,
+    rank,
+)
 from sse_flows.screening.schemas import ScreeningDoc
 
 
@@ -52,6 +58,7 @@ def select_candidates_job(
     structures_dir: str | None = None,
     max_atoms: int | None = None,
     min_lattice_length: float = 10.0,
+    md_scope: str = "candidates",
 ) -> SelectionDoc:
     """Join votes with stability, and choose the MD targets (plus the controls).
 
@@ -75,6 +82,10 @@ def select_candidates_job(
         Candidates whose MD supercell exceeds this many atoms are not run (None: no limit).
     min_lattice_length
         The MD protocol's supercell rule (A), to count those atoms.
+    md_scope
+        "candidates" (the vote's candidates, at most ``max_md``), "top-N" (the N most
+        probable screened materials, candidates or not) or "pool" (every screened
+        material); see :func:`~sse_flows.ranking.selection.parse_md_scope`.
 
     Returns
     -------
@@ -83,10 +94,11 @@ def select_candidates_job(
     """
     screening = ScreeningDoc.model_validate(screening)
     votes = VoteDoc.model_validate(votes)
-    rows = candidate_rows(screening, votes)
+    rows = candidate_rows(screening, votes, md_scope)
     find = structure_finder(source, structures_dir)
+    limit = max_md if md_scope == "candidates" else parse_md_scope(md_scope)
     rows, targets = choose_targets(
-        rows, find, max_md, control_formula, negative_control_formula, max_atoms,
+        rows, find, limit, control_formula, negative_control_formula, max_atoms,
         min_lattice_length,
     )
     parameters = {
@@ -97,11 +109,13 @@ def select_candidates_job(
         "min_lattice_length": min_lattice_length,
         "source": source,
         "structures_dir": structures_dir,
+        "md_scope": md_scope,
     }
     return SelectionDoc(
         rows=rows,
         targets=targets,
-        max_md=max_md,
+        max_md=limit,
+        md_scope=md_scope,
         n_screened=len(screening.survivors),
         provenance=Provenance.make(parameters),
     )
@@ -170,6 +184,8 @@ class CandidateSelectionMaker(Maker):
         Candidates whose MD supercell exceeds this many atoms are not run (None: no limit).
     min_lattice_length : float
         The MD protocol's supercell rule (A), to count those atoms.
+    md_scope : str
+        "candidates", "top-N" or "pool" (:func:`select_candidates_job`).
     """
 
     name: str = "select candidates"
@@ -180,6 +196,7 @@ class CandidateSelectionMaker(Maker):
     structures_dir: str | None = None
     max_atoms: int | None = None
     min_lattice_length: float = 10.0
+    md_scope: str = "candidates"
 
     def make(self, screening: Any, votes: Any) -> Job:
         """The selection job.
@@ -206,6 +223,7 @@ class CandidateSelectionMaker(Maker):
             structures_dir=self.structures_dir,
             max_atoms=self.max_atoms,
             min_lattice_length=self.min_lattice_length,
+            md_scope=self.md_scope,
         )
         select.name = self.name
         return select

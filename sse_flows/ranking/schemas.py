@@ -23,15 +23,28 @@ class CandidateDoc(BaseModel):
     formula: str = Field(..., description="Reduced formula.")
     role: Role = Field(
         "candidate",
-        description="'candidate' from the ML vote, 'positive_control' (a known fast conductor) "
-        "or 'negative_control' (a known poor conductor), run beside the candidates to check "
-        "the MD protocol.",
+        description="'candidate' (a screened material the MD scope selected: a vote "
+        "candidate, or any screened material with --md-scope top-N or pool), "
+        "'positive_control' (a known fast conductor) or 'negative_control' (a known poor "
+        "conductor), run beside the candidates to check the MD protocol.",
+    )
+    passed_vote: bool | None = Field(
+        None, description="Whether the material passed the vote rule (None for controls)."
     )
     anion_class: str | None = Field(None, description="Anion class (oxide, halide, sulfide, ...).")
     votes_gb: int | None = Field(None, description="GradientBoosting votes for superionic (0-100).")
     votes_lgbm: int | None = Field(None, description="LightGBM votes for superionic (0-100).")
     p_superionic: float | None = Field(
         None, description="Mean predicted probability of sigma_RT >= 1e-4 S/cm over all models."
+    )
+    log10_sigma_model: float | None = Field(
+        None, description="The model's log10 sigma_RT (S/cm) (open recipe; None for 'paper')."
+    )
+    log10_sigma_model_low: float | None = Field(
+        None, description="Lower end of the model's 90 % interval of log10 sigma_RT."
+    )
+    log10_sigma_model_high: float | None = Field(
+        None, description="Upper end of the model's 90 % interval of log10 sigma_RT."
     )
     band_gap: float | None = Field(None, description="PBE band gap (eV).")
     e_hull: float | None = Field(None, description="Energy above hull (eV/atom).")
@@ -68,6 +81,23 @@ class CandidateDoc(BaseModel):
         "temperature, host intact: sigma_RT has only an upper bound), or undetermined (no "
         "MD, or an interval straddling a threshold).",
     )
+    log10_sigma_combined: float | None = Field(
+        None,
+        description="log10 sigma_RT (S/cm) from the model and the MD together "
+        "(sse_flows.ranking.evidence: inverse-variance mean; the model capped by an MD "
+        "upper bound; either alone when the other is missing).",
+    )
+    log10_sigma_combined_err: float | None = Field(
+        None, description="Standard error (decades) of log10_sigma_combined (None: capped)."
+    )
+    p_combined: float | None = Field(
+        None, description="Probability that sigma_RT >= 1e-4 S/cm from the combined estimate."
+    )
+    combined_from: str | None = Field(
+        None,
+        description="What the combined estimate rests on: 'model+md', 'model capped by md "
+        "bound', 'md', 'md bound', 'model' or 'none'.",
+    )
     arrhenius: list[dict] = Field(
         default_factory=list,
         description="Per temperature: T (K), D (cm^2/s), D_err, li_hops, used_in_fit, "
@@ -80,7 +110,8 @@ class RankingDoc(BaseModel):
 
     candidates: list[CandidateDoc] = Field(
         default_factory=list,
-        description="Candidates and controls, ranked: MD-confirmed first, then by probability.",
+        description="Candidates, then controls; ranked by MD verdict, then the combined model + "
+        "MD log10 sigma_RT, then the vote probability.",
     )
     n_screened: int = Field(0, description="Materials that passed the screening funnel.")
     n_voted_candidates: int = Field(0, description="Materials selected by the vote rule.")

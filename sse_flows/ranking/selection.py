@@ -17,6 +17,11 @@ if TYPE_CHECKING:
     from sse_flows.models.schemas import VoteDoc
     from sse_flows.screening.schemas import ScreeningDoc
 
+#: What MD runs on (``--md-scope``): the vote's candidates (the paper), the N most probable
+#: screened materials ("top-N"), or every screened material ("pool"); always by decreasing
+#: model probability, plus the controls.
+MD_SCOPES = ("candidates", "top-N", "pool")
+
 NO_STRUCTURE_HELP = (
     "No structure for this composition in the structure library. Put a CIF/POSCAR named "
     "'<mp-id>.cif' or '<formula>.cif' in the folder given by --structures-dir, or run "
@@ -46,30 +51,75 @@ class SelectionDoc(BaseModel):
         ..., description="Every voted candidate plus the control, before MD."
     )
     targets: list[MDTarget] = Field(..., description="Materials that will run MD, in order.")
-    max_md: int = Field(..., description="Most candidates sent to MD (the control is extra).")
+    max_md: int | None = Field(
+        ..., description="Most candidates sent to MD (None: no limit; the controls are extra)."
+    )
+    md_scope: str = Field(
+        "candidates", description="What MD runs on: 'candidates', 'top-N' or 'pool'."
+    )
     n_screened: int = Field(0, description="Materials that passed the screening funnel.")
     provenance: Provenance = Field(..., description="Parameters of the selection.")
 
 
-def candidate_rows(screening: ScreeningDoc, votes: VoteDoc) -> list[CandidateDoc]:
-    """Join vote-rule candidates with their screening record, most probable first.
+def parse_md_scope(scope: str) -> int | None:
+    """The number of materials an MD scope sends to MD (None: no limit but ``max_md``).
+
+    Parameters
+    ----------
+    scope : str
+        "candidates", "pool" or "top-N" with N >= 1 (e.g. "top-20").
+
+    Returns
+    -------
+    int or None
+        N for "top-N"; None for "candidates" (``max_md`` applies) and "pool" (everything).
+
+    Raises
+    ------
+    ValueError
+        Any other spelling, with the allowed ones.
+    """
+    scope = str(scope)
+    if scope in ("candidates", "pool"):
+        return None
+    head, _, count = scope.partition("-")
+    if head == "top" and count.isdigit() and int(count) >= 1:
+        return int(count)
+    raise ValueError(
+        f"MD scope must be 'candidates', 'pool' or 'top-N' with N >= 1 (e.g. 'top-20'), "
+        f"got {scope!r}"
+    )
+
+
+def candidate_rows(
+    screening: ScreeningDoc, votes: VoteDoc, md_scope: str = "candidates"
+) -> list[CandidateDoc]:
+    """Join voted materials with their screening record, most probable first.
 
     Parameters
     ----------
     screening : ScreeningDoc
         The screening stage's document (its ``on_hull`` materials carry the stability).
     votes : VoteDoc
-        The vote stage's document (its ``candidates`` passed the vote rule).
+        The vote stage's document (``candidates`` passed the vote rule; ``votes`` holds
+        every material).
+    md_scope : str
+        "candidates": the vote-rule candidates only (the paper). "top-N" and "pool": every
+        voted material that could be featurized, candidate or not (``passed_vote`` says).
 
     Returns
     -------
     list of CandidateDoc
-        One row per vote candidate, by decreasing probability of being superionic.
+        One row per material, by decreasing probability of being superionic.
     """
+    parse_md_scope(md_scope)
     by_id = {(m.material_id, m.formula): m for m in screening.on_hull}
     by_formula = {m.formula: m for m in screening.on_hull}
+    voted = votes.candidates if md_scope == "candidates" else [
+        vote for vote in votes.votes if vote.error is None
+    ]
     rows = []
-    for vote in votes.candidates:
+    for vote in voted:
         material = by_id.get((vote.material_id, vote.formula)) or by_formula.get(vote.formula)
         rows.append(
             CandidateDoc(
@@ -78,6 +128,10 @@ def candidate_rows(screening: ScreeningDoc, votes: VoteDoc) -> list[CandidateDoc
                 votes_gb=vote.votes.get("gb"),
                 votes_lgbm=vote.votes.get("lgbm"),
                 p_superionic=vote.p_superionic,
+                passed_vote=vote.candidate,
+                log10_sigma_model=vote.log10_sigma,
+                log10_sigma_model_low=vote.log10_sigma_low,
+                log10_sigma_model_high=vote.log10_sigma_high,
                 anion_class=material.anion_class if material else None,
                 band_gap=material.band_gap if material else None,
                 e_hull=material.e_above_hull if material else None,
@@ -92,13 +146,13 @@ def candidate_rows(screening: ScreeningDoc, votes: VoteDoc) -> list[CandidateDoc
 def choose_targets(
     rows: list[CandidateDoc],
     find_structure,
-    max_md: int,
+    max_md: int | None,
     control_formula: str | None,
     negative_control_formula: str | None = None,
     max_atoms: int | None = None,
     min_lattice_length: float = 10.0,
 ) -> tuple[list[CandidateDoc], list[MDTarget]]:
-    """Pick up to ``max_md`` candidates that have a structure, plus the controls.
+    """Pick up to ``max_md`` candidates that have a structure (None: all), plus the controls.
 
     ``find_structure(material_id, formula)`` returns ``(structure_dict, origin)`` or None.
     Candidates without a structure are marked ``no_structure`` with what the user can do;
@@ -126,7 +180,7 @@ def choose_targets(
                     f"{max_atoms} (--md-max-atoms); run it with `sse-flows md` or on a GPU"
                 )
                 continue
-        if len(targets) >= max_md:
+        if max_md is not None and len(targets) >= max_md:
             row.md_reason = f"not run: only the {max_md} most probable candidates run MD"
             continue
         targets.append(
@@ -235,6 +289,26 @@ def merge_md_result(
     row.verdict = verdict(row.sigma_rt_S_cm, row.sigma_rt_low, row.sigma_rt_high, diffusive)
 
 
+def combine_evidence(row: CandidateDoc) -> None:
+    """Fill a row's combined estimate from its model and MD columns
+    (:func:`sse_flows.ranking.evidence.combine_log10_sigma`)."""
+    from sse_flows.ranking.evidence import combine_log10_sigma
+
+    md_ok = row.md_status == "ok"
+    bound = md_ok and row.sigma_rt_S_cm is None and row.sigma_rt_high is not None
+    estimate = combine_log10_sigma(
+        row.log10_sigma_model, row.log10_sigma_model_low, row.log10_sigma_model_high,
+        row.sigma_rt_S_cm if md_ok else None,
+        row.sigma_rt_low if md_ok else None,
+        row.sigma_rt_high if md_ok else None,
+        md_upper_bound=bound,
+    )
+    row.log10_sigma_combined = estimate.log10_sigma
+    row.log10_sigma_combined_err = estimate.stderr
+    row.p_combined = estimate.p_superionic
+    row.combined_from = estimate.source
+
+
 #: what each control must (not) be
 CONTROL_EXPECTATIONS = {
     "positive_control": ("superionic", lambda v: v == "superionic"),
@@ -273,8 +347,10 @@ def rank(
 ) -> RankingDoc:
     """Merge MD results into the candidate rows and rank them.
 
-    Order: MD verdict (superionic, close, not superionic, undetermined), then sigma_RT,
-    then vote probability.
+    Order: MD verdict (superionic, close, not superionic, no diffusion, undetermined: the
+    MD is the direct test), then, within a verdict, the combined log10 sigma_RT of the model
+    and the MD (:func:`combine_evidence`), then the vote probability. Rows without MD
+    (not selected, no structure, failed) are "undetermined" and so follow the model alone.
 
     Parameters
     ----------
@@ -301,13 +377,15 @@ def rank(
         label = labels.get((row.material_id, row.formula, row.role))
         if label is not None:
             merge_md_result(row, md_results.get(label), engine, protocol)
+    for row in rows:
+        combine_evidence(row)
     order = {"superionic": 0, "close": 1, "not superionic": 2, "no diffusion": 3,
              "undetermined": 4}
     rows.sort(
         key=lambda r: (
             r.role != "candidate",
             order[r.verdict],
-            -(r.sigma_rt_S_cm or 0.0),
+            -(r.log10_sigma_combined if r.log10_sigma_combined is not None else -99.0),
             -(r.p_superionic or 0.0),
         )
     )
@@ -318,7 +396,7 @@ def rank(
         controls_passed=controls_passed,
         candidates=rows,
         n_screened=selection.n_screened,
-        n_voted_candidates=len(candidates),
+        n_voted_candidates=sum(r.passed_vote is not False for r in candidates),
         n_md_ok=sum(r.md_status == "ok" for r in rows),
         n_superionic=sum(r.verdict == "superionic" for r in candidates),
         md_reduced_protocol=reduced_protocol,

@@ -204,3 +204,44 @@ def test_the_architecture_map_in_the_docs_matches_the_code():
         module = job_.function.__module__.removeprefix("sse_flows.")
         assert cells[2].split(",")[0].split()[0] == f"`{module}.{job_.function.__name__}`"
         assert re.match(rf"`{job_.output_schema.__name__}`", cells[4]), (cells[4], job_.name)
+
+
+def test_md_scope_pool_runs_every_screened_material_in_batched_jobs(sse_home, tmp_path):
+    """--md-scope pool: every screened material is a row (vote or not), MD runs in batched
+    jobs (category gpu on CUDA), and the ranking joins MD with the model."""
+    from sse_flows.flows.md_validation import GPU_CATEGORY, MD_CATEGORY
+
+    tiny_md = MDProtocol(
+        temperatures=(1000.0,), equilibration_steps=4, production_steps=8, chunk_steps=8,
+        trajectory_interval=2, min_lattice_length=4.0, relax=False,
+    )
+    pool = {**TINY, "min_votes": None, "control_formula": "Li10GeP2S12",
+            "negative_control_formula": "Li3PO4", "md_engine": "chgnet",
+            "md_protocol": tiny_md, "md_scope": "pool", "md_materials_per_job": 8}
+    on_gpu = DiscoveryFlowMaker(screening_maker=FirstFewScreeningMaker(keep=3), **pool,
+                                md_device="cuda")
+    assert on_gpu.md_validation_maker.materials_per_job == 8
+    validate = on_gpu.make().jobs[4]
+    assert validate.config.response_manager_config["_category"] == GPU_CATEGORY
+    paper = DiscoveryFlowMaker(**TINY)  # the paper's scope: one MD flow per material
+    assert paper.md_validation_maker.materials_per_job is None
+    assert paper.make().jobs[4].config.response_manager_config["_category"] == MD_CATEGORY
+    assert "md_scope" not in paper.parameters()  # old flows keep their hash
+    with pytest.raises(ParameterError, match="md_scope"):
+        DiscoveryFlowMaker(md_scope="everything")
+
+    maker = DiscoveryFlowMaker(screening_maker=FirstFewScreeningMaker(keep=3), **pool)
+    flow = maker.make()
+    store = JobStore(MemoryStore(), additional_stores={"data": MemoryStore()})
+    responses = run_locally(flow, store=store, create_folders=True, root_dir=tmp_path,
+                            ensure_success=True)
+    ranking = RankingDoc.model_validate(responses[flow.jobs[-1].uuid][1].output)
+    materials = [r for r in ranking.candidates if r.role == "candidate"]
+    assert len(materials) == 3  # all three screened materials, whatever the vote said
+    assert ranking.n_voted_candidates == sum(r.passed_vote for r in materials)
+    batch = store.query_one({"name": "md batch 1"}, load=True)
+    assert batch is not None and set(batch["output"]["results"]) >= {
+        "positive:Li10GeP2S12", "negative:Li3PO4"}
+    controls = [r for r in ranking.candidates if r.role != "candidate"]
+    assert [r.md_status for r in controls] == ["ok", "ok"]
+    assert all(r.combined_from in ("md", "md bound") for r in controls)  # paper: no log10

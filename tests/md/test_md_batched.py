@@ -67,6 +67,7 @@ def both_engines(cells, tmp_path_factory):
         batched = run_batched_md(
             cells, TEMPERATURES, PROTOCOL, root / "batched", engine="sevennet",
             max_batch_atoms=20,  # two batches: [6 + 12 atoms], [12 atoms]
+            structures_per_pass=None,  # a batch in one forward pass (the CUDA default)
         )
         calculator = load_calculator("sevennet", "cpu")
         single = []
@@ -204,7 +205,8 @@ def test_a_failed_structure_fails_alone(cells, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         potential = _FailOne(load_batched_potential("sevennet"), cells[2].volume)
-        records = run_batched_md(cells, TEMPERATURES, protocol, tmp_path, potential=potential)
+        records = run_batched_md(cells, TEMPERATURES, protocol, tmp_path, potential=potential,
+                                 structures_per_pass=None)  # bisection finds the culprits
     crashed, good, nan = records
     assert "simulated engine crash" in crashed.error and crashed.stop_reason == "engine error"
     assert "non-finite" in nan.error and nan.stop_reason == "engine error"

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import pytest
+
 from sse_flows.models.schemas import MaterialVote, VoteDoc
 from sse_flows.provenance import Provenance
 from sse_flows.ranking.schemas import CandidateDoc
-from sse_flows.ranking.selection import SelectionDoc, candidate_rows, choose_targets, rank, verdict
+from sse_flows.ranking.selection import (
+    SelectionDoc,
+    candidate_rows,
+    choose_targets,
+    parse_md_scope,
+    rank,
+    verdict,
+)
 from sse_flows.screening.schemas import ScreenedMaterial, ScreeningDoc
 
 
@@ -45,23 +54,31 @@ def _screening() -> ScreeningDoc:
 
 
 def _votes() -> VoteDoc:
-    """A vote document with only the fields the selection reads (not validated)."""
+    """A vote document with only the fields the selection reads (not validated): three
+    candidates, and two materials that failed the vote or could not be featurized."""
 
-    def v(mid, formula, p):
+    def v(mid, formula, p, candidate=True, error=None):
         return MaterialVote(
             material_id=mid,
             formula=formula,
-            votes={"gb": 100, "lgbm": 100},
+            votes={"gb": 100 if candidate else 10, "lgbm": 100 if candidate else 10},
             p_superionic=p,
-            candidate=True,
+            candidate=candidate,
+            error=error,
+            log10_sigma=None if p is None else -4.0 + p,
+            log10_sigma_low=None if p is None else -5.5 + p,
+            log10_sigma_high=None if p is None else -2.5 + p,
         )
 
+    candidates = [
+        v("mp-29410", "Li2B2S5", 0.7),
+        v(None, "Li9Xe", 0.9),
+        v("mp-1222492", "Li3ErBr6", 0.8),
+    ]
     return VoteDoc.model_construct(
-        candidates=[
-            v("mp-29410", "Li2B2S5", 0.7),
-            v(None, "Li9Xe", 0.9),
-            v("mp-1222492", "Li3ErBr6", 0.8),
-        ]
+        candidates=candidates,
+        votes=[*candidates, v("mp-2", "Li3PO4", 0.1, candidate=False),
+               v("mp-3", "LiX", None, candidate=False, error="cannot parse")],
     )
 
 
@@ -76,6 +93,24 @@ def test_rows_join_votes_with_stability_and_sort_by_probability():
     rows = candidate_rows(_screening(), _votes())
     assert [r.formula for r in rows] == ["Li9Xe", "Li3ErBr6", "Li2B2S5"]
     assert rows[1].v_ox == 4.0 and rows[1].anion_class == "halide" and rows[1].votes_gb == 100
+
+
+def test_md_scope_pool_takes_every_voted_material_and_top_n_limits_them():
+    assert [parse_md_scope(s) for s in ("candidates", "pool", "top-2")] == [None, None, 2]
+    for bad in ("top-0", "top", "all", "top-x"):
+        with pytest.raises(ValueError, match="top-N"):
+            parse_md_scope(bad)
+    pool = candidate_rows(_screening(), _votes(), "pool")
+    # the material the vote rejected joins, last by probability; the unparsable one does not
+    assert [r.formula for r in pool] == ["Li9Xe", "Li3ErBr6", "Li2B2S5", "Li3PO4"]
+    assert [r.passed_vote for r in pool] == [True, True, True, False]
+    assert pool[1].log10_sigma_model == pytest.approx(-3.2)
+    assert len(candidate_rows(_screening(), _votes())) == 3  # the paper's scope
+    rows, targets = choose_targets(pool, _finder, max_md=2, control_formula=None)
+    # top-2: Li9Xe has no structure, so the next two with one run
+    assert [t.formula for t in targets] == ["Li3ErBr6", "Li2B2S5"]
+    rows, targets = choose_targets(pool, _finder, max_md=None, control_formula=None)
+    assert "Li2B2S5" in [t.formula for t in targets]  # pool: no limit
 
 
 def test_targets_skip_missing_structures_respect_max_and_add_control():
@@ -140,6 +175,36 @@ def test_rank_orders_by_md_verdict_and_keeps_failures_with_reasons():
     assert ranking.n_superionic == 1 and ranking.n_md_ok == 2 and ranking.md_reduced_protocol
     caged = next(r for r in ranking.candidates if r.formula == "LiC")
     assert caged.verdict == "no diffusion"  # hops seen nowhere: only an upper bound
+    assert top.combined_from == "md" and top.log10_sigma_combined is not None
+
+
+def test_within_a_verdict_the_combined_estimate_orders_the_rows():
+    """Two MD-superionic materials: the model's estimate moves the one it finds slower down;
+    a material without MD follows the model alone."""
+    rows = [
+        CandidateDoc(material_id="mp-1", formula="LiA", p_superionic=0.9,
+                     log10_sigma_model=-5.0, log10_sigma_model_low=-6.6,
+                     log10_sigma_model_high=-3.4),
+        CandidateDoc(material_id="mp-2", formula="LiB", p_superionic=0.6,
+                     log10_sigma_model=-2.0, log10_sigma_model_low=-3.6,
+                     log10_sigma_model_high=-0.4),
+        CandidateDoc(material_id="mp-3", formula="LiC", p_superionic=0.95,
+                     log10_sigma_model=-1.0, log10_sigma_model_low=-2.6,
+                     log10_sigma_model_high=0.6),
+    ]
+    targets = [{"label": r.material_id, "material_id": r.material_id, "formula": r.formula}
+               for r in rows[:2]]  # fmt: skip
+    selection = SelectionDoc(rows=rows, targets=targets, max_md=None, n_screened=3,
+                             provenance=Provenance())  # fmt: skip
+    same_md = {"sigma": 2e-3, "low": 1e-3, "high": 4e-3, "ea": 0.2, "hops": [40, 90]}
+    results = {"mp-1": _md_doc("ok", **same_md), "mp-2": _md_doc("ok", **same_md)}
+    ranking = rank(selection, results, "sevennet", "reduced", True)
+    assert [r.formula for r in ranking.candidates] == ["LiB", "LiA", "LiC"]
+    by = {r.formula: r for r in ranking.candidates}
+    assert by["LiB"].log10_sigma_combined > by["LiA"].log10_sigma_combined
+    # between its model's -5 and the MD's -2.7, nearer the MD (narrower interval)
+    assert -5.0 < by["LiA"].log10_sigma_combined < -2.7 and by["LiA"].combined_from == "model+md"
+    assert by["LiC"].verdict == "undetermined" and by["LiC"].combined_from == "model"
 
 
 def test_verdict_thresholds_follow_the_paper():

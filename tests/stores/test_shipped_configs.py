@@ -52,3 +52,16 @@ def test_config_jobflow_yaml_round_trips_to_the_same_store(sse_home):
     assert result.exit_code == 0, result.output
     store = JobStore.from_dict(yaml.safe_load(result.output)["JOB_STORE"])
     assert store.docs_store.database_path == str(sse_home / "stores" / "jobstore")
+
+
+def test_gpu_worker_and_qadapter_take_the_batched_md_category():
+    from fireworks import FWorker
+    from fireworks.user_objects.queue_adapters.common_adapter import CommonAdapter
+
+    from sse_flows.flows.md_validation import GPU_CATEGORY
+
+    gpu = FWorker.from_file(str(ROOT / "my_fworker_gpu.yaml"))
+    assert gpu.category == GPU_CATEGORY and gpu.query["spec._category"] == GPU_CATEGORY
+    adapter = CommonAdapter.from_file(str(ROOT / "my_qadapter_gpu.yaml"))
+    assert "my_fworker_gpu.yaml" in adapter["rocket_launch"]
+    assert "#SBATCH --gres=gpu:1" in adapter.get_script_str(".")

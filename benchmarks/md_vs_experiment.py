@@ -1,0 +1,351 @@
+"""MD against experiment: the pool-wide MD engine on OBELiX materials with measured sigma_RT.
+
+Runs :func:`sse_flows.md.pool.run_pool_md` (relaxation, batched force-field MD, the same
+``MDRunDoc`` as every other engine) on OBELiX materials that have an *ordered* CIF, and
+compares, at 1e-4 S/cm and in rank, three estimates of sigma_RT with the measured one:
+
+* **MD**: the Arrhenius sigma_RT of the MD (its point value; a material without Li hops
+  gives only an upper bound, which counts as "below 1e-4" and ranks at the bound);
+* **ML**: the open recipe from the formula alone, held out: test-split materials are
+  predicted by the ensemble trained on the training table (which holds no test
+  composition); train-split materials get their composition-grouped out-of-fold
+  prediction (:func:`sse_flows.models.open_recipe.grouped_oof_predictions`);
+* **ML + MD**: :func:`sse_flows.ranking.evidence.combine_log10_sigma`, the rule the
+  discovery ranking uses.
+
+Subset (on CPU): every ordered test-split CIF whose MD supercell (lattice lengths >=
+``--min-lattice-length``) has at most ``--max-atoms`` atoms, then the ordered train-split
+CIFs measured at >= 1e-5 S/cm under the same size limit (the test split has only two
+ordered fast conductors), one per composition. ``--all`` takes every ordered CIF (a GPU run).
+Measured upper bounds (``<1E-10``) count as below the threshold and rank at their bound.
+
+The MD runs in groups of ``--group`` materials; each material's ``MDRunDoc`` is saved as
+it finishes a group, and a rerun skips the materials already done, so the study can be
+run in pieces. ``--report-only`` scores what is there.
+
+Usage::
+
+    .venv/bin/python benchmarks/md_vs_experiment.py --engine chgnet        # CPU subset
+    .venv/bin/python benchmarks/md_vs_experiment.py --engine sevennet --device cuda --all \\
+        --protocol paper-reduced                                           # GPU, all
+
+Writes ``benchmarks/results/md_vs_experiment_<engine>.json`` and
+``docs/img/md_vs_experiment.png``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import tarfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+THRESHOLD = -4.0
+
+
+def study_protocol(name: str, min_lattice_length: float):
+    """``cpu``: the demo's 600/1000 K protocol with production capped at 1,000 steps (2 ps);
+    ``paper-reduced``: the paper's four temperatures, 1,000 + 5,000 steps."""
+    from sse_flows.flows.commands import DEMO_PROTOCOL
+    from sse_flows.md.protocol import MDProtocol
+
+    if name == "cpu":
+        return dataclasses.replace(
+            DEMO_PROTOCOL, max_production_steps=1000, chunk_steps=500,
+            min_lattice_length=min_lattice_length,
+        )
+    return MDProtocol(
+        equilibration_steps=1000, production_steps=5000, max_production_steps=5000,
+        chunk_steps=5000, min_lattice_length=min_lattice_length,
+    )
+
+
+def select_materials(raw: Path, max_atoms: int, min_lattice_length: float, take_all: bool):
+    """The ordered OBELiX CIFs of the study (module docstring), with their measurements."""
+    from pymatgen.core import Structure
+
+    from sse_flows.data.open_data import read_obelix
+    from sse_flows.md.protocol import supercell_atoms
+
+    chosen, seen = [], set()
+    for split in ("test", "train"):
+        table = read_obelix(raw, split).set_index("id")
+        with tarfile.open(raw / "obelix" / f"{split}_cifs.tar.gz") as archive:
+            members = sorted(
+                (m for m in archive.getmembers() if m.name.endswith(".cif")),
+                key=lambda m: m.name,
+            )
+            for member in members:
+                obelix_id = Path(member.name).stem
+                if obelix_id not in table.index:
+                    continue
+                row = table.loc[obelix_id]
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    structure = Structure.from_str(
+                        archive.extractfile(member).read().decode(), fmt="cif"
+                    )
+                formula = structure.composition.reduced_formula
+                if not structure.is_ordered or "Li" not in structure.composition:
+                    continue
+                n_atoms = supercell_atoms(structure, min_lattice_length)
+                wanted = take_all or (
+                    n_atoms <= max_atoms
+                    and (split == "test" or row["log10_sigma"] >= -5.0)
+                )
+                if not wanted:
+                    continue
+                chosen.append({
+                    "id": obelix_id, "split": split, "formula": row["formula"],
+                    "cif_formula": formula, "log10_sigma": float(row["log10_sigma"]),
+                    "censored": bool(row["censored"]), "label": int(row["label"]),
+                    "family": row["family"], "n_atoms": int(n_atoms), "structure": structure,
+                })
+    # one per composition: the test row if any, else the smallest supercell
+    chosen.sort(key=lambda m: (m["split"] != "test", m["n_atoms"], m["id"]))
+    unique = []
+    for m in chosen:
+        if m["cif_formula"] not in seen:
+            seen.add(m["cif_formula"])
+            unique.append(m)
+    return unique
+
+
+def run_md(materials, protocol, engine: str, device: str, group: int, out_dir: Path) -> None:
+    """MD of every material not yet done, ``group`` at a time; one JSON per material."""
+    from sse_flows.md.pool import run_pool_md
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    todo = [m for m in materials if not (out_dir / f"{m['id']}.json").is_file()]
+    print(f"MD: {len(materials) - len(todo)} done, {len(todo)} to run ({engine}, {device})")
+    for start in range(0, len(todo), group):
+        batch = todo[start:start + group]
+        t0 = time.perf_counter()
+        docs = run_pool_md(
+            [m["structure"] for m in batch], protocol, out_dir / "runs",
+            labels=[m["id"] for m in batch], material_ids=[f"obelix:{m['id']}" for m in batch],
+            engine=engine, device=device, progress=True,
+        )
+        wall = time.perf_counter() - t0
+        for m, doc in zip(batch, docs, strict=True):
+            record = {"wall_s_group": wall, "doc": json.loads(doc.model_dump_json())}
+            tmp = out_dir / f"{m['id']}.json.tmp"
+            tmp.write_text(json.dumps(record))
+            tmp.replace(out_dir / f"{m['id']}.json")
+            d = doc.diffusion
+            print(f"  {m['id']} {m['cif_formula']:>12s} measured {m['log10_sigma']:6.2f}  MD "
+                  f"{doc.status}: sigma_RT {d.sigma_rt_S_cm if d else None} "
+                  f"(bound {d.sigma_rt_high if d and d.sigma_rt_is_upper_bound else None})",
+                  flush=True)
+        print(f"  group of {len(batch)}: {wall:.0f} s", flush=True)
+
+
+def ml_predictions(materials, raw: Path, n_jobs: int) -> dict[str, dict]:
+    """Held-out open-recipe predictions (formula only) per material id."""
+    from pymatgen.core import Composition
+
+    from sse_flows.models.open_recipe import (
+        conformal_halfwidth,
+        fit_platt,
+        grouped_oof_predictions,
+        load_open_training_set,
+        load_or_train_open_ensemble,
+        platt_probability,
+    )
+    from sse_flows.models.prediction import vote_materials
+
+    out: dict[str, dict] = {}
+    training = load_open_training_set(structure=False)
+    test = [m for m in materials if m["split"] == "test"]
+    if test:
+        ensemble = load_or_train_open_ensemble(training, n_jobs=n_jobs)
+        doc = vote_materials([m["formula"] for m in test], ensemble)
+        for m, vote in zip(test, doc.votes, strict=True):
+            out[m["id"]] = {"log10": vote.log10_sigma, "low": vote.log10_sigma_low,
+                            "high": vote.log10_sigma_high, "p": vote.p_superionic,
+                            "how": "ensemble (test composition, never trained on)"}
+    train = [m for m in materials if m["split"] == "train"]
+    if train:
+        y = training.extra["log10_sigma"]
+        oof = grouped_oof_predictions(training, n_jobs=n_jobs)
+        half = conformal_halfwidth(np.abs(oof - y))
+        a, b = fit_platt(oof, training.labels)
+        reduced = [Composition(f).reduced_composition for f in training.formulas]
+        for m in train:
+            target = Composition(m["formula"]).reduced_composition
+            rows = [i for i, c in enumerate(reduced) if c.almost_equals(target, rtol=1e-3)]
+            if not rows:
+                continue
+            value = float(np.mean(oof[rows]))
+            out[m["id"]] = {"log10": value, "low": value - half, "high": value + half,
+                            "p": float(platt_probability(np.array([value]), a, b)[0]),
+                            "how": "composition-grouped out-of-fold"}
+    return out
+
+
+def _md_estimate(doc: dict) -> tuple[float | None, bool]:
+    """(log10 sigma_RT of the MD or its upper bound, is it a bound); None if failed."""
+    diffusion = doc.get("diffusion") or {}
+    if doc.get("status") != "ok" or not diffusion:
+        return None, False
+    if diffusion.get("sigma_rt_is_upper_bound") and diffusion.get("sigma_rt_high"):
+        return math.log10(diffusion["sigma_rt_high"]), True
+    if diffusion.get("sigma_rt_S_cm"):
+        return math.log10(diffusion["sigma_rt_S_cm"]), False
+    return None, False
+
+
+def score(materials, docs: dict[str, dict], ml: dict[str, dict]) -> dict:
+    """Balanced accuracy at 1e-4 S/cm and Spearman rank correlation of MD, ML and ML + MD."""
+    from scipy.stats import spearmanr
+    from sklearn.metrics import balanced_accuracy_score
+
+    from sse_flows.ranking.evidence import combine_log10_sigma
+
+    rows = []
+    for m in materials:
+        doc = docs.get(m["id"])
+        if doc is None:
+            continue
+        md_log10, bound = _md_estimate(doc)
+        diffusion = doc.get("diffusion") or {}
+        pred = ml.get(m["id"], {})
+        combined = combine_log10_sigma(
+            pred.get("log10"), pred.get("low"), pred.get("high"),
+            diffusion.get("sigma_rt_S_cm"), diffusion.get("sigma_rt_low"),
+            diffusion.get("sigma_rt_high"), bool(diffusion.get("sigma_rt_is_upper_bound")),
+        ) if doc.get("status") == "ok" else combine_log10_sigma(
+            pred.get("log10"), pred.get("low"), pred.get("high"))
+        rows.append({
+            "id": m["id"], "split": m["split"], "formula": m["formula"],
+            "family": m["family"], "n_atoms": m["n_atoms"],
+            "measured_log10": m["log10_sigma"], "measured_censored": m["censored"],
+            "measured_label": m["label"], "md_status": doc.get("status"),
+            "md_reason": doc.get("reason"), "md_log10": md_log10, "md_upper_bound": bound,
+            "md_flags": diffusion.get("flags", []),
+            "li_hops": [t.get("li_hops") for t in diffusion.get("temperatures", [])],
+            "ml_log10": pred.get("log10"), "ml_p": pred.get("p"), "ml_how": pred.get("how"),
+            "combined_log10": combined.log10_sigma, "combined_source": combined.source,
+            "combined_p": combined.p_superionic,
+        })
+
+    def metrics(subset: list[dict], key: str) -> dict:
+        usable = [r for r in subset if r[key] is not None]
+        if len(usable) < 2:
+            return {"n": len(usable)}
+        y = np.array([r["measured_label"] for r in usable])
+        pred = np.array([r[key] >= THRESHOLD for r in usable])
+        return {
+            "n": len(usable),
+            "balanced_accuracy": float(balanced_accuracy_score(y, pred))
+            if len(set(y)) == 2 else None,
+            "spearman": float(spearmanr([r[key] for r in usable],
+                                        [r["measured_log10"] for r in usable])[0]),
+            "true_positive": int((pred & (y == 1)).sum()),
+            "false_positive": int((pred & (y == 0)).sum()),
+            "false_negative": int((~pred & (y == 1)).sum()),
+            "true_negative": int((~pred & (y == 0)).sum()),
+        }
+
+    keys = ("md_log10", "ml_log10", "combined_log10")
+    paired = [r for r in rows if r["md_log10"] is not None and r["ml_log10"] is not None]
+    return {"rows": rows, "all_rows": {key: metrics(rows, key) for key in keys},
+            "paired_rows": {key: metrics(paired, key) for key in keys},
+            "n_md_failed": sum(r["md_status"] != "ok" for r in rows)}
+
+
+def plot(rows, path: Path) -> None:
+    """Measured vs MD and ML log10 sigma_RT (MD bounds as down-triangles)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.2, 4.6))
+    for r in rows:
+        x = r["measured_log10"]
+        if r["md_log10"] is not None:
+            ax.plot(x, r["md_log10"], "v" if r["md_upper_bound"] else "o", color="C3",
+                    ms=6, label="MD (v: upper bound)")
+        if r["ml_log10"] is not None:
+            ax.plot(x, r["ml_log10"], "s", color="C0", ms=5, mfc="none", label="ML (open)")
+        if r["combined_log10"] is not None:
+            ax.plot(x, r["combined_log10"], "x", color="k", ms=5, label="ML + MD")
+        ax.annotate(r["formula"], (x, r["md_log10"] if r["md_log10"] is not None
+                                   else r["ml_log10"] or x), fontsize=6, alpha=0.7)
+    lo, hi = -19, 0
+    ax.plot([lo, hi], [lo, hi], color="0.7", lw=0.8)
+    ax.axhline(THRESHOLD, color="0.6", ls="--", lw=0.8)
+    ax.axvline(THRESHOLD, color="0.6", ls="--", lw=0.8)
+    handles, labels = ax.get_legend_handles_labels()
+    unique = dict(zip(labels, handles, strict=True))
+    ax.legend(unique.values(), unique.keys(), fontsize=7, loc="upper left")
+    ax.set_xlabel("measured log10 sigma_RT (S/cm)")
+    ax.set_ylabel("predicted log10 sigma_RT (S/cm)")
+    ax.set_title("OBELiX ordered CIFs: MD and ML vs experiment", fontsize=9)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--raw", type=Path, default=ROOT.parent / "shared" / "data" / "raw")
+    parser.add_argument("--engine", default="chgnet", choices=["chgnet", "sevennet"])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--protocol", default="cpu", choices=["cpu", "paper-reduced"])
+    parser.add_argument("--min-lattice-length", type=float, default=8.0)
+    parser.add_argument("--max-atoms", type=int, default=144)
+    parser.add_argument("--all", action="store_true", help="every ordered OBELiX CIF")
+    parser.add_argument("--group", type=int, default=4, help="materials per batched run")
+    parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--work", type=Path, default=ROOT / "benchmarks/work/md_vs_experiment")
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--plot", type=Path, default=ROOT / "docs/img/md_vs_experiment.png")
+    args = parser.parse_args()
+
+    warnings.simplefilter("ignore")
+    protocol = study_protocol(args.protocol, args.min_lattice_length)
+    materials = select_materials(args.raw, args.max_atoms, args.min_lattice_length, args.all)
+    print(f"{len(materials)} materials: " + ", ".join(
+        f"{m['cif_formula']} ({m['log10_sigma']:.1f}, {m['n_atoms']} atoms)" for m in materials))
+    out_dir = args.work / f"{args.engine}_{args.protocol}"
+    if not args.report_only:
+        run_md(materials, protocol, args.engine, args.device, args.group, out_dir)
+    docs = {}
+    for m in materials:
+        path = out_dir / f"{m['id']}.json"
+        if path.is_file():
+            docs[m["id"]] = json.loads(path.read_text())["doc"]
+    ml = ml_predictions(materials, args.raw, args.n_jobs)
+    result = score(materials, docs, ml)
+    result.update({
+        "benchmark": "md_vs_experiment", "engine": args.engine, "device": args.device,
+        "protocol": protocol.describe(args.engine), "protocol_name": args.protocol,
+        "selection": "all ordered" if args.all else
+        f"ordered test CIFs + train CIFs >= 1e-5 S/cm, <= {args.max_atoms} atoms",
+        "n_selected": len(materials), "n_md_done": len(docs),
+        "date": time.strftime("%Y-%m-%d"),
+    })
+    out = args.out or ROOT / f"benchmarks/results/md_vs_experiment_{args.engine}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+    plot(result["rows"], args.plot)
+    for key, label in (("md_log10", "MD"), ("ml_log10", "ML"), ("combined_log10", "ML + MD")):
+        m = result["all_rows"][key]
+        print(f"{label:8s} n={m['n']:3d}  balanced acc {m.get('balanced_accuracy')}  "
+              f"Spearman {m.get('spearman')}")
+    print(f"wrote {out} and {args.plot}")
+
+
+if __name__ == "__main__":
+    main()
