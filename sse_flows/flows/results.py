@@ -249,5 +249,10 @@ def results_rows(ranking: dict[str, Any] | None) -> list[dict[str, Any]]:
         "md_status",
         "verdict",
         "md_reason",
+        "passed_vote",
+        "log10_sigma_model",
+        "log10_sigma_combined",
+        "p_combined",
+        "combined_from",
     )
     return [{key: row.get(key) for key in keys} for row in ranking.get("candidates", [])]

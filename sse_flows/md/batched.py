@@ -585,6 +585,7 @@ def run_batched_md(
     potential: BatchedPotential | None = None,
     max_force_eV_A: float = MAX_FORCE_EV_A,
     structures_per_pass: int | None = None,
+    progress: bool = False,
 ) -> list[ProductionRecord]:
     """Equilibration and the whole production of many (cell, temperature) pairs, batched.
 
@@ -615,6 +616,8 @@ def run_batched_md(
     structures_per_pass
         Most structures in one forward pass of the potential (default
         :func:`default_structures_per_pass`: one on a CPU, the whole batch on CUDA).
+    progress
+        Show a progress bar of the finished pairs.
 
     Returns
     -------
@@ -636,6 +639,9 @@ def run_batched_md(
     )
     batches = plan_batches(sizes, budget)
     logger.info("%d pairs in %d batches of <= %d atoms", len(cells), len(batches), budget)
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(cells), desc="MD pairs", unit="pair", disable=not progress)
     for batch in batches:
         members = []
         for i in batch:
@@ -660,8 +666,11 @@ def run_batched_md(
                 by_progress.setdefault(key, []).append(m)
             for group in by_progress.values():
                 _production_chunk(md_engine, group, protocol)
+            bar.update(sum(m.record.stop_reason is not None for m in members) - bar.n
+                       + sum(r is not None for r in records))
         for m in members:
             records[m.index] = m.record
+    bar.close()
     return [record for record in records if record is not None]
 
 
@@ -674,6 +683,7 @@ def run_batched_materials(
     max_batch_atoms: int | None = None,
     potential: BatchedPotential | None = None,
     structures_per_pass: int | None = None,
+    progress: bool = False,
 ) -> list[list[ProductionRecord]]:
     """The force-field protocol of many materials at once: every material's hottest
     temperature in one batched run, then the colder ones that
@@ -693,6 +703,7 @@ def run_batched_materials(
         "device": device,
         "max_batch_atoms": max_batch_atoms,
         "structures_per_pass": structures_per_pass,
+        "progress": progress,
         "potential": potential or load_batched_potential(engine, device),  # loaded once
     }
     hot = run_batched_md(supercells, [hottest] * len(supercells), protocol, workdirs, **kwargs)

@@ -64,7 +64,7 @@ def run_pool_md(
     max_batch_atoms
         Atom budget of one batch (default: the batched engine's).
     progress
-        Show a progress bar over the relaxations.
+        Show progress bars (relaxations, finished MD pairs).
 
     Returns
     -------
@@ -102,7 +102,7 @@ def run_pool_md(
         results = run_batched_materials(
             [prepared[k][0] for k in ok], protocol, [root / _safe_name(names[k]) for k in ok],
             engine=engine, device=device, max_batch_atoms=max_batch_atoms,
-            potential=load_batched_potential(engine, device),
+            potential=load_batched_potential(engine, device), progress=progress,
         )
         records_of = dict(zip(ok, results, strict=True))
     docs = []

@@ -21,8 +21,19 @@ RECIPE_OPTION = click.option(
     default="open",
     show_default=True,
     help="'open': all open data (Kang + Xu + OBELiX train), log10 sigma regressors with "
-    "90 %% intervals, calibrated p and an applicability domain. 'paper': Kang + Xu rows, the "
+    "90 % intervals, calibrated p and an applicability domain. 'paper': Kang + Xu rows, the "
     "GB + LightGBM classifier vote of the paper (the reproduction).",
+)
+
+TRAINING_OPTION = click.option(
+    "--training",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Training CSV (formula, sigma_S_cm[, family]); default: the packaged table of the "
+    "recipe.",
+)
+N_JOBS_OPTION = click.option(
+    "--n-jobs", default=2, show_default=True, type=click.IntRange(1), help="joblib workers."
 )
 
 
@@ -41,12 +52,7 @@ def _load_training(training: Path | None, recipe: str = "paper"):
 
 
 @click.command()
-@click.option(
-    "--training",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="Training CSV (formula, sigma_S_cm[, family]); default: the packaged table.",
-)
+@TRAINING_OPTION
 @click.option(
     "--algorithms",
     default="all",
@@ -67,9 +73,7 @@ def _load_training(training: Path | None, recipe: str = "paper"):
     show_default=True,
     help="Also evaluate composition-cluster and leave-one-family-out splits.",
 )
-@click.option(
-    "--n-jobs", default=2, show_default=True, type=click.IntRange(1), help="joblib workers."
-)
+@N_JOBS_OPTION
 @click.option(
     "--save-doc",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -153,12 +157,7 @@ def train(training, algorithms, n_splits, grouped, n_jobs, save_doc, figures, re
     type=click.Path(dir_okay=False, path_type=Path),
     help="Predictions CSV to write.",
 )
-@click.option(
-    "--training",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="Training CSV; default: the packaged table.",
-)
+@TRAINING_OPTION
 @click.option(
     "--min-votes",
     type=click.IntRange(0),
@@ -173,9 +172,7 @@ def train(training, algorithms, n_splits, grouped, n_jobs, save_doc, figures, re
     help="Models per algorithm (one per stratified 80/20 split, seeds 0..N-1); default 100 "
     "for --recipe paper, 10 for --recipe open.",
 )
-@click.option(
-    "--n-jobs", default=2, show_default=True, type=click.IntRange(1), help="joblib workers."
-)
+@N_JOBS_OPTION
 @click.option(
     "--cache/--no-cache",
     default=True,

@@ -72,6 +72,19 @@ REPORT_SECTIONS: tuple[tuple[str, str], ...] = (
     ("provenance", "Provenance"),
 )
 
+#: Sections that show one stage document: section id -> (the ``ReportInputs`` field, the
+#: command that makes it, what it is). Without that document the section says the stage
+#: did not run; with it the section's method receives the document.
+SECTION_INPUTS: dict[str, tuple[str, str, str]] = {
+    "screening": ("screening", "screening", "screening"),
+    "anions": ("screening", "screening", "screening"),
+    "accuracy": ("evaluation", "train/evaluate", "model evaluation"),
+    "confusion": ("evaluation", "train/evaluate", "model evaluation"),
+    "importances": ("evaluation", "train/evaluate", "model evaluation"),
+    "votes": ("votes", "vote", "ensemble vote"),
+    "candidates": ("ranking", "ranking", "ranking"),
+}
+
 #: File-name prefix of the PNG figures written beside ``index.html``.
 FIGURE_PREFIX = "fig_"
 
@@ -135,6 +148,11 @@ def _not_run(stage: str, what: str) -> Safe:
     )
 
 
+def _beside(figure: Safe, *blocks: str) -> Safe:
+    """A figure with its table and notes beside it (wrapping below on narrow pages)."""
+    return Safe(f'<div class="row">{figure}<div>{"".join(blocks)}</div></div>')
+
+
 def _paragraph(text: str) -> Safe:
     return Safe(f"<p>{escape(text)}</p>")
 
@@ -159,6 +177,15 @@ class _Renderer:
             f'<figcaption>{escape(caption)} <span class="file">({escape(path.name)})</span>'
             "</figcaption></figure>"
         )
+
+    def section(self, section_id: str) -> Safe:
+        """The content of one section (:data:`SECTION_INPUTS` says what it needs)."""
+        method = getattr(self, section_id)
+        if section_id not in SECTION_INPUTS:
+            return method()
+        attr, stage, what = SECTION_INPUTS[section_id]
+        doc = getattr(self.inputs, attr)
+        return _not_run(stage, what) if doc is None else method(doc)
 
     # sections ------------------------------------------------------------------------
     def summary(self) -> Safe:
@@ -227,10 +254,7 @@ class _Renderer:
             return Safe(f'<strong class="warn">{escape(text)}</strong>')
         return f"full protocol{': ' + detail if detail else ''}"
 
-    def screening(self) -> Safe:
-        doc = self.inputs.screening
-        if doc is None:
-            return _not_run("screening", "screening")
+    def screening(self, doc: Any) -> Safe:
         fig = self.figure(
             "screening_funnel",
             lambda p: report_plotting.plot_screening_funnel(doc, p),
@@ -271,12 +295,9 @@ class _Renderer:
                     f"|difference| {_fmt(_milli(ha.median_abs_difference), 1)} meV/atom."
                 )
             )
-        return Safe(f'<div class="row">{fig}<div>{table}{"".join(notes)}</div></div>')
+        return _beside(fig, table, *notes)
 
-    def anions(self) -> Safe:
-        doc = self.inputs.screening
-        if doc is None:
-            return _not_run("screening", "screening")
+    def anions(self, doc: Any) -> Safe:
         fig = self.figure(
             "anion_classes",
             lambda p: report_plotting.plot_anion_classes(doc, p),
@@ -293,12 +314,9 @@ class _Renderer:
              f"{sum(PAPER_ANION_CLASSES.values()):,}")
         )  # fmt: skip
         table = _table(["anion class", "this run", "paper"], rows)
-        return Safe(f'<div class="row">{fig}<div>{table}</div></div>')
+        return _beside(fig, table)
 
-    def accuracy(self) -> Safe:
-        doc = self.inputs.evaluation
-        if doc is None:
-            return _not_run("train/evaluate", "model evaluation")
+    def accuracy(self, doc: Any) -> Safe:
         fig = self.figure(
             "accuracy_distributions",
             lambda p: model_plotting.plot_accuracy_distributions(doc, p),
@@ -335,10 +353,7 @@ class _Renderer:
         )
         return Safe(f"{fig}{table}{note}")
 
-    def confusion(self) -> Safe:
-        doc = self.inputs.evaluation
-        if doc is None:
-            return _not_run("train/evaluate", "model evaluation")
+    def confusion(self, doc: Any) -> Safe:
         parts = [
             self.figure(
                 "confusion_matrices",
@@ -356,10 +371,7 @@ class _Renderer:
             )
         return Safe("".join(parts))
 
-    def importances(self) -> Safe:
-        doc = self.inputs.evaluation
-        if doc is None:
-            return _not_run("train/evaluate", "model evaluation")
+    def importances(self, doc: Any) -> Safe:
         if not doc.importances:
             return _paragraph("The evaluated algorithms report no feature importances.")
         algorithms = (
@@ -373,10 +385,7 @@ class _Renderer:
             "GB, split counts for LightGBM).",
         )
 
-    def votes(self) -> Safe:
-        doc = self.inputs.votes
-        if doc is None:
-            return _not_run("vote", "ensemble vote")
+    def votes(self, doc: Any) -> Safe:
         fig = self.figure(
             "vote_histograms",
             lambda p: report_plotting.plot_vote_histograms(doc, p),
@@ -407,12 +416,9 @@ class _Renderer:
             f"{len(doc.ensemble.seeds)} models per algorithm ({algorithms}), one per random "
             f"split; parameters: {doc.ensemble.param_selection}."
         )
-        return Safe(f'<div class="row">{fig}<div>{table}{note}{warning}</div></div>')
+        return _beside(fig, table, note, warning)
 
-    def candidates(self) -> Safe:
-        doc = self.inputs.ranking
-        if doc is None:
-            return _not_run("ranking", "ranking")
+    def candidates(self, doc: Any) -> Safe:
         if not doc.candidates:
             return _paragraph("The ranking holds no candidate.")
         rows = []
@@ -426,16 +432,22 @@ class _Renderer:
                 _md_cell(c), _sigma_cell(c.sigma_rt_S_cm, c.sigma_rt_low, c.sigma_rt_high),
                 _ea_cell(c.ea_eV, c.ea_err_eV),
                 c.li_hops if c.li_hops is not None else "–",
-                _verdict(c.verdict), _notes(c.md_reason, c.diffusion_flags),
+                _verdict(c.verdict), _fmt(c.log10_sigma_model, 1),
+                _fmt(c.log10_sigma_combined, 1), _fmt(c.p_combined, 2),
+                _notes(c.md_reason, c.diffusion_flags),
             ))  # fmt: skip
         table = _table(
             ["#", "MP id", "formula", "role", "votes GB", "votes LGBM", "p", "V_ox (V)",
              "E_hull (eV/at)", "MD", "sigma_RT (S/cm) [95 % interval]", "Ea (eV)", "Li hops",
-             "verdict", "reason / analysis flags"],
+             "verdict", "log10 sigma model", "log10 sigma model + MD", "p model + MD",
+             "reason / analysis flags"],
             rows, "numbers candidates",
         )  # fmt: skip
         note = _paragraph(
-            "Ranked by MD verdict, then sigma_RT, then vote probability; controls last. "
+            "Ranked by MD verdict, then the model + MD estimate of log10 sigma_RT (the "
+            "inverse-variance mean of the model's and the MD's; the model capped by an MD "
+            "upper bound; either alone when the other is missing), then vote probability; "
+            "controls last. "
             "Verdicts use the paper's classes on the whole 95 % interval of the MD "
             f"sigma_RT: superionic when its lower end is >= {sci(SUPERIONIC_THRESHOLD_S_CM)} S/cm, "
             f"close when >= {sci(CLOSE_THRESHOLD_S_CM)} S/cm, not superionic when its upper end "
@@ -666,7 +678,7 @@ def render_html(inputs: ReportInputs, figure_dir: Path) -> str:
     renderer = _Renderer(inputs, Path(figure_dir))
     body = []
     for section_id, title in REPORT_SECTIONS:
-        content = getattr(renderer, section_id)()
+        content = renderer.section(section_id)
         body.append(f'<section id="{section_id}"><h2>{escape(title)}</h2>{content}</section>')
     nav = "".join(f'<a href="#{sid}">{escape(title)}</a>' for sid, title in REPORT_SECTIONS)
     wf = inputs.workflow or {}
