@@ -7,7 +7,7 @@ Public API::
     frame, errors = featurize_formulas(["Li3PS4", "Li7La3Zr2O12"], on_error="skip")
 """
 
-from sse_flows.features.formula_parsing import FeaturizationError, parse_formula
+from sse_flows.features.formula_parsing import FeaturizationError, featurization_amounts
 from sse_flows.features.magpie import (
     MAGPIE_FEATURE_LABELS,
     MagpieFeaturizer,
@@ -23,6 +23,6 @@ __all__ = [
     "MagpieFeaturizer",
     "featurize_formulas",
     "featurize_with_matminer",
-    "parse_formula",
+    "featurization_amounts",
     "structural_features",
 ]

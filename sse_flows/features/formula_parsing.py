@@ -20,7 +20,7 @@ class FeaturizationError(ValueError):
         super().__init__(f"cannot featurize formula {formula!r}: {reason}")
 
 
-def parse_formula(formula: Any) -> tuple[list[str], list[float]]:
+def featurization_amounts(formula: Any) -> tuple[list[str], list[float]]:
     """Element symbols and amounts of a formula, in pymatgen's element order.
 
     Parameters

@@ -36,7 +36,7 @@ from sse_flows.features.element_table import (
     ElementTable,
     get_element_table,
 )
-from sse_flows.features.formula_parsing import FeaturizationError, parse_formula
+from sse_flows.features.formula_parsing import FeaturizationError, featurization_amounts
 
 #: p values of matminer's ``Stoichiometry`` norms.
 STOICHIOMETRY_NORMS: tuple[int, ...] = (0, 2, 3, 5, 7, 10)
@@ -94,7 +94,7 @@ class MagpieFeaturizer:
     # ------------------------------------------------------------------ public entry points
     def featurize(self, formula: Any) -> np.ndarray:
         """Features of one formula (raises :class:`FeaturizationError` when invalid)."""
-        symbols, amounts = parse_formula(formula)
+        symbols, amounts = featurization_amounts(formula)
         return self.featurize_parsed([symbols], [amounts])[0]
 
     def featurize_formulas(
@@ -133,13 +133,13 @@ class MagpieFeaturizer:
                 parsed = cache[formula]
             except KeyError:
                 try:
-                    parsed = parse_formula(formula)
+                    parsed = featurization_amounts(formula)
                 except FeaturizationError as exc:
                     parsed = exc
                 cache[formula] = parsed
             except TypeError:  # unhashable input
                 try:
-                    parsed = parse_formula(formula)
+                    parsed = featurization_amounts(formula)
                 except FeaturizationError as exc:
                     parsed = exc
             if isinstance(parsed, FeaturizationError):

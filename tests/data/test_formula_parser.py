@@ -2,8 +2,8 @@
 
 Before, ``sse_flows.data.formulas``, ``sse_flows.features.formula_parsing`` and
 ``sse_flows.screening.phase_diagrams`` each had a ``parse_formula`` (a ``Composition``, two
-lists, a dict). Now the features one wraps :func:`sse_flows.data.formulas.parse_formula`
-and screening imports it.
+lists, a dict). Now there is one ``parse_formula``; the featurizer's
+``featurization_amounts`` wraps it (two lists, in matminer's order) and screening imports it.
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ from pymatgen.core import Composition
 
 from sse_flows.data import formulas
 from sse_flows.data.formulas import FormulaError, composition_key, parse_formula
-from sse_flows.features import FeaturizationError
-from sse_flows.features import parse_formula as features_parse_formula
+from sse_flows.features import FeaturizationError, featurization_amounts
 from sse_flows.screening import crosscheck, funnel, phase_diagrams
 from sse_flows.screening.phase_diagrams import FormationEnergyIndex
 
@@ -67,7 +66,7 @@ def test_the_three_former_parsers_agree_with_pymatgen(formula):
     assert amounts == pytest.approx(expected)
     assert list(amounts) == list(expected)  # pymatgen's (and matminer's) element order
     # featurization: the same elements and amounts as two lists
-    symbols, values = features_parse_formula(formula)
+    symbols, values = featurization_amounts(formula)
     assert symbols == list(expected) and values == pytest.approx(list(expected.values()))
     # screening: the formation-energy index files the formula under its chemical system
     index = FormationEnergyIndex({formula: -1.0})
@@ -89,7 +88,7 @@ def test_both_paths_are_exercised():
 def test_compositions_are_accepted():
     composition = Composition({"Li": 3, "P": 1, "S": 4})
     assert parse_formula(composition) == {"Li": 3.0, "P": 1.0, "S": 4.0}
-    assert features_parse_formula(composition) == (["Li", "P", "S"], [3.0, 1.0, 4.0])
+    assert featurization_amounts(composition) == (["Li", "P", "S"], [3.0, 1.0, 4.0])
     with pytest.raises(FormulaError, match="oxidation state"):
         parse_formula(Composition({"Li+": 1, "Cl-": 1}))
 
@@ -101,7 +100,7 @@ def test_invalid_formulas_are_rejected_with_the_same_reason(formula, reason):
     assert isinstance(data_error.value, ValueError)
     assert reason in data_error.value.reason and repr(formula) in str(data_error.value)
     with pytest.raises(FeaturizationError) as features_error:
-        features_parse_formula(formula)
+        featurization_amounts(formula)
     assert features_error.value.reason == data_error.value.reason
     assert features_error.value.formula == formula
 
