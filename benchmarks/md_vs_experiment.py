@@ -4,14 +4,19 @@ Runs :func:`sse_flows.md.pool.run_pool_md` (relaxation, batched force-field MD, 
 ``MDRunDoc`` as every other engine) on OBELiX materials that have an *ordered* CIF, and
 compares, at 1e-4 S/cm and in rank, three estimates of sigma_RT with the measured one:
 
-* **MD**: the Arrhenius sigma_RT of the MD (its point value; a material without Li hops
-  gives only an upper bound, which counts as "below 1e-4" and ranks at the bound);
+* **MD**: the Arrhenius sigma_RT of the MD (its point value); a material whose MD saw no
+  usable Li diffusion ("no diffusion", "not superionic") counts as below 1e-4 and ranks
+  below every estimate; one with Li hops but no confident Arrhenius fit ("undetermined")
+  has no MD class (scored apart, and strictly as wrong);
 * **ML**: the open recipe from the formula alone, held out: test-split materials are
   predicted by the ensemble trained on the training table (which holds no test
   composition); train-split materials get their composition-grouped out-of-fold
   prediction (:func:`sse_flows.models.open_recipe.grouped_oof_predictions`);
-* **ML + MD**: :func:`sse_flows.ranking.evidence.combine_log10_sigma`, the rule the
-  discovery ranking uses.
+* **ML + MD**: the discovery ranking's rule: MD verdict first
+  (:data:`sse_flows.ranking.selection.VERDICT_ORDER`), then
+  :func:`sse_flows.ranking.evidence.combine_log10_sigma`; its class is the combined
+  estimate's, except that an MD that saw no usable diffusion says below 1e-4, and an
+  undetermined MD leaves the model's class.
 
 Subset (on CPU): every ordered test-split CIF whose MD supercell (lattice lengths >=
 ``--min-lattice-length``) has at most ``--max-atoms`` atoms, then the ordered train-split
@@ -190,75 +195,138 @@ def ml_predictions(materials, raw: Path, n_jobs: int) -> dict[str, dict]:
     return out
 
 
-def _md_estimate(doc: dict) -> tuple[float | None, bool]:
-    """(log10 sigma_RT of the MD or its upper bound, is it a bound); None if failed."""
+#: rank value given to "no diffusion" / "not superionic" without a point estimate: below
+#: every estimate (they tie with each other)
+NO_DIFFUSION_RANK = -30.0
+
+
+def md_outcome(doc: dict) -> dict:
+    """The MD's answer for one material, read as the ranking reads it.
+
+    ``verdict`` is :func:`sse_flows.ranking.selection.verdict`; ``md_class`` is 1 when the
+    point sigma_RT is >= 1e-4 S/cm, 0 when it is below or the verdict is "not superionic" /
+    "no diffusion" (the MD saw no usable Li diffusion), None when undetermined (Li hops
+    without a confident Arrhenius fit) or failed; ``md_log10`` is the point estimate;
+    ``md_rank`` the value used for rank correlation (the point, NO_DIFFUSION_RANK for a
+    negative verdict without one, None otherwise).
+    """
+    from sse_flows.ranking.selection import verdict
+
     diffusion = doc.get("diffusion") or {}
     if doc.get("status") != "ok" or not diffusion:
-        return None, False
-    if diffusion.get("sigma_rt_is_upper_bound") and diffusion.get("sigma_rt_high"):
-        return math.log10(diffusion["sigma_rt_high"]), True
-    if diffusion.get("sigma_rt_S_cm"):
-        return math.log10(diffusion["sigma_rt_S_cm"]), False
-    return None, False
+        return {"verdict": "failed", "md_class": None, "md_log10": None, "md_rank": None}
+    sigma = diffusion.get("sigma_rt_S_cm")
+    stable = [t for t in diffusion.get("temperatures", []) if t.get("framework_stable")]
+    found = verdict(sigma, diffusion.get("sigma_rt_low"), diffusion.get("sigma_rt_high"),
+                    any(t.get("diffusive") for t in stable))
+    if sigma:
+        log10 = math.log10(sigma)
+        return {"verdict": found, "md_class": int(log10 >= THRESHOLD), "md_log10": log10,
+                "md_rank": log10}
+    if found in ("no diffusion", "not superionic"):
+        return {"verdict": found, "md_class": 0, "md_log10": None,
+                "md_rank": NO_DIFFUSION_RANK}
+    return {"verdict": found, "md_class": None, "md_log10": None, "md_rank": None}
 
 
 def score(materials, docs: dict[str, dict], ml: dict[str, dict]) -> dict:
-    """Balanced accuracy at 1e-4 S/cm and Spearman rank correlation of MD, ML and ML + MD."""
+    """Balanced accuracy at 1e-4 S/cm and Spearman rank correlation of MD, ML and ML + MD.
+
+    The MD is scored on the materials it gives a class (``md_outcome``) and, strictly, on
+    all of them with an undetermined or failed MD counted as wrong. The combined estimate is
+    :func:`sse_flows.ranking.evidence.combine_log10_sigma` (what the discovery ranking uses).
+    """
     from scipy.stats import spearmanr
     from sklearn.metrics import balanced_accuracy_score
 
     from sse_flows.ranking.evidence import combine_log10_sigma
+    from sse_flows.ranking.selection import VERDICT_ORDER
 
     rows = []
     for m in materials:
         doc = docs.get(m["id"])
         if doc is None:
             continue
-        md_log10, bound = _md_estimate(doc)
-        diffusion = doc.get("diffusion") or {}
+        outcome = md_outcome(doc)
+        diffusion = (doc.get("diffusion") or {}) if doc.get("status") == "ok" else {}
         pred = ml.get(m["id"], {})
         combined = combine_log10_sigma(
             pred.get("log10"), pred.get("low"), pred.get("high"),
             diffusion.get("sigma_rt_S_cm"), diffusion.get("sigma_rt_low"),
             diffusion.get("sigma_rt_high"), bool(diffusion.get("sigma_rt_is_upper_bound")),
-        ) if doc.get("status") == "ok" else combine_log10_sigma(
-            pred.get("log10"), pred.get("low"), pred.get("high"))
+        )
+        ml_class = None if pred.get("log10") is None else int(pred["log10"] >= THRESHOLD)
+        if outcome["md_log10"] is not None or outcome["md_class"] is None:
+            combined_class = (None if combined.log10_sigma is None
+                              else int(combined.log10_sigma >= THRESHOLD))
+        else:  # the MD saw no usable diffusion: negative, as the ranking's verdict order
+            combined_class = 0
         rows.append({
             "id": m["id"], "split": m["split"], "formula": m["formula"],
             "family": m["family"], "n_atoms": m["n_atoms"],
             "measured_log10": m["log10_sigma"], "measured_censored": m["censored"],
             "measured_label": m["label"], "md_status": doc.get("status"),
-            "md_reason": doc.get("reason"), "md_log10": md_log10, "md_upper_bound": bound,
+            "md_reason": doc.get("reason"), **outcome,
+            "md_bound_log10": math.log10(diffusion["sigma_rt_high"])
+            if diffusion.get("sigma_rt_is_upper_bound") and diffusion.get("sigma_rt_high")
+            else None,
             "md_flags": diffusion.get("flags", []),
-            "li_hops": [t.get("li_hops") for t in diffusion.get("temperatures", [])],
+            "li_hops": {str(t.get("T")): t.get("li_hops")
+                        for t in diffusion.get("temperatures", [])},
             "ml_log10": pred.get("log10"), "ml_p": pred.get("p"), "ml_how": pred.get("how"),
+            "ml_class": ml_class,
             "combined_log10": combined.log10_sigma, "combined_source": combined.source,
             "combined_p": combined.p_superionic,
+            "combined_class": combined_class,
         })
+    # the discovery ranking's order: MD verdict first, then the combined estimate
+    order = sorted(
+        (r for r in rows if r["combined_log10"] is not None),
+        key=lambda r: (VERDICT_ORDER.get(r["verdict"], VERDICT_ORDER["undetermined"]),
+                       -r["combined_log10"]),
+    )
+    for position, r in enumerate(order):
+        r["combined_rank"] = float(len(order) - position)  # larger = ranked higher
+    for r in rows:
+        r.setdefault("combined_rank", None)
 
-    def metrics(subset: list[dict], key: str) -> dict:
-        usable = [r for r in subset if r[key] is not None]
-        if len(usable) < 2:
-            return {"n": len(usable)}
+    def metrics(subset: list[dict], cls: str, rank: str, strict: bool = False) -> dict:
+        if strict:  # no class counts as the wrong class
+            usable = subset
+            pred = np.array([r[cls] if r[cls] is not None else 1 - r["measured_label"]
+                             for r in usable])
+        else:
+            usable = [r for r in subset if r[cls] is not None]
+            pred = np.array([r[cls] for r in usable])
         y = np.array([r["measured_label"] for r in usable])
-        pred = np.array([r[key] >= THRESHOLD for r in usable])
-        return {
-            "n": len(usable),
-            "balanced_accuracy": float(balanced_accuracy_score(y, pred))
-            if len(set(y)) == 2 else None,
-            "spearman": float(spearmanr([r[key] for r in usable],
-                                        [r["measured_log10"] for r in usable])[0]),
-            "true_positive": int((pred & (y == 1)).sum()),
-            "false_positive": int((pred & (y == 0)).sum()),
-            "false_negative": int((~pred & (y == 1)).sum()),
-            "true_negative": int((~pred & (y == 0)).sum()),
-        }
+        out: dict = {"n": len(usable)}
+        if len(usable) >= 2 and len(set(y)) == 2:
+            out["balanced_accuracy"] = float(balanced_accuracy_score(y, pred))
+            out.update({
+                "true_positive": int(((pred == 1) & (y == 1)).sum()),
+                "false_positive": int(((pred == 1) & (y == 0)).sum()),
+                "false_negative": int(((pred == 0) & (y == 1)).sum()),
+                "true_negative": int(((pred == 0) & (y == 0)).sum()),
+            })
+        ranked = [r for r in subset if r[rank] is not None]
+        if len(ranked) >= 3:
+            out["spearman"] = float(spearmanr([r[rank] for r in ranked],
+                                              [r["measured_log10"] for r in ranked])[0])
+            out["n_ranked"] = len(ranked)
+        return out
 
-    keys = ("md_log10", "ml_log10", "combined_log10")
-    paired = [r for r in rows if r["md_log10"] is not None and r["ml_log10"] is not None]
-    return {"rows": rows, "all_rows": {key: metrics(rows, key) for key in keys},
-            "paired_rows": {key: metrics(paired, key) for key in keys},
-            "n_md_failed": sum(r["md_status"] != "ok" for r in rows)}
+    estimates = {"md": ("md_class", "md_rank"), "ml": ("ml_class", "ml_log10"),
+                 "combined": ("combined_class", "combined_rank")}
+    with_md_class = [r for r in rows if r["md_class"] is not None]
+    return {
+        "rows": rows,
+        "all_rows": {k: metrics(rows, c, r) for k, (c, r) in estimates.items()},
+        "md_strict": metrics(rows, "md_class", "md_rank", strict=True),
+        "rows_with_md_class": {k: metrics(with_md_class, c, r)
+                               for k, (c, r) in estimates.items()},
+        "n_md_undetermined": sum(r["verdict"] == "undetermined" for r in rows),
+        "n_md_failed": sum(r["verdict"] == "failed" for r in rows),
+    }
 
 
 def plot(rows, path: Path) -> None:
@@ -272,16 +340,21 @@ def plot(rows, path: Path) -> None:
     for r in rows:
         x = r["measured_log10"]
         if r["md_log10"] is not None:
-            ax.plot(x, r["md_log10"], "v" if r["md_upper_bound"] else "o", color="C3",
-                    ms=6, label="MD (v: upper bound)")
+            ax.plot(x, r["md_log10"], "o", color="C3", ms=6, label="MD")
+        elif r["md_class"] == 0:
+            ax.plot(x, -18, "v", color="C3", ms=6, label="MD: no diffusion")
+        elif r["verdict"] == "undetermined":
+            ax.plot(x, -18, "^", color="C1", ms=6, label="MD: hops, no Arrhenius fit")
         if r["ml_log10"] is not None:
             ax.plot(x, r["ml_log10"], "s", color="C0", ms=5, mfc="none", label="ML (open)")
         if r["combined_log10"] is not None:
             ax.plot(x, r["combined_log10"], "x", color="k", ms=5, label="ML + MD")
-        ax.annotate(r["formula"], (x, r["md_log10"] if r["md_log10"] is not None
-                                   else r["ml_log10"] or x), fontsize=6, alpha=0.7)
+        y_text = r["md_log10"] if r["md_log10"] is not None else r["ml_log10"]
+        ax.annotate(r["formula"], (x, y_text if y_text is not None else -18), fontsize=6,
+                    alpha=0.7)
     lo, hi = -19, 0
     ax.plot([lo, hi], [lo, hi], color="0.7", lw=0.8)
+    ax.set_ylim(lo, 2)
     ax.axhline(THRESHOLD, color="0.6", ls="--", lw=0.8)
     ax.axvline(THRESHOLD, color="0.6", ls="--", lw=0.8)
     handles, labels = ax.get_legend_handles_labels()
@@ -340,10 +413,14 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2))
     plot(result["rows"], args.plot)
-    for key, label in (("md_log10", "MD"), ("ml_log10", "ML"), ("combined_log10", "ML + MD")):
+    for key, label in (("md", "MD"), ("ml", "ML"), ("combined", "ML + MD")):
         m = result["all_rows"][key]
         print(f"{label:8s} n={m['n']:3d}  balanced acc {m.get('balanced_accuracy')}  "
-              f"Spearman {m.get('spearman')}")
+              f"Spearman {m.get('spearman')} (n={m.get('n_ranked')})")
+    strict = result["md_strict"]
+    print(f"MD strict (undetermined/failed = wrong): n={strict['n']} balanced acc "
+          f"{strict.get('balanced_accuracy')}; undetermined {result['n_md_undetermined']}, "
+          f"failed {result['n_md_failed']}")
     print(f"wrote {out} and {args.plot}")
 
 

@@ -289,6 +289,12 @@ def merge_md_result(
     row.verdict = verdict(row.sigma_rt_S_cm, row.sigma_rt_low, row.sigma_rt_high, diffusive)
 
 
+#: The ranking's order of MD verdicts: the MD decides first (an undetermined material, with
+#: Li hops but no confident fit, or not simulated, may still conduct; the last two do not).
+VERDICT_ORDER = {"superionic": 0, "close": 1, "undetermined": 2, "not superionic": 3,
+                 "no diffusion": 4}
+
+
 def combine_evidence(row: CandidateDoc) -> None:
     """Fill a row's combined estimate from its model and MD columns
     (:func:`sse_flows.ranking.evidence.combine_log10_sigma`)."""
@@ -347,10 +353,11 @@ def rank(
 ) -> RankingDoc:
     """Merge MD results into the candidate rows and rank them.
 
-    Order: MD verdict (superionic, close, not superionic, no diffusion, undetermined: the
-    MD is the direct test), then, within a verdict, the combined log10 sigma_RT of the model
-    and the MD (:func:`combine_evidence`), then the vote probability. Rows without MD
-    (not selected, no structure, failed) are "undetermined" and so follow the model alone.
+    Order: MD verdict (superionic, close, undetermined, not superionic, no diffusion: the
+    MD is the direct test, and an undetermined material may still conduct while the last
+    two do not), then, within a verdict, the combined log10 sigma_RT of the model and the
+    MD (:func:`combine_evidence`), then the vote probability. Rows without MD (not
+    selected, no structure, failed) are "undetermined" and so follow the model alone.
 
     Parameters
     ----------
@@ -379,12 +386,10 @@ def rank(
             merge_md_result(row, md_results.get(label), engine, protocol)
     for row in rows:
         combine_evidence(row)
-    order = {"superionic": 0, "close": 1, "not superionic": 2, "no diffusion": 3,
-             "undetermined": 4}
     rows.sort(
         key=lambda r: (
             r.role != "candidate",
-            order[r.verdict],
+            VERDICT_ORDER[r.verdict],
             -(r.log10_sigma_combined if r.log10_sigma_combined is not None else -99.0),
             -(r.p_superionic or 0.0),
         )

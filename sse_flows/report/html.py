@@ -444,7 +444,8 @@ class _Renderer:
             rows, "numbers candidates",
         )  # fmt: skip
         note = _paragraph(
-            "Ranked by MD verdict, then the model + MD estimate of log10 sigma_RT (the "
+            "Ranked by MD verdict (superionic, close, undetermined, not superionic, no "
+            "diffusion), then the model + MD estimate of log10 sigma_RT (the "
             "inverse-variance mean of the model's and the MD's; the model capped by an MD "
             "upper bound; either alone when the other is missing), then vote probability; "
             "controls last. "
