@@ -329,6 +329,35 @@ def score(materials, docs: dict[str, dict], ml: dict[str, dict]) -> dict:
     }
 
 
+def markdown(result: dict) -> str:
+    """The docs/md.md tables of a result: one row per material, then the scores."""
+    def f(value, digits=1):
+        return "–" if value is None else f"{value:.{digits}f}"
+
+    lines = ["| material | split | measured log10 sigma | MD verdict | MD log10 sigma | Li hops "
+             "(T: hops) | ML log10 sigma | ML + MD log10 sigma |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in sorted(result["rows"], key=lambda r: -r["measured_log10"]):
+        hops = ", ".join(f"{float(t):g} K: {n}" for t, n in r["li_hops"].items())
+        measured = ("<" if r["measured_censored"] else "") + f(r["measured_log10"])
+        lines.append(f"| {r['formula']} ({r['id']}) | {r['split']} | {measured} | "
+                     f"{r['verdict']} | {f(r['md_log10'])} | {hops} | {f(r['ml_log10'])} | "
+                     f"{f(r['combined_log10'])} |")
+    lines += ["", "| estimate | materials with a class | balanced accuracy at 1e-4 S/cm | "
+              "TP / FP / FN / TN | Spearman (materials ranked) |", "|---|---|---|---|---|"]
+    names = {"md": "MD", "ml": "ML (open recipe, held out)", "combined": "ML + MD (ranking)"}
+    for key, name in names.items():
+        m = result["all_rows"][key]
+        counts = "/".join(str(m.get(k, "–")) for k in
+                          ("true_positive", "false_positive", "false_negative", "true_negative"))
+        lines.append(f"| {name} | {m['n']} | {f(m.get('balanced_accuracy'), 2)} | {counts} | "
+                     f"{f(m.get('spearman'), 2)} ({m.get('n_ranked', 0)}) |")
+    strict = result["md_strict"]
+    lines.append(f"| MD, undetermined counted wrong | {strict['n']} | "
+                 f"{f(strict.get('balanced_accuracy'), 2)} | – | – |")
+    return "\n".join(lines)
+
+
 def plot(rows, path: Path) -> None:
     """Measured vs MD and ML log10 sigma_RT (MD bounds as down-triangles)."""
     import matplotlib
@@ -381,6 +410,7 @@ def main() -> None:
     parser.add_argument("--group", type=int, default=4, help="materials per batched run")
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--markdown", action="store_true", help="print the docs tables")
     parser.add_argument("--work", type=Path, default=ROOT / "benchmarks/work/md_vs_experiment")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--plot", type=Path, default=ROOT / "docs/img/md_vs_experiment.png")
@@ -421,6 +451,8 @@ def main() -> None:
     print(f"MD strict (undetermined/failed = wrong): n={strict['n']} balanced acc "
           f"{strict.get('balanced_accuracy')}; undetermined {result['n_md_undetermined']}, "
           f"failed {result['n_md_failed']}")
+    if args.markdown:
+        print(markdown(result))
     print(f"wrote {out} and {args.plot}")
 
 
