@@ -29,7 +29,7 @@ from sse_flows.screening.voltage import stability_window
 
 
 class RecordLike(Protocol):
-    """The fields of ``sse_flows.sources.schema.MaterialRecord`` the funnel reads."""
+    """The fields of ``sse_flows.sources.schemas.MaterialRecord`` the funnel reads."""
 
     material_id: str | None
     formula: str

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sse_flows.sources.base import MaterialsSource, SourceUnavailableError
 from sse_flows.sources.mp_api import MPApiSource
-from sse_flows.sources.schema import MaterialRecord
+from sse_flows.sources.schemas import MaterialRecord
 from sse_flows.sources.snapshot import SnapshotSource
 
 __all__ = [

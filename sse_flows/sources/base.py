@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from pymatgen.analysis.phase_diagram import PDEntry
 
-from sse_flows.sources.schema import MaterialRecord
+from sse_flows.sources.schemas import MaterialRecord
 
 
 class SourceUnavailableError(RuntimeError):

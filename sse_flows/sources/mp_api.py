@@ -15,7 +15,7 @@ from pymatgen.analysis.phase_diagram import PDEntry
 from pymatgen.core import Composition, Structure
 
 from sse_flows.sources.base import MaterialsSource, SourceUnavailableError
-from sse_flows.sources.schema import MaterialRecord
+from sse_flows.sources.schemas import MaterialRecord
 
 #: Fields requested from the summary endpoint.
 SUMMARY_FIELDS = [

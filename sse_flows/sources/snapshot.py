@@ -13,7 +13,7 @@ from pymatgen.core import Composition, Element
 from sse_flows.data.snapshot import MP_VINTAGE, SNAPSHOT_SOURCE
 from sse_flows.data.tables import _snapshot
 from sse_flows.sources.base import MaterialsSource
-from sse_flows.sources.schema import MaterialRecord
+from sse_flows.sources.schemas import MaterialRecord
 
 
 def _none_if_nan(value: float) -> float | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sse_flows.screening.criteria import ScreeningCriteria
 from sse_flows.screening.funnel import run_funnel
-from sse_flows.sources.schema import MaterialRecord
+from sse_flows.sources.schemas import MaterialRecord
 
 STAGES = ["li_containing", "no_transition_metal", "band_gap", "on_hull", "oxidation_voltage"]
 
