@@ -135,7 +135,9 @@ def forcefield_md_chunk(
     return Response(replace=following)
 
 
-@job(output_schema=PoolMDDoc)
+# the documents of up to 64 materials go to the "data" store (GridFS on MongoDB), so the
+# job's own document stays far below MongoDB's 16 MB limit
+@job(output_schema=PoolMDDoc, data=["results"])
 def pool_md_job(
     targets: list[dict[str, Any]],
     protocol: dict[str, Any],
