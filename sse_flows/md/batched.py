@@ -124,8 +124,8 @@ class SevenNetBatch:
         from torch_geometric.loader.dataloader import Collater
 
         calculator = load_calculator("sevennet", device)
-        # one structure goes through the model in single mode (as the ASE calculator does):
-        # it is ~20 % faster than a batch of one
+        # one structure goes through the calculator's own model in single mode, exactly as
+        # the ASE calculator (and so the one-structure engine) evaluates it
         self.single_model = calculator.model
         # a copy: batch mode is a flag on the model, and the ASE calculator needs it off
         self.model = copy.deepcopy(calculator.model)

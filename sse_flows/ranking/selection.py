@@ -17,11 +17,6 @@ if TYPE_CHECKING:
     from sse_flows.models.schemas import VoteDoc
     from sse_flows.screening.schemas import ScreeningDoc
 
-#: What MD runs on (``--md-scope``): the vote's candidates (the paper), the N most probable
-#: screened materials ("top-N"), or every screened material ("pool"); always by decreasing
-#: model probability, plus the controls.
-MD_SCOPES = ("candidates", "top-N", "pool")
-
 NO_STRUCTURE_HELP = (
     "No structure for this composition in the structure library. Put a CIF/POSCAR named "
     "'<mp-id>.cif' or '<formula>.cif' in the folder given by --structures-dir, or run "
