@@ -18,6 +18,7 @@ Writes ``benchmarks/results/batched_vs_single_controls_<engine>.json``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import tempfile
@@ -52,6 +53,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engine", default="chgnet", choices=["chgnet", "sevennet"])
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--max-steps", type=int, default=None,
+                        help="cap the production per temperature (a quick check; default: "
+                        "the demo protocol's 2,500)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     warnings.simplefilter("ignore")
@@ -61,18 +65,25 @@ def main() -> None:
     from sse_flows.md.pool import run_pool_md
     from sse_flows.sources.structures import StructureLibrary
 
+    protocol = DEMO_PROTOCOL
+    if args.max_steps:
+        protocol = dataclasses.replace(
+            protocol, max_production_steps=args.max_steps,
+            production_steps=min(protocol.production_steps, args.max_steps),
+            chunk_steps=min(protocol.chunk_steps, args.max_steps),
+        )
     library = StructureLibrary()
     structures = [library.find(None, formula).structure for formula in CONTROLS]
     result: dict = {"engine": args.engine, "device": args.device,
-                    "protocol": DEMO_PROTOCOL.describe(args.engine),
+                    "protocol": protocol.describe(args.engine),
                     "date": time.strftime("%Y-%m-%d"), "controls": {}}
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        pooled = run_pool_md(structures, DEMO_PROTOCOL, Path(tmp) / "pool", labels=CONTROLS,
+        pooled = run_pool_md(structures, protocol, Path(tmp) / "pool", labels=CONTROLS,
                              engine=args.engine, device=args.device, progress=True)
         result["batched_s"] = time.perf_counter() - start
         start = time.perf_counter()
-        single = [run_forcefield_md(s, DEMO_PROTOCOL, Path(tmp) / f"single_{i}",
+        single = [run_forcefield_md(s, protocol, Path(tmp) / f"single_{i}",
                                     engine=args.engine, device=args.device)
                   for i, s in enumerate(structures)]
         result["one_by_one_s"] = time.perf_counter() - start
