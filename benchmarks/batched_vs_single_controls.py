@@ -31,14 +31,12 @@ CONTROLS = ("Li10GeP2S12", "Li3PO4")
 
 
 def _summary(doc) -> dict:
-    from sse_flows.ranking.selection import verdict
+    from sse_flows.ranking.selection import diffusion_verdict
 
     d = doc.diffusion
-    stable = [t for t in d.temperatures if t.framework_stable] if d else []
     return {
         "status": doc.status,
-        "verdict": verdict(d.sigma_rt_S_cm, d.sigma_rt_low, d.sigma_rt_high,
-                           any(t.diffusive for t in stable)) if d else "failed",
+        "verdict": diffusion_verdict(d) if d else "failed",
         "sigma_rt_S_cm": d.sigma_rt_S_cm if d else None,
         "sigma_rt_interval": [d.sigma_rt_low, d.sigma_rt_high] if d else None,
         "ea_eV": d.ea_eV if d else None,

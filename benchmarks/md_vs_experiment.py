@@ -12,7 +12,8 @@ compares, at 1e-4 S/cm and in rank, three estimates of sigma_RT with the measure
   predicted by the ensemble trained on the training table (which holds no test
   composition); train-split materials get their composition-grouped out-of-fold
   prediction (:func:`sse_flows.models.open_recipe.grouped_oof_predictions`);
-* **ML + MD**: the discovery ranking's rule: MD verdict first
+* **ML + MD**: the discovery ranking's rule, through its own functions
+  (``merge_md_result``, ``combine_evidence``): MD verdict first
   (:data:`sse_flows.ranking.selection.VERDICT_ORDER`), then
   :func:`sse_flows.ranking.evidence.combine_log10_sigma`; its class is the combined
   estimate's, except that an MD that saw no usable diffusion says below 1e-4, and an
@@ -200,94 +201,97 @@ def ml_predictions(materials, raw: Path, n_jobs: int) -> dict[str, dict]:
 NO_DIFFUSION_RANK = -30.0
 
 
-def md_outcome(doc: dict) -> dict:
-    """The MD's answer for one material, read as the ranking reads it.
+def ranked_row(doc, pred: dict):
+    """The material as the discovery ranking sees it: the model's columns, then the
+    ranking's own ``merge_md_result`` (verdict, sigma_RT) and ``combine_evidence``."""
+    from sse_flows.ranking.schemas import CandidateDoc
+    from sse_flows.ranking.selection import combine_evidence, merge_md_result
 
-    ``verdict`` is :func:`sse_flows.ranking.selection.verdict`; ``md_class`` is 1 when the
-    point sigma_RT is >= 1e-4 S/cm, 0 when it is below or the verdict is "not superionic" /
-    "no diffusion" (the MD saw no usable Li diffusion), None when undetermined (Li hops
-    without a confident Arrhenius fit) or failed; ``md_log10`` is the point estimate;
-    ``md_rank`` the value used for rank correlation (the point, NO_DIFFUSION_RANK for a
-    negative verdict without one, None otherwise).
+    row = CandidateDoc(
+        formula=doc.formula, log10_sigma_model=pred.get("log10"),
+        log10_sigma_model_low=pred.get("low"), log10_sigma_model_high=pred.get("high"),
+    )
+    merge_md_result(row, doc, doc.engine, doc.protocol_summary)
+    combine_evidence(row)
+    return row
+
+
+def md_outcome(doc, row) -> dict:
+    """The MD's answer for one material, read from its ranked row (``ranked_row``).
+
+    ``md_class`` is 1 when the point sigma_RT is >= 1e-4 S/cm, 0 when it is below or the
+    verdict is "not superionic" / "no diffusion" (the MD saw no usable Li diffusion), None
+    when undetermined (Li hops without a confident Arrhenius fit) or failed; ``md_log10`` is
+    the point estimate; ``md_rank`` the value used for rank correlation (the point,
+    NO_DIFFUSION_RANK for a negative verdict without one, None otherwise).
     """
-    from sse_flows.ranking.selection import verdict
-
-    diffusion = doc.get("diffusion") or {}
-    if doc.get("status") != "ok" or not diffusion:
+    if doc.status != "ok" or doc.diffusion is None:
         return {"verdict": "failed", "md_class": None, "md_log10": None, "md_rank": None}
-    sigma = diffusion.get("sigma_rt_S_cm")
-    stable = [t for t in diffusion.get("temperatures", []) if t.get("framework_stable")]
-    found = verdict(sigma, diffusion.get("sigma_rt_low"), diffusion.get("sigma_rt_high"),
-                    any(t.get("diffusive") for t in stable))
-    if sigma:
-        log10 = math.log10(sigma)
-        return {"verdict": found, "md_class": int(log10 >= THRESHOLD), "md_log10": log10,
-                "md_rank": log10}
-    if found in ("no diffusion", "not superionic"):
-        return {"verdict": found, "md_class": 0, "md_log10": None,
+    if row.sigma_rt_S_cm:
+        log10 = math.log10(row.sigma_rt_S_cm)
+        return {"verdict": row.verdict, "md_class": int(log10 >= THRESHOLD),
+                "md_log10": log10, "md_rank": log10}
+    if row.verdict in ("no diffusion", "not superionic"):
+        return {"verdict": row.verdict, "md_class": 0, "md_log10": None,
                 "md_rank": NO_DIFFUSION_RANK}
-    return {"verdict": found, "md_class": None, "md_log10": None, "md_rank": None}
+    return {"verdict": row.verdict, "md_class": None, "md_log10": None, "md_rank": None}
 
 
-def _log10_d_hottest(diffusion: dict) -> float | None:
+def _log10_d_hottest(diffusion) -> float | None:
     """log10 D (cm2/s) at the hottest temperature whose host stayed intact: a rank proxy
     that needs no Arrhenius fit (None when no such temperature)."""
-    stable = [t for t in diffusion.get("temperatures", [])
-              if t.get("framework_stable") and (t.get("D_cm2_s") or 0) > 0]
+    stable = [t for t in (diffusion.temperatures if diffusion else [])
+              if t.framework_stable and (t.D_cm2_s or 0) > 0]
     if not stable:
         return None
-    return math.log10(max(stable, key=lambda t: t["T"])["D_cm2_s"])
+    return math.log10(max(stable, key=lambda t: t.T).D_cm2_s)
 
 
 def score(materials, docs: dict[str, dict], ml: dict[str, dict]) -> dict:
     """Balanced accuracy at 1e-4 S/cm and Spearman rank correlation of MD, ML and ML + MD.
 
     The MD is scored on the materials it gives a class (``md_outcome``) and, strictly, on
-    all of them with an undetermined or failed MD counted as wrong. The combined estimate is
-    :func:`sse_flows.ranking.evidence.combine_log10_sigma` (what the discovery ranking uses).
+    all of them with an undetermined or failed MD counted as wrong. The verdict and the
+    combined estimate are the discovery ranking's own (``ranked_row``).
     """
     from scipy.stats import spearmanr
     from sklearn.metrics import balanced_accuracy_score
 
-    from sse_flows.ranking.evidence import combine_log10_sigma
+    from sse_flows.md.schemas import MDRunDoc
     from sse_flows.ranking.selection import VERDICT_ORDER
 
     rows = []
     for m in materials:
-        doc = docs.get(m["id"])
-        if doc is None:
+        if m["id"] not in docs:
             continue
-        outcome = md_outcome(doc)
-        diffusion = (doc.get("diffusion") or {}) if doc.get("status") == "ok" else {}
+        doc = MDRunDoc.model_validate(docs[m["id"]])
         pred = ml.get(m["id"], {})
-        combined = combine_log10_sigma(
-            pred.get("log10"), pred.get("low"), pred.get("high"),
-            diffusion.get("sigma_rt_S_cm"), diffusion.get("sigma_rt_low"),
-            diffusion.get("sigma_rt_high"), bool(diffusion.get("sigma_rt_is_upper_bound")),
-        )
+        row = ranked_row(doc, pred)
+        outcome = md_outcome(doc, row)
+        diffusion = doc.diffusion if doc.status == "ok" else None
         ml_class = None if pred.get("log10") is None else int(pred["log10"] >= THRESHOLD)
         if outcome["md_log10"] is not None or outcome["md_class"] is None:
-            combined_class = (None if combined.log10_sigma is None
-                              else int(combined.log10_sigma >= THRESHOLD))
+            combined_class = (None if row.log10_sigma_combined is None
+                              else int(row.log10_sigma_combined >= THRESHOLD))
         else:  # the MD saw no usable diffusion: negative, as the ranking's verdict order
             combined_class = 0
         rows.append({
             "id": m["id"], "split": m["split"], "formula": m["formula"],
             "family": m["family"], "n_atoms": m["n_atoms"],
             "measured_log10": m["log10_sigma"], "measured_censored": m["censored"],
-            "measured_label": m["label"], "md_status": doc.get("status"),
-            "md_reason": doc.get("reason"), **outcome,
-            "md_bound_log10": math.log10(diffusion["sigma_rt_high"])
-            if diffusion.get("sigma_rt_is_upper_bound") and diffusion.get("sigma_rt_high")
+            "measured_label": m["label"], "md_status": doc.status,
+            "md_reason": doc.reason, **outcome,
+            "md_bound_log10": math.log10(diffusion.sigma_rt_high)
+            if diffusion and diffusion.sigma_rt_is_upper_bound and diffusion.sigma_rt_high
             else None,
-            "md_flags": diffusion.get("flags", []),
+            "md_flags": list(diffusion.flags) if diffusion else [],
             "md_log10_d_hottest": _log10_d_hottest(diffusion),
-            "li_hops": {str(t.get("T")): t.get("li_hops")
-                        for t in diffusion.get("temperatures", [])},
+            "li_hops": {str(t.T): t.li_hops for t in (diffusion.temperatures if diffusion
+                                                       else [])},
             "ml_log10": pred.get("log10"), "ml_p": pred.get("p"), "ml_how": pred.get("how"),
             "ml_class": ml_class,
-            "combined_log10": combined.log10_sigma, "combined_source": combined.source,
-            "combined_p": combined.p_superionic,
+            "combined_log10": row.log10_sigma_combined, "combined_source": row.combined_from,
+            "combined_p": row.p_combined,
             "combined_class": combined_class,
         })
     # the discovery ranking's order: MD verdict first, then the combined estimate

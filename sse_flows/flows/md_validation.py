@@ -41,6 +41,12 @@ PYTHON_CATEGORY = "python"
 POOL_MATERIALS_PER_JOB = 64
 
 
+def runs_batched(engine: str, materials_per_job: int | None) -> bool:
+    """Whether the MD stage runs batched pool jobs (force fields with ``materials_per_job``;
+    VASP always runs one flow per material)."""
+    return bool(materials_per_job) and engine != "vasp"
+
+
 def md_category(device: str, batched: bool) -> str:
     """FireWorks category of an MD job: :data:`GPU_CATEGORY` for batched MD on CUDA, else
     :data:`MD_CATEGORY`."""
@@ -104,7 +110,7 @@ def validate_candidates_job(
     selection = SelectionDoc.model_validate(selection)
     if not selection.targets:
         return Response(output=MDValidationDoc())
-    if materials_per_job and engine != "vasp":
+    if runs_batched(engine, materials_per_job):
         return Response(replace=_pool_flow(selection, engine, protocol, device, materials_per_job))
     kwargs = {} if engine == "vasp" else {"device": device}
     maker = md_maker(engine, MDProtocol.from_dict(protocol), **kwargs)
@@ -184,7 +190,7 @@ class MDValidationMaker(Maker):
         )
         validate.name = self.name
         # jobflow would otherwise pass this job's own category on to the MD flows
-        batched = bool(self.materials_per_job) and self.engine != "vasp"
+        batched = runs_batched(self.engine, self.materials_per_job)
         validate.config.response_manager_config = {
             "_category": md_category(self.device, batched)
         }

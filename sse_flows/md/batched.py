@@ -668,8 +668,10 @@ def run_batched_md(
                 by_progress.setdefault(key, []).append(m)
             for group in by_progress.values():
                 _production_chunk(md_engine, group, protocol)
-            bar.update(sum(m.record.stop_reason is not None for m in members) - bar.n
-                       + sum(r is not None for r in records))
+            finished = sum(r is not None for r in records) + sum(
+                m.record.stop_reason is not None for m in members
+            )
+            bar.update(finished - bar.n)
         for m in members:
             records[m.index] = m.record
     bar.close()

@@ -13,6 +13,7 @@ from sse_flows.ranking.schemas import CandidateDoc, RankingDoc
 from sse_flows.types import StructureDict
 
 if TYPE_CHECKING:
+    from sse_flows.analysis.schemas import DiffusionDoc
     from sse_flows.md.schemas import MDRunDoc
     from sse_flows.models.schemas import VoteDoc
     from sse_flows.screening.schemas import ScreeningDoc
@@ -280,8 +281,16 @@ def merge_md_result(
         }
         for t in diffusion.temperatures
     ]
+    row.verdict = diffusion_verdict(diffusion)
+
+
+def diffusion_verdict(diffusion: DiffusionDoc) -> str:
+    """The :func:`verdict` of a material's diffusion analysis (Li diffusion counts only at
+    temperatures whose host stayed intact)."""
     diffusive = any(t.diffusive for t in diffusion.temperatures if t.framework_stable)
-    row.verdict = verdict(row.sigma_rt_S_cm, row.sigma_rt_low, row.sigma_rt_high, diffusive)
+    return verdict(
+        diffusion.sigma_rt_S_cm, diffusion.sigma_rt_low, diffusion.sigma_rt_high, diffusive
+    )
 
 
 #: The ranking's order of MD verdicts: the MD decides first (an undetermined material, with
