@@ -265,10 +265,7 @@ def check_discovery_parameters(params: Mapping[str, Any]) -> None:
     if "md_scope" in params:
         from sse_flows.ranking.selection import parse_md_scope
 
-        try:
-            parse_md_scope(params["md_scope"])
-        except ValueError as exc:
-            raise ParameterError("md_scope", str(exc).removeprefix("MD scope ")) from None
+        parse_md_scope(params["md_scope"])  # raises the ParameterError
     if params.get("md_materials_per_job") is not None:
         check_int("md_materials_per_job", params["md_materials_per_job"], 1)
     if params.get("md_max_atoms") is not None:

@@ -72,18 +72,20 @@ def parse_md_scope(scope: str) -> int | None:
 
     Raises
     ------
-    ValueError
-        Any other spelling, with the allowed ones.
+    ParameterError
+        Any other spelling, with the allowed ones (a ``ValueError``).
     """
+    from sse_flows.validation import ParameterError
+
     scope = str(scope)
     if scope in ("candidates", "pool"):
         return None
     head, _, count = scope.partition("-")
     if head == "top" and count.isdigit() and int(count) >= 1:
         return int(count)
-    raise ValueError(
-        f"MD scope must be 'candidates', 'pool' or 'top-N' with N >= 1 (e.g. 'top-20'), "
-        f"got {scope!r}"
+    raise ParameterError(
+        "md_scope",
+        f"must be 'candidates', 'pool' or 'top-N' with N >= 1 (e.g. 'top-20'), got {scope!r}",
     )
 
 
