@@ -148,7 +148,13 @@ def main() -> None:
             batched, one_pass, single = (
                 float(np.median(trials[k])) for k in ("batched", "one_pass", "single")
             )
+            # paired ratios (trial k of each variant ran back to back): the spread says how
+            # much of a difference the shared machine alone makes
+            paired = np.array(trials["batched"]) / np.array(trials["single"])
             rows.append({"structures": n, "atoms_each": len(cell),
+                         "paired_ratio_median": float(np.median(paired)),
+                         "paired_ratio_min": float(paired.min()),
+                         "paired_ratio_max": float(paired.max()),
                          "structures_per_pass": per_pass, "repeats": args.repeats,
                          "batched_atom_steps_per_s": batched,
                          "one_pass_atom_steps_per_s": one_pass,
@@ -157,7 +163,8 @@ def main() -> None:
                          "trials": trials})
             print(f"{n:4d} x {len(cell)} atoms: batched {batched:8.1f} (all in one pass "
                   f"{one_pass:8.1f})  one-by-one {single:8.1f} atom-steps/s  ratio "
-                  f"{batched / single:5.2f} ({one_pass / single:5.2f})", flush=True)
+                  f"{batched / single:5.2f} ({one_pass / single:5.2f}); paired trials "
+                  f"{paired.min():.2f}-{paired.max():.2f}", flush=True)
     result = {
         "benchmark": "md_throughput", "engine": args.engine, "device": args.device,
         "label": args.label, "steps": args.steps, "thermostat": "bussi",

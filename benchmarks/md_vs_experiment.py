@@ -55,6 +55,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 THRESHOLD = -4.0
 
+#: A disordered CIF whose ordered cell changes an atomic fraction by more than this is left
+#: out: the cell is no longer the measured material (e.g. a garnet that loses Li to clashes).
+MAX_ORDERING_ERROR = 0.02
+
 
 def study_protocol(name: str, min_lattice_length: float):
     """``cpu``: the demo's 600/1000 K protocol with production capped at 1,000 steps (2 ps);
@@ -73,12 +77,16 @@ def study_protocol(name: str, min_lattice_length: float):
     )
 
 
-def select_materials(raw: Path, max_atoms: int, min_lattice_length: float, take_all: bool):
-    """The ordered OBELiX CIFs of the study (module docstring), with their measurements."""
+def select_materials(raw: Path, max_atoms: int, min_lattice_length: float, take_all: bool,
+                     disordered: bool = False):
+    """The OBELiX CIFs of the study (module docstring), with their measurements: the ordered
+    ones, or with ``disordered`` the disordered ones, ordered by
+    :func:`sse_flows.md.ordering.order_structure` (those it refuses are left out)."""
     from pymatgen.core import Structure
 
     from sse_flows.data.open_data import read_obelix
-    from sse_flows.md.protocol import supercell_atoms
+    from sse_flows.md.ordering import order_structure
+    from sse_flows.md.protocol import MDStructureError, supercell_atoms
 
     chosen, seen = [], set()
     for split in ("test", "train"):
@@ -98,9 +106,24 @@ def select_materials(raw: Path, max_atoms: int, min_lattice_length: float, take_
                     structure = Structure.from_str(
                         archive.extractfile(member).read().decode(), fmt="cif"
                     )
-                formula = structure.composition.reduced_formula
-                if not structure.is_ordered or "Li" not in structure.composition:
+                if structure.is_ordered == disordered or "Li" not in structure.composition:
                     continue
+                ordering = None
+                if disordered:
+                    if not take_all and len(structure) > max_atoms:
+                        continue  # the ordered cell would be larger still
+                    try:
+                        structure, ordering = order_structure(structure, max_atoms=max_atoms)
+                    except MDStructureError as exc:
+                        print(f"  {obelix_id}: not ordered: {exc}")
+                        continue
+                    if ordering.max_fraction_error > MAX_ORDERING_ERROR:
+                        print(f"  {obelix_id}: left out: its ordered cell "
+                              f"{ordering.formula_ordered} is not {row['formula']} "
+                              f"(atomic fractions off by {ordering.max_fraction_error:.3f})")
+                        continue
+                    ordering = ordering.model_dump()
+                formula = structure.composition.reduced_formula
                 n_atoms = supercell_atoms(structure, min_lattice_length)
                 wanted = take_all or (
                     n_atoms <= max_atoms
@@ -109,6 +132,7 @@ def select_materials(raw: Path, max_atoms: int, min_lattice_length: float, take_
                 if not wanted:
                     continue
                 chosen.append({
+                    "ordering": ordering,
                     "id": obelix_id, "split": split, "formula": row["formula"],
                     "cif_formula": formula, "log10_sigma": float(row["log10_sigma"]),
                     "censored": bool(row["censored"]), "label": int(row["label"]),
@@ -122,6 +146,36 @@ def select_materials(raw: Path, max_atoms: int, min_lattice_length: float, take_
             seen.add(m["cif_formula"])
             unique.append(m)
     return unique
+
+
+def stratified(materials: list[dict], n: int) -> list[dict]:
+    """At most ``n`` materials, half of them measured at >= 1e-4 S/cm (both classes, so a
+    balanced accuracy means something), each half spread over its measured range:
+    round-robin over decades of measured sigma_RT; within a decade, a family not yet taken
+    first, then the smallest MD supercell."""
+    families: set[str] = set()
+
+    def spread(candidates: list[dict], k: int) -> list[dict]:
+        bins: dict[int, list[dict]] = {}
+        for m in sorted(candidates, key=lambda m: (m["n_atoms"], m["id"])):
+            bins.setdefault(math.floor(m["log10_sigma"]), []).append(m)
+        taken: list[dict] = []
+        while len(taken) < k and any(bins.values()):
+            for decade in sorted(bins):
+                if not bins[decade] or len(taken) >= k:
+                    continue
+                pick = next((m for m in bins[decade] if m["family"] not in families),
+                            bins[decade][0])
+                bins[decade].remove(pick)
+                taken.append(pick)
+                families.add(pick["family"])
+        return taken
+
+    fast = [m for m in materials if m["log10_sigma"] >= THRESHOLD]
+    slow = [m for m in materials if m["log10_sigma"] < THRESHOLD]
+    taken = spread(fast, (n + 1) // 2)
+    taken += spread(slow, n - len(taken))
+    return sorted(taken, key=lambda m: (m["split"] != "test", m["n_atoms"], m["id"]))
 
 
 def run_md(materials, protocol, engine: str, device: str, group: int, out_dir: Path) -> None:
@@ -277,7 +331,7 @@ def score(materials, docs: dict[str, dict], ml: dict[str, dict]) -> dict:
             combined_class = 0
         rows.append({
             "id": m["id"], "split": m["split"], "formula": m["formula"],
-            "family": m["family"], "n_atoms": m["n_atoms"],
+            "family": m["family"], "n_atoms": m["n_atoms"], "ordering": m.get("ordering"),
             "measured_log10": m["log10_sigma"], "measured_censored": m["censored"],
             "measured_label": m["label"], "md_status": doc.status,
             "md_reason": doc.reason, **outcome,
@@ -376,7 +430,7 @@ def markdown(result: dict) -> str:
     return "\n".join(lines)
 
 
-def plot(rows, path: Path) -> None:
+def plot(rows, path: Path, title: str = "OBELiX ordered CIFs") -> None:
     """Measured vs MD and ML log10 sigma_RT (MD bounds as down-triangles)."""
     import matplotlib
 
@@ -409,7 +463,7 @@ def plot(rows, path: Path) -> None:
     ax.legend(unique.values(), unique.keys(), fontsize=7, loc="upper left")
     ax.set_xlabel("measured log10 sigma_RT (S/cm)")
     ax.set_ylabel("predicted log10 sigma_RT (S/cm)")
-    ax.set_title("OBELiX ordered CIFs: MD and ML vs experiment", fontsize=9)
+    ax.set_title(f"{title}: MD and ML vs experiment", fontsize=9)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=130)
@@ -425,21 +479,30 @@ def main() -> None:
     parser.add_argument("--min-lattice-length", type=float, default=8.0)
     parser.add_argument("--max-atoms", type=int, default=144)
     parser.add_argument("--all", action="store_true", help="every ordered OBELiX CIF")
+    parser.add_argument("--disordered", action="store_true",
+                        help="the disordered CIFs instead, ordered by sse_flows.md.ordering")
+    parser.add_argument("--max-materials", type=int, default=None,
+                        help="take at most this many, stratified over the measured range")
     parser.add_argument("--group", type=int, default=4, help="materials per batched run")
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--markdown", action="store_true", help="print the docs tables")
     parser.add_argument("--work", type=Path, default=ROOT / "benchmarks/work/md_vs_experiment")
     parser.add_argument("--out", type=Path, default=None)
-    parser.add_argument("--plot", type=Path, default=ROOT / "docs/img/md_vs_experiment.png")
+    parser.add_argument("--plot", type=Path, default=None,
+                        help="[docs/img/md_vs_experiment(_disordered).png]")
     args = parser.parse_args()
 
     warnings.simplefilter("ignore")
     protocol = study_protocol(args.protocol, args.min_lattice_length)
-    materials = select_materials(args.raw, args.max_atoms, args.min_lattice_length, args.all)
+    materials = select_materials(args.raw, args.max_atoms, args.min_lattice_length, args.all,
+                                 args.disordered)
+    if args.max_materials is not None:
+        materials = stratified(materials, args.max_materials)
     print(f"{len(materials)} materials: " + ", ".join(
         f"{m['cif_formula']} ({m['log10_sigma']:.1f}, {m['n_atoms']} atoms)" for m in materials))
-    out_dir = args.work / f"{args.engine}_{args.protocol}"
+    kind = "_disordered" if args.disordered else ""
+    out_dir = args.work / f"{args.engine}_{args.protocol}{kind}"
     if not args.report_only:
         run_md(materials, protocol, args.engine, args.device, args.group, out_dir)
     docs = {}
@@ -452,15 +515,21 @@ def main() -> None:
     result.update({
         "benchmark": "md_vs_experiment", "engine": args.engine, "device": args.device,
         "protocol": protocol.describe(args.engine), "protocol_name": args.protocol,
-        "selection": "all ordered" if args.all else
-        f"ordered test CIFs + train CIFs >= 1e-5 S/cm, <= {args.max_atoms} atoms",
+        "selection": ("all" if args.all else
+                      f"test CIFs + train CIFs >= 1e-5 S/cm, <= {args.max_atoms} atoms")
+        + (", disordered CIFs ordered by sse_flows.md.ordering" if args.disordered
+           else ", ordered CIFs")
+        + (f", {args.max_materials} stratified over the measured range"
+           if args.max_materials is not None else ""),
         "n_selected": len(materials), "n_md_done": len(docs),
         "date": time.strftime("%Y-%m-%d"),
     })
-    out = args.out or ROOT / f"benchmarks/results/md_vs_experiment_{args.engine}.json"
+    out = args.out or ROOT / f"benchmarks/results/md_vs_experiment_{args.engine}{kind}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2))
-    plot(result["rows"], args.plot)
+    plot_path = args.plot or ROOT / f"docs/img/md_vs_experiment{kind}.png"
+    plot(result["rows"], plot_path,
+         "OBELiX disordered CIFs, ordered" if args.disordered else "OBELiX ordered CIFs")
     for key, label in (("md", "MD"), ("ml", "ML"), ("combined", "ML + MD")):
         m = result["all_rows"][key]
         print(f"{label:8s} n={m['n']:3d}  balanced acc {m.get('balanced_accuracy')}  "
@@ -471,7 +540,7 @@ def main() -> None:
           f"failed {result['n_md_failed']}")
     if args.markdown:
         print(markdown(result))
-    print(f"wrote {out} and {args.plot}")
+    print(f"wrote {out} and {plot_path}")
 
 
 if __name__ == "__main__":

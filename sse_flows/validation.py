@@ -479,8 +479,9 @@ def _check_md(params: dict[str, Any]) -> None:
     max_atoms = params.get("max_atoms", DEFAULT_MAX_ATOMS)
     check_int("max_atoms", max_atoms, 1, option="--max-atoms")
     engine = params.get("engine")
-    structure, protocol, _ = md_setup(
-        params["structure_file"], engine, params.get("device"), params
+    structure, protocol, _, _ = md_setup(
+        params["structure_file"], engine, params.get("device"), params,
+        bool(params.get("order")),
     )
     check_md_size(structure, protocol.min_lattice_length, max_atoms)
     if engine != "vasp":

@@ -71,22 +71,11 @@ def build_aimd_structures(
     return written
 
 
-def build_ordered_lgps(out_dir: str | Path = PACKAGE_STRUCTURES) -> Path:
-    """An ordered Li10GeP2S12 cell (Li20Ge2P4S24, 50 atoms) for the MD positive control.
-
-    pymatgen ships LGPS with its experimental partial occupancies (Li 0.64/0.69, Ge/P 0.5 on
-    the 4d site). We set the partial Li sites to 16 of 24 and Ge/P to 1:1 (the Li10GeP2S12
-    stoichiometry, Z = 2) and take the lowest-Ewald-energy ordering found by pymatgen's
-    ``OrderDisorderedStructureTransformation`` (fast algorithm; deterministic).
-    """
-    import pymatgen.core
+def lgps_partial(disordered: Structure) -> Structure:
+    """pymatgen's disordered LGPS with the Li10GeP2S12 occupancies and oxidation states:
+    partial Li sites at 2/3 (16 of 24), Ge/P 1:1 on the 4d site, Li+ Ge4+ P5+ S2-."""
     from pymatgen.core import Species
-    from pymatgen.transformations.standard_transformations import (
-        OrderDisorderedStructureTransformation,
-    )
 
-    source = Path(pymatgen.core.__file__).resolve().parents[1] / "util" / "structures"
-    disordered = read_structure(source / "Li10GeP2S12.json")
     charges = {"Li": 1, "Ge": 4, "P": 5, "S": -2}
     occupancies = []
     for site in disordered:
@@ -97,7 +86,24 @@ def build_ordered_lgps(out_dir: str | Path = PACKAGE_STRUCTURES) -> Path:
             occupancies.append({Species("Ge", 4): 0.5, Species("P", 5): 0.5})
         else:
             occupancies.append({Species("Li", 1): 2 / 3})
-    partial = Structure(disordered.lattice, occupancies, disordered.frac_coords)
+    return Structure(disordered.lattice, occupancies, disordered.frac_coords)
+
+
+def build_ordered_lgps(out_dir: str | Path = PACKAGE_STRUCTURES) -> Path:
+    """An ordered Li10GeP2S12 cell (Li20Ge2P4S24, 50 atoms) for the MD positive control.
+
+    pymatgen ships LGPS with its experimental partial occupancies (Li 0.64/0.69, Ge/P 0.5 on
+    the 4d site). We set the partial Li sites to 16 of 24 and Ge/P to 1:1 (the Li10GeP2S12
+    stoichiometry, Z = 2) and take the lowest-Ewald-energy ordering found by pymatgen's
+    ``OrderDisorderedStructureTransformation`` (fast algorithm; deterministic).
+    """
+    import pymatgen.core
+    from pymatgen.transformations.standard_transformations import (
+        OrderDisorderedStructureTransformation,
+    )
+
+    source = Path(pymatgen.core.__file__).resolve().parents[1] / "util" / "structures"
+    partial = lgps_partial(read_structure(source / "Li10GeP2S12.json"))
     transformation = OrderDisorderedStructureTransformation(
         algo=OrderDisorderedStructureTransformation.ALGO_FAST
     )

@@ -116,8 +116,15 @@ def protocol_from_options(base: MDProtocol, opts: dict[str, Any]) -> MDProtocol:
         raise click.UsageError(option_names(str(exc))) from None
 
 
-def read_structure(path: Path):
-    """Read an MD input cell, or raise a ClickException that names the file and the fix."""
+def read_structure(path: Path, order: bool = False):
+    """Read an MD input cell, or raise a ClickException that names the file and the fix.
+
+    With ``order``, a disordered structure is first ordered
+    (:func:`sse_flows.md.ordering.order_structure`, seed 0: the same file gives the same
+    cell). Returns ``(structure, ordering)``, ``ordering`` being the
+    :class:`~sse_flows.md.schemas.OrderingDoc` or None when nothing was ordered.
+    """
+    from sse_flows.md.ordering import order_structure
     from sse_flows.md.protocol import MDStructureError, check_md_structure
     from sse_flows.sources.structures import StructureFileError
     from sse_flows.sources.structures import read_structure as read_file
@@ -128,16 +135,20 @@ def read_structure(path: Path):
             structure = read_file(path)
     except StructureFileError as exc:
         raise click.ClickException(str(exc)) from None
+    ordering = None
     try:
+        if order and not structure.is_ordered:
+            structure, ordering = order_structure(structure)
         check_md_structure(structure)
     except MDStructureError as exc:
         raise click.ClickException(f"the structure in {path}: {exc}") from None
-    return structure
+    return structure, ordering
 
 
 def md_setup(
-    structure_file: Path, engine: str, device: str, protocol_opts: dict[str, Any]
-) -> tuple[Any, MDProtocol, str]:
+    structure_file: Path, engine: str, device: str, protocol_opts: dict[str, Any],
+    order: bool = False,
+) -> tuple[Any, MDProtocol, str, Any]:
     """What ``sse-flows md`` runs: the checked structure, the protocol and the torch device.
 
     The one place that reads the options; the validation layer calls it before any work
@@ -147,10 +158,11 @@ def md_setup(
     Returns
     -------
     tuple
-        ``(structure, protocol, device)`` with device ``"cuda"`` or ``"cpu"`` (``"cpu"``
-        for VASP, which does not use torch).
+        ``(structure, protocol, device, ordering)`` with device ``"cuda"`` or ``"cpu"``
+        (``"cpu"`` for VASP, which does not use torch) and ``ordering`` the
+        :class:`~sse_flows.md.schemas.OrderingDoc` of ``--order`` (None: nothing ordered).
     """
-    structure = read_structure(structure_file)
+    structure, ordering = read_structure(structure_file, order)
     if device == "cuda" and engine != "vasp" and not cuda_available():
         raise click.ClickException(
             "--device cuda but torch sees no CUDA GPU; use --device cpu (or auto)"
@@ -158,7 +170,7 @@ def md_setup(
     use_cuda = engine != "vasp" and (device == "cuda" or (device == "auto" and cuda_available()))
     base = MDProtocol() if (engine == "vasp" or use_cuda) else MDProtocol.reduced_cpu()
     protocol = protocol_from_options(base, protocol_opts)
-    return structure, protocol, "cuda" if use_cuda else "cpu"
+    return structure, protocol, "cuda" if use_cuda else "cpu", ordering
 
 
 def cuda_available() -> bool:
@@ -235,6 +247,12 @@ def _summary(doc) -> str:
     show_default=True,
     help="Refuse an MD supercell with more atoms (raise it to run a larger cell).",
 )
+@click.option(
+    "--order",
+    is_flag=True,
+    help="Order a disordered structure (partial occupancies) first: occupancies rounded to "
+    "whole atoms in a small supercell, atoms placed to keep like atoms apart (seeded).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object as the last line.")
 @validated("md")
 def md(
@@ -245,6 +263,7 @@ def md(
     workdir: Path | None,
     dry_run: bool,
     max_atoms: int,
+    order: bool,
     as_json: bool,
     **protocol_opts: Any,
 ) -> None:
@@ -257,14 +276,23 @@ def md(
     D is known to 30 %) and say so. Every option is checked before any MD (the supercell
     size against --max-atoms too). Exit code 3 when the MD verdict is 'failed'.
     """
-    structure, protocol, torch_device = md_setup(
-        structure_file, engine, device, protocol_opts
+    structure, protocol, torch_device, ordering = md_setup(
+        structure_file, engine, device, protocol_opts, order
     )
+    if ordering is not None:
+        click.echo(
+            f"ordered {ordering.formula_disordered} -> {ordering.formula_ordered} "
+            f"({ordering.n_atoms} atoms, supercell {ordering.scaling}, largest change of an "
+            f"atomic fraction {ordering.max_fraction_error:.3f}, shortest distance "
+            f"{ordering.shortest_distance_A:.2f} A)", err=True,
+        )
     click.echo(protocol.describe(engine), err=True)
     if engine == "vasp":
         result = _submit_vasp(structure, structure_file, protocol, material_id, dry_run)
     else:
         result = _run_forcefield(structure, engine, protocol, torch_device, material_id, workdir)
+    if ordering is not None:
+        result["ordering"] = ordering.model_dump()
     if as_json:
         click.echo(json.dumps(result, default=str))
     if result.get("status") == "failed":

@@ -288,8 +288,9 @@ def check_md_structure(structure: Structure, specie: str = "Li") -> None:
     formula = structure.composition.reduced_formula
     if not structure.is_ordered:
         raise MDStructureError(
-            f"{formula} is disordered; MD needs an ordered structure: order it first (e.g. "
-            "pymatgen's OrderDisorderedStructureTransformation) and save it as a new file."
+            f"{formula} is disordered; MD needs an ordered structure: order it first "
+            "(`sse-flows md --order`, sse_flows.md.ordering.order_structure, or pymatgen's "
+            "OrderDisorderedStructureTransformation)."
         )
     if specie not in {el.symbol for el in structure.composition}:
         raise MDStructureError(

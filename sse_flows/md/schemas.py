@@ -195,3 +195,31 @@ class PoolMDDoc(BaseModel):
     engine: str = Field(description="The force-field engine ('sevennet' or 'chgnet').")
     device: str = Field(description="Torch device the batch ran on.")
     seconds: float = Field(description="Wall-clock time of the whole batch (s).")
+
+
+class OrderingDoc(BaseModel):
+    """How a disordered structure was turned into an ordered MD cell
+    (:func:`sse_flows.md.ordering.order_structure`)."""
+
+    formula_disordered: str = Field(description="Reduced formula of the disordered input.")
+    formula_ordered: str = Field(description="Formula of the ordered cell (all its atoms).")
+    scaling: list[int] = Field(
+        description="Diagonal supercell of the input that was ordered ([1, 1, 1]: the cell)."
+    )
+    disordered_groups: int = Field(
+        description="Groups of sites with the same partial or mixed occupancy (0: the input "
+        "was ordered)."
+    )
+    atoms_removed: int = Field(
+        0, description="Atoms left out because the rounded occupancies would have put two "
+        "atoms on sites closer than the clash distance (split positions of one atom)."
+    )
+    n_atoms: int = Field(description="Atoms in the ordered cell.")
+    max_fraction_error: float = Field(
+        description="Largest change of an element's atomic fraction between the input's "
+        "composition and the ordered cell's (rounding of the occupancies to whole atoms)."
+    )
+    shortest_distance_A: float = Field(
+        description="Shortest interatomic distance in the ordered cell (A)."
+    )
+    seed: int = Field(description="Seed of the random placements.")
