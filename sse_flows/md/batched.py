@@ -44,6 +44,7 @@ forward pass is halved for the rest of the run.
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import math
 import time
@@ -556,6 +557,7 @@ def _production_chunk(engine: _Engine, members: list[_Member], protocol: MDProto
             m.record.production_steps += n_steps
             m.record.chunks = chunk
         m.record = production_decision(m.record, protocol)
+        _write_checkpoint(m, protocol)
 
 
 def _check_protocol(protocol: MDProtocol) -> None:
@@ -574,6 +576,51 @@ def _workdirs(workdir: Path | Sequence[Path], n: int) -> list[Path]:
     if len(dirs) != n:
         raise ValueError(f"{len(dirs)} workdirs for {n} pairs")
     return dirs
+
+
+def checkpoint_path(workdir: Path, temperature: float) -> Path:
+    """The checkpoint of one (structure, temperature) pair: its ``ProductionRecord`` after
+    its last finished production chunk."""
+    return Path(workdir) / f"checkpoint_{temperature:g}K.json"
+
+
+def _write_checkpoint(m: _Member, protocol: MDProtocol) -> None:
+    path = checkpoint_path(m.workdir, m.temperature)
+    payload = {"protocol": protocol.as_dict(), "n_atoms": m.n_atoms,
+               "record": m.record.model_dump(mode="json")}
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(payload))
+    tmp.replace(path)  # atomic: a kill leaves the old checkpoint or the new one
+
+
+def _read_checkpoint(
+    workdir: Path, temperature: float, protocol: MDProtocol, n_atoms: int
+) -> ProductionRecord | None:
+    """The pair's record from an earlier, interrupted run of the same protocol and cell
+    size whose trajectory files are all there; None otherwise (the pair starts afresh)."""
+    path = checkpoint_path(workdir, temperature)
+    try:
+        payload = json.loads(path.read_text())
+        record = ProductionRecord.model_validate(payload["record"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    same = payload.get("protocol") == protocol.as_dict() and payload.get("n_atoms") == n_atoms
+    if not same or not all(Path(f).is_file() for f in record.files):
+        logger.info("%s: stale checkpoint (other protocol, cell or missing files)", path)
+        return None
+    return record
+
+
+def _resume(m: _Member) -> None:
+    """Positions and momenta of a checkpointed pair from the last frame it wrote (as the
+    one-structure engine continues a chunk: :func:`sse_flows.md.forcefield.md_chunk`)."""
+    from ase.io import read
+
+    frame = read(m.record.files[-1], index=-1)
+    m.atoms = frame.copy()
+    m.atoms.calc = None
+    m.positions = np.array(frame.get_positions(), dtype=float)
+    m.momenta = np.array(frame.get_momenta(), dtype=float)
 
 
 def run_batched_md(
@@ -647,14 +694,22 @@ def run_batched_md(
     for batch in batches:
         members = []
         for i in batch:
+            saved = _read_checkpoint(dirs[i], float(temperatures[i]), protocol, sizes[i])
+            if saved is not None and saved.stop_reason is not None:
+                records[i] = saved  # finished before an interruption: not run again
+                bar.update(1)
+                continue
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 atoms = cells[i].to_ase_atoms()
-            members.append(_Member(
+            member = _Member(
                 index=i, atoms=atoms, temperature=float(temperatures[i]), workdir=dirs[i],
-                record=ProductionRecord(temperature=float(temperatures[i])),
-            ))
-        _equilibrate(md_engine, members, protocol)
+                record=saved or ProductionRecord(temperature=float(temperatures[i])),
+            )
+            if saved is not None:
+                _resume(member)
+            members.append(member)
+        _equilibrate(md_engine, [m for m in members if m.record.chunks == 0], protocol)
         while True:
             running = [m for m in members if m.record.stop_reason is None]
             if not running:

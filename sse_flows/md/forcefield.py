@@ -216,9 +216,9 @@ def equilibration_settled(
     :func:`equilibration_tolerance` of the target."""
     steps = protocol.equilibration_steps
     window_fs = (steps - steps // 2) * protocol.time_step_fs
-    return abs(mean - temperature) <= equilibration_tolerance(
+    return bool(abs(mean - temperature) <= equilibration_tolerance(
         temperature, n_atoms, window_fs, protocol
-    )
+    ))
 
 
 def thermalize(atoms, temperature: float, protocol: MDProtocol) -> None:

@@ -135,6 +135,19 @@ def forcefield_md_chunk(
     return Response(replace=following)
 
 
+def pool_workdir() -> Path:
+    """Where a pool MD job writes: ``$SSE_FLOWS_HOME/md/pool/<job uuid>`` inside a jobflow
+    job (the same folder when FireWorks reruns the job in a new launch directory, so the
+    rerun continues from the checkpoints), the current folder outside one."""
+    from jobflow import CURRENT_JOB
+
+    from sse_flows.settings import get_settings
+
+    if CURRENT_JOB.job is None:
+        return Path.cwd()
+    return get_settings().HOME / "md" / "pool" / str(CURRENT_JOB.job.uuid)
+
+
 # the documents of up to 64 materials go to the "data" store (GridFS on MongoDB), so the
 # job's own document stays far below MongoDB's 16 MB limit
 @job(output_schema=PoolMDDoc, data=["results"])
@@ -144,7 +157,9 @@ def pool_md_job(
     engine: str = DEFAULT_MD_ENGINE,
     device: str = "cpu",
 ) -> PoolMDDoc:
-    """The force-field protocol of many materials in one job (``run_pool_md``).
+    """The force-field protocol of many materials in one job (``run_pool_md``), restartable:
+    a rerun of the job (``lpad rerun_fws`` after a wall-time kill) continues from the
+    checkpoints in :func:`pool_workdir`.
 
     Parameters
     ----------
@@ -161,7 +176,7 @@ def pool_md_job(
     -------
     PoolMDDoc
         Target label -> ``MDRunDoc`` (failed documents for materials that failed); the
-        trajectories stay in this job's folder, one sub-folder per label.
+        trajectories stay in :func:`pool_workdir`, one sub-folder per label.
     """
     import time
 
@@ -171,7 +186,7 @@ def pool_md_job(
     docs = run_pool_md(
         [Structure.from_dict(t["structure"]) for t in targets],
         MDProtocol.from_dict(protocol),
-        Path.cwd(),
+        pool_workdir(),
         labels=[t["label"] for t in targets],
         material_ids=[t.get("material_id") for t in targets],
         engine=engine,

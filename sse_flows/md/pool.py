@@ -12,10 +12,19 @@ job per batch of materials.
 
 A material whose relaxation fails, or whose MD fails, gets a failed document with its
 reason; the others go on.
+
+Restart: each material's folder keeps its relaxed supercell (:data:`PREPARED_FILE`) and
+each (material, temperature) pair a checkpoint after every production chunk
+(:func:`~sse_flows.md.batched.checkpoint_path`). Run again in the same ``workdir`` after an
+interruption (a killed job, a wall-time limit), the same call skips the relaxations,
+keeps the finished pairs and continues the others from their last chunk, with the same
+seeds: the documents equal those of an uninterrupted run.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,13 +32,51 @@ from pathlib import Path
 from pymatgen.core import Structure
 
 from sse_flows.md.protocol import DEFAULT_MD_ENGINE, MDProtocol, MDStructureError
-from sse_flows.md.schemas import MDRunDoc, ProductionRecord
+from sse_flows.md.schemas import MDRunDoc, ProductionRecord, RelaxationDoc
 
 logger = logging.getLogger(__name__)
 
 
 def _safe_name(label: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in label)
+
+
+#: The relaxed MD supercell of a material, kept in its folder so that a rerun after an
+#: interruption does not relax it again (and continues from the same cell).
+PREPARED_FILE = "prepared_supercell.json"
+
+
+def _fingerprint(structure: Structure, protocol: MDProtocol, engine: str) -> str:
+    payload = json.dumps([structure.as_dict(), protocol.as_dict(), engine], sort_keys=True,
+                         default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _prepare(structure: Structure, protocol: MDProtocol, engine: str, calculator,
+             folder: Path) -> tuple[Structure, RelaxationDoc | None]:
+    """:func:`~sse_flows.md.forcefield.prepare_supercell`, or its result from an earlier run
+    of the same structure, protocol and engine in ``folder``."""
+    from sse_flows.md.forcefield import prepare_supercell
+
+    path = folder / PREPARED_FILE
+    key = _fingerprint(structure, protocol, engine)
+    try:
+        saved = json.loads(path.read_text())
+        if saved["fingerprint"] == key:
+            relaxation = saved["relaxation"]
+            return (Structure.from_dict(saved["supercell"]),
+                    None if relaxation is None else RelaxationDoc.model_validate(relaxation))
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    supercell, relaxation = prepare_supercell(structure, protocol, calculator)
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps({
+        "fingerprint": key, "supercell": supercell.as_dict(),
+        "relaxation": None if relaxation is None else relaxation.model_dump(mode="json"),
+    }))
+    tmp.replace(path)
+    return supercell, relaxation
 
 
 def run_pool_md(
@@ -75,7 +122,7 @@ def run_pool_md(
 
     from sse_flows.md.batched import load_batched_potential, run_batched_materials
     from sse_flows.md.documents import make_md_run_doc
-    from sse_flows.md.forcefield import load_calculator, prepare_supercell
+    from sse_flows.md.forcefield import load_calculator
 
     n = len(structures)
     ids = list(material_ids) if material_ids is not None else [None] * n
@@ -85,10 +132,12 @@ def run_pool_md(
     if len(set(names)) != n:
         raise ValueError("every material needs its own label")
     calculator = load_calculator(engine, device)
+    root = Path(workdir).resolve()
     prepared: list[tuple[Structure, object] | str] = []
-    for structure in tqdm(structures, desc="relax", disable=not progress):
+    for k, structure in enumerate(tqdm(structures, desc="relax", disable=not progress)):
         try:
-            prepared.append(prepare_supercell(structure, protocol, calculator))
+            prepared.append(_prepare(structure, protocol, engine, calculator,
+                                     root / _safe_name(names[k])))
         except MDStructureError as exc:  # not a structure MD can run (disordered, no Li)
             logger.warning("%s: %s", structure.formula, exc)
             prepared.append(str(exc))
@@ -96,7 +145,6 @@ def run_pool_md(
             logger.warning("relaxation of %s failed: %s", structure.formula, exc)
             prepared.append(f"relaxation failed: {type(exc).__name__}: {exc}")
     ok = [k for k, item in enumerate(prepared) if not isinstance(item, str)]
-    root = Path(workdir).resolve()
     records_of: dict[int, list[ProductionRecord]] = {}
     if ok:
         results = run_batched_materials(

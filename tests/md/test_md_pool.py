@@ -3,6 +3,7 @@ engine writes, a failing material fails alone, and the jobflow job stores them b
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import pytest
@@ -53,3 +54,67 @@ def test_pool_documents_equal_the_one_structure_engine(li2o, tmp_path):
 def test_labels_must_be_unique(li2o, tmp_path):
     with pytest.raises(ValueError, match="own label"):
         run_pool_md([li2o, li2o], PROTOCOL, tmp_path, labels=["x", "x"])
+
+
+class _Killed(BaseException):
+    """What a wall-time kill looks like to the code: nothing catches it."""
+
+
+class _Counting:
+    """The batched potential, counting its calls; raises ``_Killed`` at call ``die_at``."""
+
+    def __init__(self, potential, die_at: int | None = None) -> None:
+        self.potential, self.die_at, self.calls = potential, die_at, 0
+        self.engine = potential.engine
+
+    def __call__(self, atoms_list):
+        self.calls += 1
+        if self.die_at is not None and self.calls >= self.die_at:
+            raise _Killed
+        return self.potential(atoms_list)
+
+
+def test_an_interrupted_pool_run_continues_to_the_same_documents(li2o, tmp_path, monkeypatch):
+    """Killed in its last production chunk and run again in the same folder, the pool run
+    keeps the relaxed cell and the finished chunk and continues with the same seeds: the
+    trajectories and documents equal those of an uninterrupted run."""
+    import numpy as np
+    from ase.io import read
+
+    from sse_flows.md import batched, pool
+    from sse_flows.md.schemas import ProductionRecord
+
+    potential = batched.load_batched_potential("chgnet", "cpu")
+    wrapper = {"current": _Counting(potential)}
+    monkeypatch.setattr(batched, "load_batched_potential", lambda *a, **k: wrapper["current"])
+    structures = [li2o, li2o.copy()]
+    structures[1].perturb(0.05, 0.05)  # two different materials in one batch
+    kwargs = {"labels": ["a", "b"], "engine": "chgnet"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference = run_pool_md(structures, PROTOCOL, tmp_path / "ref", **kwargs)
+        total = wrapper["current"].calls
+        wrapper["current"] = _Counting(potential, die_at=total - 3)  # in the last chunk
+        with pytest.raises(_Killed):
+            run_pool_md(structures, PROTOCOL, tmp_path / "run", **kwargs)
+        for label in ("a", "b"):
+            folder = tmp_path / "run" / label
+            assert (folder / pool.PREPARED_FILE).is_file()
+            saved = ProductionRecord.model_validate(json.loads(
+                batched.checkpoint_path(folder, 1000.0).read_text())["record"])
+            assert saved.chunks == 1 and saved.stop_reason is None  # mid-production
+        wrapper["current"] = _Counting(potential)
+        resumed = run_pool_md(structures, PROTOCOL, tmp_path / "run", **kwargs)
+    # the rerun did only what was left: the last chunk (plus one force call per pair)
+    assert wrapper["current"].calls < total / 2
+    for ref_doc, doc in zip(reference, resumed, strict=True):
+        (ref_run,), (run,) = ref_doc.runs, doc.runs
+        assert doc.status == ref_doc.status == "ok"
+        assert run.production_steps == ref_run.production_steps == 12
+        assert run.n_frames == ref_run.n_frames and run.li_hops == ref_run.li_hops
+        assert run.mean_temperature_K == pytest.approx(ref_run.mean_temperature_K, rel=1e-9)
+    for label in ("a", "b"):
+        last = read(tmp_path / "run" / label / "production_1000K_002.traj", index=-1)
+        ref_last = read(tmp_path / "ref" / label / "production_1000K_002.traj", index=-1)
+        np.testing.assert_allclose(last.get_positions(), ref_last.get_positions(), atol=1e-10)
+        np.testing.assert_allclose(last.get_momenta(), ref_last.get_momenta(), atol=1e-10)
