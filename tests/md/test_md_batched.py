@@ -223,10 +223,7 @@ def test_a_failed_structure_fails_alone(cells, tmp_path):
     assert "simulated engine crash" in docs[0].reason
 
 
-def test_unsupported_thermostat_and_mismatched_inputs_are_errors(cells, tmp_path):
-    with pytest.raises(ValueError, match="batched engine implements"):
-        run_batched_md(cells[:1], [1000.0], PROTOCOL.with_changes(thermostat="nose-hoover-chain"),
-                       tmp_path)
+def test_mismatched_inputs_are_errors(cells, tmp_path):
     with pytest.raises(ValueError, match="temperatures"):
         run_batched_md(cells, [1000.0], PROTOCOL, tmp_path)
 
@@ -269,3 +266,46 @@ def test_materials_run_hottest_first_and_skip_colder_without_hops(cells, tmp_pat
             warnings.simplefilter("ignore")
             doc = make_md_run_doc("sevennet", cell, cell, [cold, hot], protocol)
         assert doc.status == "ok" and [run.status for run in doc.runs] == ["skipped", "ok"]
+
+
+class _HarmonicCalculator:
+    """The harmonic stand-in as an ASE calculator, for the one-structure engine."""
+
+    def __new__(cls, potential):
+        from ase.calculators.calculator import Calculator, all_changes
+
+        class Harmonic(Calculator):
+            implemented_properties = ("energy", "forces")
+
+            def calculate(self, atoms=None, properties=None, system_changes=all_changes):
+                super().calculate(atoms, properties, system_changes)
+                energies, forces = potential([self.atoms])
+                self.results = {"energy": float(energies[0]), "forces": forces[0]}
+
+        return Harmonic()
+
+
+@pytest.mark.parametrize("thermostat", ["nose-hoover-chain", "bussi"])
+def test_thermostats_equal_ase_step_for_step(cells, tmp_path, thermostat):
+    """With the same float64 forces (a harmonic stand-in) the batched integrators are ASE's:
+    Langevin equilibration, then Nose-Hoover chain or Bussi production, frames equal to
+    1e-10 in both chunks."""
+    protocol = PROTOCOL.with_changes(thermostat=thermostat, production_steps=20,
+                                     chunk_steps=10, equilibration_steps=10)
+    potential = _Harmonic(cells[:2])
+    batched = run_batched_md(cells[:2], [900.0, 900.0], protocol, tmp_path / "b",
+                             potential=potential)
+    for i, (cell, record) in enumerate(zip(cells[:2], batched, strict=True)):
+        single = None
+        while single is None or single.stop_reason is None:
+            single = md_chunk(cell, 900.0, protocol, tmp_path / f"s{i}",
+                              _HarmonicCalculator(potential), single)
+        assert record.error is None and record.production_steps == single.production_steps
+        assert record.equilibration_steps == single.equilibration_steps
+        for fb, fs in zip(record.files, single.files, strict=True):
+            with Trajectory(fb) as tb, Trajectory(fs) as ts:
+                assert tb.description == ts.description
+                for ab, as_ in zip(list(tb), list(ts), strict=True):
+                    np.testing.assert_allclose(ab.positions, as_.positions, atol=1e-10)
+                    np.testing.assert_allclose(ab.get_momenta(), as_.get_momenta(),
+                                               atol=1e-10)
