@@ -26,13 +26,16 @@ one-structure engine's up to float32 round-off of the batched forward pass. The
 Nose-Hoover-chain thermostat (``thermostat="nose-hoover-chain"``) is ASE's
 ``NoseHooverChainNVT`` step around ASE's own chain integrator.
 
-Batches (:func:`plan_batches`): pairs are packed first-fit by decreasing atom count until a
-total atom budget ``max_batch_atoms`` (:func:`default_max_batch_atoms`: a constant on CPU;
-on CUDA the free device memory times :data:`GPU_MEMORY_FRACTION` over an estimate of the
-bytes one atom costs in a forward + backward pass). A pair larger than the budget runs
-alone. A batch shares one integrator loop; on CUDA its structures go through the potential
-in one forward pass, on a CPU one by one (:func:`default_structures_per_pass`: a pass of
-many structures costs more per structure there than single passes).
+Continuous batching (:func:`_drive`): each pair runs its own protocol as a generator that
+stops whenever it needs forces; pairs are admitted largest first while the atoms in flight
+stay within ``max_batch_atoms`` (:func:`default_max_batch_atoms`: a constant on CPU; on
+CUDA the free device memory times :data:`GPU_MEMORY_FRACTION` over an estimate of the bytes
+one atom costs in a forward + backward pass), and a pair that finishes (its continue-until
+decision says stop, or it fails) frees its atoms for the next one in the queue at once,
+whatever phase the others are in. A pair larger than the budget runs when nothing else
+does. Each round, the pairs in flight go through the potential together: on CUDA in one
+forward pass, on a CPU one by one (:func:`default_structures_per_pass`: a pass of many
+structures costs more per structure there than single passes).
 
 Failures stay with their pair: when a batched forward pass raises, the batch is bisected
 until the member(s) that raise are found; a pair whose energy, forces or positions are not
@@ -50,7 +53,7 @@ import logging
 import math
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -213,33 +216,6 @@ def default_structures_per_pass(device: str = "cpu") -> int | None:
     """Structures per forward pass: :data:`CPU_STRUCTURES_PER_PASS` on a CPU, None (the whole
     batch in one pass) on CUDA."""
     return None if str(device).startswith("cuda") else CPU_STRUCTURES_PER_PASS
-
-
-def plan_batches(sizes: Sequence[int], max_batch_atoms: int) -> list[list[int]]:
-    """Pack items (by atom count) into batches of at most ``max_batch_atoms`` atoms.
-
-    First-fit decreasing: items sorted by size (largest first; ties by index) go into the
-    first batch with room; an item larger than the budget gets a batch of its own.
-
-    Returns
-    -------
-    list of list of int
-        Item indices per batch (each batch in increasing index order).
-    """
-    if max_batch_atoms < 1:
-        raise ValueError(f"max_batch_atoms must be >= 1, got {max_batch_atoms}")
-    batches: list[list[int]] = []
-    loads: list[int] = []
-    for index in sorted(range(len(sizes)), key=lambda i: (-sizes[i], i)):
-        for b, load in enumerate(loads):
-            if load + sizes[index] <= max_batch_atoms:
-                batches[b].append(index)
-                loads[b] += sizes[index]
-                break
-        else:
-            batches.append([index])
-            loads.append(sizes[index])
-    return [sorted(batch) for batch in batches]
 
 
 # ------------------------------------------------------------------------------ members
@@ -459,130 +435,157 @@ def _empty_cache() -> None:
         pass
 
 
-def _run_phase(
-    engine: _Engine,
-    members: list[_Member],
-    n_steps: int,
-    thermostat: str,
-    protocol: MDProtocol,
-    seed_of: Callable[[_Member], int],
-    observer: Callable[[_Member, int], None],
+def _thermostat(m: _Member, name: str, protocol: MDProtocol, seed: int):
+    """The member's integrator for one phase, or None (and the member failed) when it
+    cannot start (e.g. Bussi with zero kinetic energy)."""
+    try:
+        return _THERMOSTATS[name](m, m.temperature, protocol, seed)
+    except Exception as exc:  # noqa: BLE001 - a member that cannot start fails alone
+        m.fail(f"MD crashed: {type(exc).__name__}: {exc}")
+        return None
+
+
+def _steps(
+    m: _Member, n_steps: int, thermostat, observer: Callable[[_Member, int], None],
     interval: int,
-) -> float:
-    """``n_steps`` of ``thermostat`` for every member, one batched force call per step.
-
-    ``observer(member, step)`` runs at steps 0, ``interval``, ... (ASE's observers). Returns
-    the wall time (s).
-    """
-    start = time.perf_counter()
-    live = [m for m in members if not m.failed]
-    if any(m.forces is None for m in live):
-        engine.evaluate([m for m in live if m.forces is None])
-    for m in [m for m in live if not m.failed]:
-        try:
-            m.thermostat = _THERMOSTATS[thermostat](m, m.temperature, protocol, seed_of(m))
-        except Exception as exc:  # noqa: BLE001 - a member that cannot start fails alone
-            m.fail(f"MD crashed: {type(exc).__name__}: {exc}")
-    live = [m for m in live if not m.failed]
-    for m in live:
-        observer(m, 0)
+) -> Generator[None, None, bool]:
+    """``n_steps`` of one member. Yields whenever it needs the forces at its current
+    positions (the driver evaluates every waiting member in one batched call); returns
+    False when the member failed. ``observer(member, step)`` runs at steps 0, ``interval``,
+    ... (ASE's observers)."""
+    if m.forces is None:
+        yield
+        if m.failed:
+            return False
+    observer(m, 0)
     for step in range(1, n_steps + 1):
-        if not live:
-            break
-        for m in live:
-            m.thermostat.first_half(m)
-        engine.evaluate(live)
-        live = [m for m in live if not m.failed]
-        for m in live:
-            m.thermostat.second_half(m)
-            if step % interval == 0:
-                observer(m, step)
-    return time.perf_counter() - start
+        thermostat.first_half(m)
+        yield
+        if m.failed:
+            return False
+        thermostat.second_half(m)
+        if step % interval == 0:
+            observer(m, step)
+    return True
 
 
-def _share(members: list[_Member], wall: float) -> dict[int, float]:
-    """Each member's share of a batch's wall time, by atom count."""
-    total = sum(m.n_atoms for m in members) or 1
-    return {m.index: wall * m.n_atoms / total for m in members}
-
-
-def _equilibrate(engine: _Engine, members: list[_Member], protocol: MDProtocol) -> None:
-    """Seeded velocities, then Langevin blocks until each member's temperature settled
-    (:func:`sse_flows.md.forcefield.equilibrate`, per member)."""
-    for m in members:
-        atoms = m.atoms.copy()
-        thermalize(atoms, m.temperature, protocol)
-        m.momenta = np.array(atoms.get_momenta(), dtype=float)
+def _equilibration(m: _Member, protocol: MDProtocol) -> Generator[None, None, None]:
+    """Seeded velocities, then Langevin blocks until the temperature settled
+    (:func:`sse_flows.md.forcefield.equilibrate`)."""
+    atoms = m.atoms.copy()
+    thermalize(atoms, m.temperature, protocol)
+    m.momenta = np.array(atoms.get_momenta(), dtype=float)
     steps = protocol.equilibration_steps
     if steps == 0:
-        for m in members:
-            m.record.equilibration_mean_temperature_K = m.temperature_now()
-            m.record.equilibrated = True
+        m.record.equilibration_mean_temperature_K = m.temperature_now()
+        m.record.equilibrated = True
         return
-    pending = list(members)
     every = max(1, steps // 200)
     for block in range(3):
-        samples: dict[int, list[float]] = {m.index: [] for m in pending}
+        samples: list[float] = []
 
         def sample(m: _Member, step: int, samples=samples) -> None:
             if step >= steps // 2:
-                samples[m.index].append(m.temperature_now())
+                samples.append(m.temperature_now())
 
-        wall = _run_phase(
-            engine, pending, steps, protocol.equilibration_thermostat, protocol,
-            lambda m, block=block: run_seed(protocol, m.temperature, 1000 + block), sample, every,
-        )
-        shares = _share(pending, wall)
-        still = []
-        for m in pending:
-            m.record.elapsed_s += shares[m.index]
-            if m.failed:
-                continue
-            m.record.equilibration_steps += steps
-            mean = float(np.mean(samples[m.index])) if samples[m.index] else m.temperature_now()
-            m.record.equilibration_mean_temperature_K = mean
-            settled = equilibration_settled(mean, m.temperature, m.n_atoms, protocol)
-            m.record.equilibrated = settled
-            if not settled:
-                logger.info("pair %d, %g K: equilibration block %d ended at %.0f K; extending",
-                            m.index, m.temperature, block + 1, mean)
-                still.append(m)
-        pending = still
-        if not pending:
+        seed = run_seed(protocol, m.temperature, 1000 + block)
+        thermostat = _thermostat(m, protocol.equilibration_thermostat, protocol, seed)
+        if thermostat is None or not (yield from _steps(m, steps, thermostat, sample, every)):
+            return
+        m.record.equilibration_steps += steps
+        mean = float(np.mean(samples)) if samples else m.temperature_now()
+        m.record.equilibration_mean_temperature_K = mean
+        m.record.equilibrated = equilibration_settled(mean, m.temperature, m.n_atoms, protocol)
+        if m.record.equilibrated:
+            return
+        logger.info("pair %d, %g K: equilibration block %d ended at %.0f K; extending",
+                    m.index, m.temperature, block + 1, mean)
+
+
+def _production(m: _Member, protocol: MDProtocol) -> Generator[None, None, None]:
+    """Production chunks, each followed by the continue-until decision and a checkpoint
+    (:func:`sse_flows.md.forcefield.md_chunk`), until the decision says stop."""
+    while m.record.stop_reason is None:
+        if m.failed:
+            m.record = production_decision(m.record, protocol)
             break
-
-
-def _production_chunk(engine: _Engine, members: list[_Member], protocol: MDProtocol) -> None:
-    """One production chunk for members at the same point of their production, then the
-    continue-until decision for each (:func:`sse_flows.md.forcefield.md_chunk`)."""
-    n_steps = protocol.next_chunk_steps(members[0].record.production_steps)
-    chunk = members[0].record.chunks + 1
-    writers, paths = {}, {}
-    for m in members:
+        n_steps = protocol.next_chunk_steps(m.record.production_steps)
+        chunk = m.record.chunks + 1
         m.workdir.mkdir(parents=True, exist_ok=True)
-        paths[m.index] = production_path(m.workdir, m.temperature, chunk)
-        writers[m.index] = production_writer(paths[m.index], protocol, m.temperature, chunk)
-
-    def write(m: _Member, _step: int) -> None:
-        writers[m.index].write(m.frame())
-
-    try:
-        wall = _run_phase(
-            engine, members, n_steps, protocol.thermostat, protocol,
-            lambda m: run_seed(protocol, m.temperature, chunk), write, protocol.trajectory_interval,
-        )
-    finally:
-        for writer in writers.values():
+        path = production_path(m.workdir, m.temperature, chunk)
+        writer = production_writer(path, protocol, m.temperature, chunk)
+        try:
+            seed = run_seed(protocol, m.temperature, chunk)
+            thermostat = _thermostat(m, protocol.thermostat, protocol, seed)
+            if thermostat is not None:
+                yield from _steps(m, n_steps, thermostat,
+                                  lambda m, _step, writer=writer: writer.write(m.frame()),
+                                  protocol.trajectory_interval)
+        finally:
             writer.close()
-    shares = _share(members, wall)
-    for m in members:
-        m.record.elapsed_s += shares[m.index]
         if not m.failed:
-            m.record.files.append(str(paths[m.index]))
+            m.record.files.append(str(path))
             m.record.production_steps += n_steps
             m.record.chunks = chunk
         m.record = production_decision(m.record, protocol)
         _write_checkpoint(m, protocol)
+
+
+def _program(m: _Member, protocol: MDProtocol) -> Generator[None, None, None]:
+    """A pair's whole protocol (equilibration unless resumed, then production), yielding
+    whenever it needs forces."""
+    if m.record.chunks == 0:
+        yield from _equilibration(m, protocol)
+    yield from _production(m, protocol)
+
+
+def _drive(
+    engine: _Engine, members: list[_Member], protocol: MDProtocol, budget: int,
+    on_finish: Callable[[_Member], None],
+) -> None:
+    """Run every member's :func:`_program` with continuous batching.
+
+    Members are admitted largest first while the atoms in flight stay within ``budget`` (a
+    member larger than the budget runs when nothing else does); each round, every member in
+    flight gets its forces in one batched :meth:`_Engine.evaluate` and advances to its next
+    force request; a member that finishes leaves and frees its atoms for the next one in
+    the queue. Each member's ``elapsed_s`` gets its atom-weighted share of every round it
+    was in.
+    """
+    queue = sorted(members, key=lambda m: (-m.n_atoms, m.index))
+    flight: list[tuple[_Member, Generator[None, None, None]]] = []
+
+    def advance(program) -> bool:
+        try:
+            next(program)
+        except StopIteration:
+            return False
+        return True
+
+    while queue or flight:
+        load = sum(m.n_atoms for m, _ in flight)
+        for m in list(queue):
+            if load + m.n_atoms <= budget or not flight:
+                queue.remove(m)
+                program = _program(m, protocol)
+                if advance(program):
+                    flight.append((m, program))
+                    load += m.n_atoms
+                else:
+                    on_finish(m)
+        if not flight:
+            continue
+        start = time.perf_counter()
+        engine.evaluate([m for m, _ in flight])
+        going = [advance(program) for _, program in flight]
+        wall = time.perf_counter() - start
+        total = sum(m.n_atoms for m, _ in flight)
+        for m, _ in flight:
+            m.record.elapsed_s += wall * m.n_atoms / total
+        for (m, _), still in zip(flight, going, strict=True):
+            if not still:
+                on_finish(m)
+        flight = [item for item, still in zip(flight, going, strict=True) if still]
 
 
 def _workdirs(workdir: Path | Sequence[Path], n: int) -> list[Path]:
@@ -691,6 +694,8 @@ def run_batched_md(
     """
     if len(cells) != len(temperatures):
         raise ValueError(f"{len(cells)} cells but {len(temperatures)} temperatures")
+    if max_batch_atoms is not None and max_batch_atoms < 1:
+        raise ValueError(f"max_batch_atoms must be >= 1, got {max_batch_atoms}")
     if not cells:
         return []
     potential = potential or load_batched_potential(engine, device)
@@ -701,49 +706,33 @@ def run_batched_md(
     md_engine = _Engine(
         potential, max_force_eV_A, structures_per_pass or default_structures_per_pass(device)
     )
-    batches = plan_batches(sizes, budget)
-    logger.info("%d pairs in %d batches of <= %d atoms", len(cells), len(batches), budget)
     from tqdm.auto import tqdm
 
     bar = tqdm(total=len(cells), desc="MD pairs", unit="pair", disable=not progress)
-    for batch in batches:
-        members = []
-        for i in batch:
-            saved = _read_checkpoint(dirs[i], float(temperatures[i]), protocol, sizes[i])
-            if saved is not None and saved.stop_reason is not None:
-                records[i] = saved  # finished before an interruption: not run again
-                bar.update(1)
-                continue
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                atoms = cells[i].to_ase_atoms()
-            member = _Member(
-                index=i, atoms=atoms, temperature=float(temperatures[i]), workdir=dirs[i],
-                record=saved or ProductionRecord(temperature=float(temperatures[i])),
-            )
-            if saved is not None:
-                _resume(member)
-            members.append(member)
-        _equilibrate(md_engine, [m for m in members if m.record.chunks == 0], protocol)
-        while True:
-            running = [m for m in members if m.record.stop_reason is None]
-            if not running:
-                break
-            for m in [m for m in running if m.failed]:
-                m.record = production_decision(m.record, protocol)
-            running = [m for m in running if not m.failed]
-            by_progress: dict[tuple[int, int], list[_Member]] = {}
-            for m in running:
-                key = (m.record.production_steps, m.record.chunks)
-                by_progress.setdefault(key, []).append(m)
-            for group in by_progress.values():
-                _production_chunk(md_engine, group, protocol)
-            finished = sum(r is not None for r in records) + sum(
-                m.record.stop_reason is not None for m in members
-            )
-            bar.update(finished - bar.n)
-        for m in members:
-            records[m.index] = m.record
+    members = []
+    for i in range(len(cells)):
+        saved = _read_checkpoint(dirs[i], float(temperatures[i]), protocol, sizes[i])
+        if saved is not None and saved.stop_reason is not None:
+            records[i] = saved  # finished before an interruption: not run again
+            bar.update(1)
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            atoms = cells[i].to_ase_atoms()
+        member = _Member(
+            index=i, atoms=atoms, temperature=float(temperatures[i]), workdir=dirs[i],
+            record=saved or ProductionRecord(temperature=float(temperatures[i])),
+        )
+        if saved is not None:
+            _resume(member)
+        members.append(member)
+    logger.info("%d pairs to run, <= %d atoms in flight", len(members), budget)
+
+    def finish(m: _Member) -> None:
+        records[m.index] = m.record
+        bar.update(1)
+
+    _drive(md_engine, members, protocol, budget, finish)
     bar.close()
     return [record for record in records if record is not None]
 

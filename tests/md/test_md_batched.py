@@ -17,7 +17,6 @@ from sse_flows.md.batched import (
     CPU_MAX_BATCH_ATOMS,
     default_max_batch_atoms,
     load_batched_potential,
-    plan_batches,
     run_batched_md,
 )
 from sse_flows.md.continuation import read_production
@@ -35,6 +34,10 @@ PROTOCOL = MDProtocol(
     langevin_friction_per_ps=200.0, thermostat_time_fs=10.0,
 )
 TEMPERATURES = [1200.0, 1000.0, 800.0]
+
+#: More structures per forward pass than any batch here holds: every round in one pass, as
+#: on CUDA (``structures_per_pass=None`` means the device default, one per pass on a CPU)
+ONE_PASS = 64
 
 #: |<T / T_target> - 1| allowed for the production frames of the three pairs pooled (weighted
 #: by atoms): one frame of N = 6-12 atoms fluctuates by sqrt(2 / 3N) = 24-33 %, and the 21
@@ -67,7 +70,7 @@ def both_engines(cells, tmp_path_factory):
         batched = run_batched_md(
             cells, TEMPERATURES, PROTOCOL, root / "batched", engine="sevennet",
             max_batch_atoms=20,  # two batches: [6 + 12 atoms], [12 atoms]
-            structures_per_pass=None,  # a batch in one forward pass (the CUDA default)
+            structures_per_pass=ONE_PASS,  # a batch in one forward pass (the CUDA path)
         )
         calculator = load_calculator("sevennet", "cpu")
         single = []
@@ -86,15 +89,6 @@ def _doc(cell, record) -> MDRunDoc:
         warnings.simplefilter("ignore")
         return make_md_run_doc("sevennet", cell, cell, [record], protocol,
                                parameters={"device": "cpu"})
-
-
-def test_plan_batches_packs_largest_first_within_the_budget():
-    assert plan_batches([24, 12, 12], 40) == [[0, 1], [2]]
-    assert plan_batches([10, 50, 10, 30], 40) == [[1], [0, 3], [2]]  # 50 > budget: alone
-    assert plan_batches([5] * 4, 1000) == [[0, 1, 2, 3]]
-    assert default_max_batch_atoms("sevennet", "cpu") == CPU_MAX_BATCH_ATOMS
-    with pytest.raises(ValueError, match="max_batch_atoms"):
-        plan_batches([1], 0)
 
 
 @pytest.mark.parametrize("engine", ["sevennet", "chgnet"])
@@ -206,7 +200,7 @@ def test_a_failed_structure_fails_alone(cells, tmp_path):
         warnings.simplefilter("ignore")
         potential = _FailOne(load_batched_potential("sevennet"), cells[2].volume)
         records = run_batched_md(cells, TEMPERATURES, protocol, tmp_path, potential=potential,
-                                 structures_per_pass=None)  # bisection finds the culprits
+                                 structures_per_pass=ONE_PASS)  # bisection finds the culprits
     crashed, good, nan = records
     assert "simulated engine crash" in crashed.error and crashed.stop_reason == "engine error"
     assert "non-finite" in nan.error and nan.stop_reason == "engine error"
@@ -226,6 +220,9 @@ def test_a_failed_structure_fails_alone(cells, tmp_path):
 def test_mismatched_inputs_are_errors(cells, tmp_path):
     with pytest.raises(ValueError, match="temperatures"):
         run_batched_md(cells, [1000.0], PROTOCOL, tmp_path)
+    with pytest.raises(ValueError, match="max_batch_atoms"):
+        run_batched_md(cells, [1000.0] * 3, PROTOCOL, tmp_path, max_batch_atoms=0)
+    assert default_max_batch_atoms("sevennet", "cpu") == CPU_MAX_BATCH_ATOMS
 
 
 class _Harmonic:
@@ -309,3 +306,53 @@ def test_thermostats_equal_ase_step_for_step(cells, tmp_path, thermostat):
                     np.testing.assert_allclose(ab.positions, as_.positions, atol=1e-10)
                     np.testing.assert_allclose(ab.get_momenta(), as_.get_momenta(),
                                                atol=1e-10)
+
+
+class _Tethered:
+    """Harmonic tethers keyed by cell volume (two cells may have the same size); the cell
+    whose volume is ``fails`` returns NaN forces from its ``after``-th call on. Records the
+    (atoms, volume) of every structure of every call."""
+
+    engine = "sevennet"
+
+    def __init__(self, cells, fails: float, after: int) -> None:
+        self.sites = {round(cell.volume, 3): cell.cart_coords for cell in cells}
+        self.fails, self.after, self.calls, self.seen = round(fails, 3), after, [], 0
+
+    def __call__(self, atoms_list):
+        energies, forces, call = [], [], []
+        for atoms in atoms_list:
+            volume = round(atoms.get_volume(), 3)
+            call.append((len(atoms), volume))
+            displacement = atoms.positions - self.sites[volume]
+            energies.append(0.5 * 5.0 * float((displacement**2).sum()))
+            forces.append(-5.0 * displacement)
+            if volume == self.fails:
+                self.seen += 1
+                if self.seen >= self.after:
+                    forces[-1] = forces[-1] * np.nan
+        self.calls.append(call)
+        return np.array(energies), forces
+
+
+def test_continuous_batching_refills_a_freed_budget_at_once(cells, tmp_path):
+    """Budget 18 atoms, pairs of 6, 12 and 12 atoms: the larger 12 and the 6 start; when the
+    12 fails (NaN forces) the other 12 starts at once, while the 6 is still running,
+    instead of waiting for the end of a batch; the atoms in flight never exceed 18."""
+    protocol = PROTOCOL.with_changes(production_steps=20, chunk_steps=10,
+                                     equilibration_steps=10)
+    small, first, second = cells  # 6, 12 and 12 (expanded) atoms
+    potential = _Tethered(cells, fails=first.volume, after=5)
+    records = run_batched_md(cells, [900.0] * 3, protocol, tmp_path, max_batch_atoms=18,
+                             potential=potential, structures_per_pass=ONE_PASS)
+    assert max(sum(n for n, _ in call) for call in potential.calls) <= 18
+    assert "non-finite" in records[1].error and records[1].stop_reason == "engine error"
+    assert records[0].error is None and records[2].error is None
+    assert records[0].production_steps == records[2].production_steps == 20
+    second_volume = round(second.volume, 3)
+    start = next(k for k, call in enumerate(potential.calls)
+                 if any(v == second_volume for _, v in call))
+    small_volume = round(small.volume, 3)
+    together = [call for call in potential.calls[start:]
+                if {v for _, v in call} == {small_volume, second_volume}]
+    assert start < 12 and len(together) > 10  # refilled early, and ran side by side
