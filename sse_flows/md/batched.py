@@ -75,7 +75,7 @@ from sse_flows.md.schemas import ProductionRecord
 
 logger = logging.getLogger(__name__)
 
-#: Atom budget of one batch on a CPU (throughput saturates well below it; memory is ample).
+#: Most atoms in flight at once on a CPU (throughput saturates well below it; memory is ample).
 CPU_MAX_BATCH_ATOMS = 4096
 
 #: Structures per forward pass on a CPU. Measured on 2 cores (24-atom Li2O, 2026-11-30):
@@ -201,7 +201,7 @@ def load_batched_potential(engine: str = "sevennet", device: str = "cpu") -> Bat
 
 
 def default_max_batch_atoms(engine: str = "sevennet", device: str = "cpu") -> int:
-    """Atom budget of one batch: :data:`CPU_MAX_BATCH_ATOMS` on a CPU; on CUDA
+    """Most atoms in flight at once: :data:`CPU_MAX_BATCH_ATOMS` on a CPU; on CUDA
     ``GPU_MEMORY_FRACTION * free memory / BYTES_PER_ATOM[engine]`` (at least 256)."""
     if not str(device).startswith("cuda"):
         return CPU_MAX_BATCH_ATOMS
@@ -676,7 +676,7 @@ def run_batched_md(
     device
         "cpu" or "cuda".
     max_batch_atoms
-        Atom budget of one batch (default :func:`default_max_batch_atoms`).
+        Most atoms in flight at once (default :func:`default_max_batch_atoms`).
     potential
         A batched potential to use instead of loading ``engine``'s.
     max_force_eV_A

@@ -109,7 +109,7 @@ def run_pool_md(
     device
         "cpu" or "cuda".
     max_batch_atoms
-        Atom budget of one batch (default: the batched engine's).
+        Most atoms in flight at once (default: the batched engine's).
     progress
         Show progress bars (relaxations, finished MD pairs).
 
