@@ -57,14 +57,6 @@ def _rattled(cell, n: int):
     ]
 
 
-def _advance(program) -> bool:
-    try:
-        next(program)
-    except StopIteration:
-        return False
-    return True
-
-
 def batched_rate(cells, protocol, potential, steps: int, per_pass: int | None) -> float:
     """Atom-steps/s of the batched integrator over ``cells`` (``per_pass`` structures per
     forward pass; None: all of them)."""
@@ -89,10 +81,10 @@ def batched_rate(cells, protocol, potential, steps: int, per_pass: int | None) -
     programs = [batched._steps(m, steps, batched._Bussi(m, 1000.0, protocol, m.index),
                                lambda m, s: None, steps) for m in members]
     start = time.perf_counter()
-    flight = [(m, p) for m, p in zip(members, programs, strict=True) if _advance(p)]
+    flight = [(m, p) for m, p in zip(members, programs, strict=True) if batched._advance(p)]
     while flight:
         engine.evaluate([m for m, _ in flight])
-        flight = [(m, p) for m, p in flight if _advance(p)]
+        flight = [(m, p) for m, p in flight if batched._advance(p)]
     wall = time.perf_counter() - start
     failed = [m.record.error for m in members if m.failed]
     if failed:

@@ -108,6 +108,9 @@ def select_materials(raw: Path, max_atoms: int, min_lattice_length: float, take_
                     )
                 if structure.is_ordered == disordered or "Li" not in structure.composition:
                     continue
+                measured_wanted = split == "test" or row["log10_sigma"] >= -5.0
+                if not (take_all or measured_wanted):
+                    continue  # decided before the (costlier) ordering
                 ordering = None
                 if disordered:
                     if not take_all and len(structure) > max_atoms:
@@ -125,11 +128,7 @@ def select_materials(raw: Path, max_atoms: int, min_lattice_length: float, take_
                     ordering = ordering.model_dump()
                 formula = structure.composition.reduced_formula
                 n_atoms = supercell_atoms(structure, min_lattice_length)
-                wanted = take_all or (
-                    n_atoms <= max_atoms
-                    and (split == "test" or row["log10_sigma"] >= -5.0)
-                )
-                if not wanted:
+                if not take_all and n_atoms > max_atoms:
                     continue
                 chosen.append({
                     "ordering": ordering,

@@ -61,6 +61,7 @@ from typing import Any, Protocol
 import numpy as np
 from pymatgen.core import Structure
 
+from sse_flows.data.writers import write_text_atomic
 from sse_flows.md.continuation import hottest_first, production_decision, skip_colder
 from sse_flows.md.forcefield import (
     equilibration_settled,
@@ -233,7 +234,6 @@ class _Member:
     masses: np.ndarray = field(init=False)
     energy: float | None = None
     forces: np.ndarray | None = None
-    thermostat: Any = None
 
     def __post_init__(self) -> None:
         self.positions = np.array(self.atoms.get_positions(), dtype=float)
@@ -531,6 +531,15 @@ def _production(m: _Member, protocol: MDProtocol) -> Generator[None, None, None]
         _write_checkpoint(m, protocol)
 
 
+def _advance(program: Generator) -> bool:
+    """Run a member's program to its next force request; False when it has finished."""
+    try:
+        next(program)
+    except StopIteration:
+        return False
+    return True
+
+
 def _program(m: _Member, protocol: MDProtocol) -> Generator[None, None, None]:
     """A pair's whole protocol (equilibration unless resumed, then production), yielding
     whenever it needs forces."""
@@ -554,21 +563,13 @@ def _drive(
     """
     queue = sorted(members, key=lambda m: (-m.n_atoms, m.index))
     flight: list[tuple[_Member, Generator[None, None, None]]] = []
-
-    def advance(program) -> bool:
-        try:
-            next(program)
-        except StopIteration:
-            return False
-        return True
-
     while queue or flight:
         load = sum(m.n_atoms for m, _ in flight)
         for m in list(queue):
             if load + m.n_atoms <= budget or not flight:
                 queue.remove(m)
                 program = _program(m, protocol)
-                if advance(program):
+                if _advance(program):
                     flight.append((m, program))
                     load += m.n_atoms
                 else:
@@ -577,7 +578,7 @@ def _drive(
             continue
         start = time.perf_counter()
         engine.evaluate([m for m, _ in flight])
-        going = [advance(program) for _, program in flight]
+        going = [_advance(program) for _, program in flight]
         wall = time.perf_counter() - start
         total = sum(m.n_atoms for m, _ in flight)
         for m, _ in flight:
@@ -607,9 +608,7 @@ def _write_checkpoint(m: _Member, protocol: MDProtocol) -> None:
     path = checkpoint_path(m.workdir, m.temperature)
     payload = {"protocol": protocol.as_dict(), "n_atoms": m.n_atoms,
                "record": m.record.model_dump(mode="json")}
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(payload))
-    tmp.replace(path)  # atomic: a kill leaves the old checkpoint or the new one
+    write_text_atomic(path, json.dumps(payload))  # a kill leaves the old one or the new one
 
 
 def _read_checkpoint(

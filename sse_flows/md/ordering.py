@@ -92,6 +92,12 @@ def _rounded_composition(groups: dict, scale: int) -> dict[str, int]:
     return dict(counts)
 
 
+def _fractions(structure: Structure) -> dict[str, float]:
+    """Atomic fraction per element (occupancies counted)."""
+    return {el.symbol: float(x)
+            for el, x in structure.composition.fractional_composition.items()}
+
+
 def _fraction_error(target: dict[str, float], counts: dict[str, int]) -> float:
     """Largest change of an element's atomic fraction from ``target`` to ``counts``."""
     total = sum(counts.values()) or 1
@@ -120,8 +126,7 @@ def ordering_scaling(structure: Structure, max_atoms: int) -> list[int]:
         Scaling factors of the three lattice vectors.
     """
     groups = _groups(structure)
-    target = {el.symbol: float(x)
-              for el, x in structure.composition.fractional_composition.items()}
+    target = _fractions(structure)
     n_sites = len(structure)
     lengths = np.array(structure.lattice.abc)
     best: tuple | None = None
@@ -288,7 +293,6 @@ def order_structure(
     """
     source = structure.copy()
     source.remove_oxidation_states()
-    before = source.composition.fractional_composition
     removed = 0
     if source.is_ordered:
         scaling = [1, 1, 1]
@@ -324,9 +328,9 @@ def order_structure(
             raise MDStructureError(f"{structure.composition.reduced_formula}: no atoms left "
                                    "after ordering")
         ordered = Structure(supercell.lattice, [Element(s) for s in species], coords)
-    after = ordered.composition.fractional_composition
-    elements = set(before.elements) | set(after.elements)
-    error = max(abs(before[el] - after[el]) for el in elements)
+    # ordering never adds an element, so the input's elements are all there is to compare
+    error = _fraction_error(_fractions(source),
+                            {el.symbol: n for el, n in ordered.composition.items()})
     shortest = _shortest_distance(ordered)
     doc = OrderingDoc(
         formula_disordered=structure.composition.reduced_formula,

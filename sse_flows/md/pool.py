@@ -31,6 +31,7 @@ from pathlib import Path
 
 from pymatgen.core import Structure
 
+from sse_flows.data.writers import write_text_atomic
 from sse_flows.md.protocol import DEFAULT_MD_ENGINE, MDProtocol, MDStructureError
 from sse_flows.md.schemas import MDRunDoc, ProductionRecord, RelaxationDoc
 
@@ -70,12 +71,10 @@ def _prepare(structure: Structure, protocol: MDProtocol, engine: str, calculator
         pass
     supercell, relaxation = prepare_supercell(structure, protocol, calculator)
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps({
+    write_text_atomic(path, json.dumps({
         "fingerprint": key, "supercell": supercell.as_dict(),
         "relaxation": None if relaxation is None else relaxation.model_dump(mode="json"),
     }))
-    tmp.replace(path)
     return supercell, relaxation
 
 
