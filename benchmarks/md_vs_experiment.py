@@ -177,11 +177,57 @@ def stratified(materials: list[dict], n: int) -> list[dict]:
     return sorted(taken, key=lambda m: (m["split"] != "test", m["n_atoms"], m["id"]))
 
 
+def rerun_reason(doc: dict, protocol) -> str | None:
+    """Why a stored MD document must be run again under the current protocol, or None.
+
+    * A run stopped for "too few hops" that the current continue-until rule, replayed on its
+      own trajectory, would not have stopped (the rule only ever stops later than before).
+    * The hottest run's host was unstable and the protocol's fallback temperatures have no
+      record (a document from before they existed).
+    """
+    from sse_flows.md.continuation import production_decision
+    from sse_flows.md.schemas import ProductionRecord
+
+    runs = doc.get("runs", [])
+    for run in runs:
+        if run.get("stop_reason") != "too few hops":
+            continue
+        record = ProductionRecord(temperature=run["temperature"],
+                                  production_steps=run["production_steps"], chunks=1,
+                                  files=run["trajectory_files"])
+        replayed = production_decision(record, protocol,
+                                       time_step_fs=run["time_step_fs"] * run["step_skip"])
+        if replayed.stop_reason != "too few hops":
+            return f"{run['temperature']:g} K stopped by an older continue-until rule"
+    hottest = max(protocol.temperatures)
+    done = {run["temperature"] for run in runs}
+    melted = any(run["temperature"] == hottest and run.get("stop_reason") == "host unstable"
+                 for run in runs)
+    missing = [t for t in protocol.fallback_temperatures if t not in done]
+    if melted and missing:
+        return f"host unstable at {hottest:g} K and no fallback run at {missing} K"
+    return None
+
+
 def run_md(materials, protocol, engine: str, device: str, group: int, out_dir: Path) -> None:
-    """MD of every material not yet done, ``group`` at a time; one JSON per material."""
+    """MD of every material not yet done (or stopped by an older decision rule), ``group``
+    at a time; one JSON per material."""
+    import shutil
+
     from sse_flows.md.pool import run_pool_md
 
     out_dir.mkdir(parents=True, exist_ok=True)
+    for m in materials:
+        path = out_dir / f"{m['id']}.json"
+        reason = rerun_reason(json.loads(path.read_text())["doc"], protocol) if (
+            path.is_file()) else None
+        if reason is None:
+            continue
+        print(f"  {m['id']} {m['cif_formula']}: {reason}: run again")
+        path.unlink()
+        folder = out_dir / "runs" / m["id"]
+        if "older continue-until rule" in reason or not list(folder.glob("checkpoint_*")):
+            shutil.rmtree(folder, ignore_errors=True)  # else finished pairs are kept
     todo = [m for m in materials if not (out_dir / f"{m['id']}.json").is_file()]
     print(f"MD: {len(materials) - len(todo)} done, {len(todo)} to run ({engine}, {device})")
     for start in range(0, len(todo), group):

@@ -71,6 +71,7 @@ DISCOVERY_OPTIONS = {
 #: MDProtocol field -> command-line option (``md``, ``submit``, ``demo``)
 PROTOCOL_OPTIONS = {
     "temperatures": "--temperatures",
+    "fallback_temperatures": "--fallback-temperatures",
     "max_production_steps": "--max-steps",
     "production_steps": "--steps",
     "equilibration_steps": "--equil-steps",
@@ -184,6 +185,13 @@ def parse_temperatures(text: str, option: str = "--temperatures") -> tuple[float
     if not values:
         raise ParameterError("temperatures", "is empty; write e.g. 600,800,1000", option)
     return values
+
+
+def parse_fallback_temperatures(text: str) -> tuple[float, ...]:
+    """``"800"`` -> ``(800.0,)``; ``"none"`` (or empty) -> ``()``: no fallback."""
+    if str(text).strip().lower() in ("", "none"):
+        return ()
+    return parse_temperatures(text, "--fallback-temperatures")
 
 
 def option_names(message: str) -> str:

@@ -422,6 +422,7 @@ DEMO_DEFAULTS = {
 #: stops after 250 steps and skips the colder run.
 DEMO_PROTOCOL = MDProtocol(
     temperatures=(600.0, 1000.0),
+    fallback_temperatures=(800.0,),
     equilibration_steps=150,
     production_steps=250,
     max_production_steps=2500,

@@ -606,7 +606,7 @@ def checkpoint_path(workdir: Path, temperature: float) -> Path:
 
 def _write_checkpoint(m: _Member, protocol: MDProtocol) -> None:
     path = checkpoint_path(m.workdir, m.temperature)
-    payload = {"protocol": protocol.as_dict(), "n_atoms": m.n_atoms,
+    payload = {"protocol": protocol.pair_key(), "n_atoms": m.n_atoms,
                "record": m.record.model_dump(mode="json")}
     write_text_atomic(path, json.dumps(payload))  # a kill leaves the old one or the new one
 
@@ -622,7 +622,7 @@ def _read_checkpoint(
         record = ProductionRecord.model_validate(payload["record"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    same = payload.get("protocol") == protocol.as_dict() and payload.get("n_atoms") == n_atoms
+    same = payload.get("protocol") == protocol.pair_key() and payload.get("n_atoms") == n_atoms
     if not same or not all(Path(f).is_file() for f in record.files):
         logger.info("%s: stale checkpoint (other protocol, cell or missing files)", path)
         return None
@@ -748,7 +748,7 @@ def run_batched_materials(
     progress: bool = False,
 ) -> list[list[ProductionRecord]]:
     """The force-field protocol of many materials at once: every material's hottest
-    temperature in one batched run, then the colder ones that
+    temperature in one batched run, then the colder and fallback ones that
     :func:`~sse_flows.md.continuation.skip_colder` does not skip.
 
     The parameters are :func:`run_batched_md`'s, with one work folder per material.
@@ -756,7 +756,7 @@ def run_batched_materials(
     Returns
     -------
     list of list of ProductionRecord
-        Per material, the records in ``protocol.temperatures`` order (ready for
+        Per material, the records in ``protocol.run_temperatures`` order (ready for
         :func:`~sse_flows.md.documents.make_md_run_doc`).
     """
     hottest, colder = hottest_first(protocol)
@@ -784,4 +784,4 @@ def run_batched_materials(
     )
     for (i, temperature), record in zip(pairs, cold, strict=True):
         by_material[i][temperature] = record
-    return [[records[t] for t in protocol.temperatures] for records in by_material]
+    return [[records[t] for t in protocol.run_temperatures] for records in by_material]

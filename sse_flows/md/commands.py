@@ -38,6 +38,11 @@ def md_protocol_options(func):
             help="Comma-separated NVT temperatures (K) [paper: 600,800,1000,1200].",
         ),
         click.option(
+            "--fallback-temperatures", default=None,
+            help="Force fields: temperatures (K) run only when the hottest one's host melts, "
+            "e.g. 800; 'none' for no fallback [paper: none; demo: 800].",
+        ),
+        click.option(
             "--steps", type=int, default=None,
             help="Production steps per temperature [paper: 10000]; fixed unless --max-steps.",
         ),
@@ -98,11 +103,19 @@ def protocol_from_options(base: MDProtocol, opts: dict[str, Any]) -> MDProtocol:
     ``--steps`` alone makes production fixed-length (no continuation), as a user who asks
     for N steps expects.
     """
-    from sse_flows.validation import option_names, parse_temperatures
+    from sse_flows.validation import (
+        option_names,
+        parse_fallback_temperatures,
+        parse_temperatures,
+    )
 
     changes: dict[str, Any] = {}
     if opts.get("temperatures") is not None:
         changes["temperatures"] = parse_temperatures(opts["temperatures"])
+    if opts.get("fallback_temperatures") is not None:
+        changes["fallback_temperatures"] = parse_fallback_temperatures(
+            opts["fallback_temperatures"]
+        )
     for option, name in _FIELDS.items():
         if opts.get(option) is not None:
             changes[name] = opts[option]

@@ -7,10 +7,17 @@ stage's own code; production stops when
 2. ``production_steps`` have run and the relative standard error of D (the larger of the
    block and the He et al. hop-count estimates) is at most ``target_d_relative_error``
    with Li diffusion seen ("target error reached");
-3. ``production_steps`` have run and so few Li hops were seen that, at the same rate,
-   even ``max_production_steps`` would not reach the analysis' ``min_hops`` ("too few
-   hops": more steps would only tighten an upper bound on D, the answer of a poor
-   conductor);
+3. ``production_steps`` have run and both the hops and the MSD say that even
+   ``max_production_steps`` would not show diffusion ("too few hops": more steps would only
+   tighten an upper bound on D, the answer of a poor conductor). The hops say so when the
+   one-sided upper confidence limit (``HOP_COUNT_CONFIDENCE``, 84 %: one sigma) of the
+   Poisson mean of the counted hops, scaled to the maximum length, stays below the
+   analysis' ``min_hops``: two counted hops do not prove that a run four times longer sees
+   fewer than ten (the limits for 0-5 hops: 1.83, 3.29, 4.62, 5.90, 7.15, 8.37). The MSD
+   says so when D is below the detection limit that the
+   maximum-length run would have, or the MSD is not linear in t. A run stops only when
+   both agree (a fast conductor whose first chunk counted two hops while its MSD already
+   grows linearly runs on);
 4. ``max_production_steps`` have run ("maximum length reached"), or production was fixed
    at ``production_steps`` ("fixed length").
 """
@@ -19,26 +26,48 @@ from __future__ import annotations
 
 import logging
 
+from scipy.stats import chi2
+
 from sse_flows.md.protocol import MDProtocol
 from sse_flows.md.schemas import ProductionRecord
 
 logger = logging.getLogger(__name__)
 
 
+#: one-sided confidence of the upper limit on the hop count that the "too few hops" stop
+#: projects to the maximum length (0.84: one sigma)
+HOP_COUNT_CONFIDENCE = 0.84
+
 #: stop reason of a colder temperature skipped because the hottest saw too few hops
 SKIPPED = "skipped: too few hops when hotter"
 
+#: stop reason of a fallback temperature not run because the hottest host stayed intact
+FALLBACK_NOT_NEEDED = "skipped: hottest host intact"
+
 
 def hottest_first(protocol: MDProtocol) -> tuple[float, list[float]]:
-    """The hottest temperature and the others (hottest first, then in protocol order)."""
+    """The hottest temperature and the others (in protocol order, then the fallbacks)."""
     hottest = max(protocol.temperatures)
-    return hottest, [t for t in protocol.temperatures if t != hottest]
+    others = [t for t in protocol.temperatures if t != hottest]
+    return hottest, [*others, *protocol.fallback_temperatures]
+
+
+def needs_hottest(temperature: float, protocol: MDProtocol) -> bool:
+    """Whether the run at ``temperature`` waits for the hottest run's record (a colder
+    temperature that may be skipped, or a fallback temperature)."""
+    if temperature == max(protocol.temperatures):
+        return False
+    return protocol.skip_colder_without_hops or temperature in protocol.fallback_temperatures
 
 
 def skip_colder(
     temperature: float, hotter: ProductionRecord | None, protocol: MDProtocol
 ) -> ProductionRecord | None:
     """The skipped record of ``temperature`` when the hotter run says skip, else None.
+
+    A fallback temperature (``protocol.fallback_temperatures``) runs only when the hottest
+    run's host was unstable ("host unstable"); otherwise it is skipped
+    (:data:`FALLBACK_NOT_NEEDED`).
 
     A run at a lower temperature can only see fewer hops than one at a higher temperature
     (D rises with T), so when the hottest run finished (host intact, no engine error) with
@@ -47,15 +76,69 @@ def skip_colder(
     """
     from sse_flows.analysis.diffusion import DiffusionSettings
 
-    if not protocol.skip_colder_without_hops or hotter is None:
+    if hotter is None or temperature >= hotter.temperature:
         return None
-    if temperature >= hotter.temperature or hotter.error or hotter.li_hops is None:
+    if temperature in protocol.fallback_temperatures:
+        if hotter.stop_reason == "host unstable":
+            return None
+        return ProductionRecord(temperature=temperature, stop_reason=FALLBACK_NOT_NEEDED)
+    if not protocol.skip_colder_without_hops:
+        return None
+    if hotter.error or hotter.li_hops is None:
         return None
     if hotter.stop_reason in (None, "host unstable", "engine error", SKIPPED):
         return None
     if hotter.li_hops >= DiffusionSettings().min_hops:
         return None
     return ProductionRecord(temperature=temperature, stop_reason=SKIPPED)
+
+
+def hop_count_upper_limit(hops: int, confidence: float = HOP_COUNT_CONFIDENCE) -> float:
+    """One-sided upper confidence limit of a Poisson mean after ``hops`` counts (Garwood).
+
+    Parameters
+    ----------
+    hops
+        Counted events (>= 0).
+    confidence
+        Probability that the true mean lies below the limit.
+
+    Returns
+    -------
+    float
+        chi2.ppf(confidence, 2 (hops + 1)) / 2; for no counts -ln(1 - confidence).
+    """
+    if hops < 0:
+        raise ValueError(f"a hop count cannot be negative: {hops}")
+    return float(chi2.ppf(confidence, 2 * (hops + 1)) / 2)
+
+
+def diffusion_out_of_reach(entry, done: int, limit: int, settings) -> bool:
+    """Whether a run of ``limit`` steps could not show diffusion, judged after ``done``.
+
+    Parameters
+    ----------
+    entry
+        The :class:`~sse_flows.analysis.schemas.TemperatureDiffusion` of the run so far.
+    done, limit
+        Production steps run so far and the maximum length.
+    settings
+        The :class:`~sse_flows.analysis.diffusion.DiffusionSettings` of the analysis.
+
+    Returns
+    -------
+    bool
+        True when the hops (upper confidence limit of their count, scaled to ``limit``, below
+        ``min_hops``) and the MSD (D below the detection limit of a ``limit``-step run, which
+        falls as 1/t, or a log-log slope below ``min_msd_exponent``) both say no.
+    """
+    scale = limit / done
+    hops_say_no = hop_count_upper_limit(entry.li_hops) * scale < settings.min_hops
+    detection_limit_at_limit = entry.D_detection_limit / scale
+    msd_says_no = entry.D_cm2_s < detection_limit_at_limit or (
+        entry.msd_exponent is not None and entry.msd_exponent < settings.min_msd_exponent
+    )
+    return hops_say_no and msd_says_no
 
 
 def read_production(record: ProductionRecord, time_step_fs: float | None = None):
@@ -127,7 +210,7 @@ def production_decision(
     elif (
         done >= protocol.production_steps
         and not entry.diffusive
-        and entry.li_hops * protocol.production_limit / done < settings.min_hops
+        and diffusion_out_of_reach(entry, done, protocol.production_limit, settings)
     ):
         updated.stop_reason = "too few hops"
     return updated

@@ -38,7 +38,7 @@ def _prepare(
 ) -> tuple[Any, dict[str, Any] | MDTemperatureRun]:
     """``(run, fields)``: the production run ready for analysis and the fields of its
     document, or ``(None, document)`` with the failed run's finished document."""
-    from sse_flows.md.continuation import SKIPPED, read_production
+    from sse_flows.md.continuation import FALLBACK_NOT_NEEDED, SKIPPED, read_production
 
     record = record or ProductionRecord(temperature=temperature, error="the MD job never ran")
     total = record.equilibration_steps + record.production_steps
@@ -61,6 +61,13 @@ def _prepare(
             status="skipped",
             reasons=["not run: the hottest temperature saw too few Li hops, and a colder "
                      "run sees fewer"],
+            **common,
+        )
+    if record.stop_reason == FALLBACK_NOT_NEEDED:
+        return None, MDTemperatureRun(
+            status="skipped",
+            reasons=["not run: a fallback temperature, needed only when the hottest "
+                     "temperature's host is unstable, and it stayed intact"],
             **common,
         )
     try:
@@ -220,7 +227,7 @@ def make_md_run_doc(
     step_skip = step_skip or protocol.trajectory_interval
     prepared = [
         _prepare(record, t, protocol, limits, step_skip)
-        for record, t in zip(records, protocol.temperatures, strict=True)
+        for record, t in zip(records, protocol.run_temperatures, strict=True)
     ]
     warnings: list[str] = [protocol.describe(engine)] if protocol.reduced else []
     relax_problem, relax_warnings = _relaxation_check(engine, relaxation)

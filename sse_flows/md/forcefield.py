@@ -422,7 +422,7 @@ def run_forcefield_md(
                     f"steps, hops {record.li_hops}, stop: {record.stop_reason}", flush=True,
                 )
         by_temperature[temperature] = record
-    records = [by_temperature[t] for t in protocol.temperatures]
+    records = [by_temperature[t] for t in protocol.run_temperatures]
     return make_md_run_doc(
         engine=engine,
         unit_cell=structure,

@@ -12,6 +12,7 @@ chunk jobs, the same final job.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,8 @@ from sse_flows.md.protocol import (
     make_md_supercell,
 )
 from sse_flows.md.schemas import MDCellDoc
+
+logger = logging.getLogger(__name__)
 
 #: INCAR settings of the paper's AIMD on top of atomate2's MD input set (MDSetGenerator
 #: already sets IBRION 0, ISYM 0, MDALGO 2 + SMASS 0 for NVT, POTIM, TEBEG/TEEND, NSW).
@@ -64,6 +67,8 @@ class AimdProtocolMaker(Maker):
         Name of the flow.
     protocol
         Temperatures, time step, equilibration, production chunks and limits, supercell.
+        Its ``fallback_temperatures`` are dropped (with a warning): every chain of the AIMD
+        flow is built up front.
     encut
         Plane-wave cutoff (eV).
     user_incar_settings
@@ -84,6 +89,14 @@ class AimdProtocolMaker(Maker):
     def __post_init__(self) -> None:
         # jobflow hands a serialized maker back with its protocol as a dict
         self.protocol = MDProtocol.from_dict(self.protocol)
+        if self.protocol.fallback_temperatures:
+            # every temperature's chain is built up front; AIMD melting is physical
+            logger.warning(
+                "fallback temperatures %s are a force-field feature; the AIMD flow runs "
+                "%s K only", list(self.protocol.fallback_temperatures),
+                list(self.protocol.temperatures),
+            )
+            self.protocol = self.protocol.with_changes(fallback_temperatures=())
 
     @property
     def engine(self) -> str:
@@ -200,7 +213,9 @@ class ForceFieldMdProtocolMaker(Maker):
     ``<engine> md <T>K chunk <n>`` jobs that continues until the protocol's stop rule,
     and ``<engine> collect`` whose output is the ``MDRunDoc``. With
     ``protocol.skip_colder_without_hops`` the hottest chain runs first and the colder
-    chains take its record: they are skipped when it saw too few hops. Physics failures and
+    chains take its record: they are skipped when it saw too few hops. Fallback
+    temperatures (``protocol.fallback_temperatures``) take it too and run only when its
+    host was unstable. Physics failures and
     crashed runs give a failed document, never an exception.
 
     Parameters
@@ -230,7 +245,7 @@ class ForceFieldMdProtocolMaker(Maker):
 
     def make(self, structure: Structure, material_id: str | None = None) -> Flow:
         """The force-field MD flow of one material (output: ``MDRunDoc``)."""
-        from sse_flows.md.continuation import hottest_first
+        from sse_flows.md.continuation import hottest_first, needs_hottest
         from sse_flows.md.jobs import collect_md, forcefield_md_chunk, prepare_md_cell
 
         check_md_structure(structure)
@@ -240,10 +255,10 @@ class ForceFieldMdProtocolMaker(Maker):
         prepare.name = f"{self.name} prepare {label}"
         jobs: list[Job] = [prepare]
         hottest, colder = hottest_first(self.protocol)
-        skip = self.protocol.skip_colder_without_hops
         by_temperature = {}
         for temperature in [hottest, *colder]:
-            hotter = by_temperature[hottest] if skip and temperature != hottest else None
+            waits = needs_hottest(temperature, self.protocol)
+            hotter = by_temperature[hottest] if waits else None
             chunk = forcefield_md_chunk(
                 prepare.output, temperature, protocol, self.engine, self.device,
                 name_prefix=f"{self.name} md {label}", hotter=hotter,
@@ -251,7 +266,7 @@ class ForceFieldMdProtocolMaker(Maker):
             chunk.name = f"{self.name} md {label} {temperature:g}K chunk 1"
             jobs.append(chunk)
             by_temperature[temperature] = chunk.output
-        records = [by_temperature[t] for t in self.protocol.temperatures]
+        records = [by_temperature[t] for t in self.protocol.run_temperatures]
         collect = collect_md(
             unit_cell=structure,
             cell=prepare.output,

@@ -48,7 +48,7 @@ PREPARED_FILE = "prepared_supercell.json"
 
 
 def _fingerprint(structure: Structure, protocol: MDProtocol, engine: str) -> str:
-    payload = json.dumps([structure.as_dict(), protocol.as_dict(), engine], sort_keys=True,
+    payload = json.dumps([structure.as_dict(), protocol.pair_key(), engine], sort_keys=True,
                          default=str)
     return hashlib.sha256(payload.encode()).hexdigest()
 
@@ -159,7 +159,7 @@ def run_pool_md(
             supercell, relaxation = structure, None
             records = [
                 ProductionRecord(temperature=t, error=item, stop_reason="engine error")
-                for t in protocol.temperatures
+                for t in protocol.run_temperatures
             ]
         else:
             (supercell, relaxation), records = item, records_of[k]

@@ -93,6 +93,13 @@ class MDProtocol:
         so a colder run can only see fewer: a poor conductor costs one temperature, not
         four). The colder runs then
         start after the hottest instead of beside it.
+    fallback_temperatures
+        Force-field engines: temperatures run only when the hottest temperature's host
+        framework is unstable (melted or rearranged, so that run is left out of the
+        Arrhenius fit), e.g. 800 K beside 600/1000 K. A universal potential melts soft
+        anion sublattices (I, Se) below the real melting point; the fallback restores a
+        second usable temperature. Otherwise their records say "skipped: hottest host
+        intact". Each must lie below the hottest temperature and differ from the others.
     seed
         Seed of the initial velocities and of the stochastic thermostats.
     """
@@ -115,6 +122,7 @@ class MDProtocol:
     relax_max_steps: int = 300
     temperature_tolerance: float = 0.05
     skip_colder_without_hops: bool = True
+    fallback_temperatures: tuple[float, ...] = ()
     seed: int | None = 0
 
     def __post_init__(self) -> None:
@@ -125,11 +133,27 @@ class MDProtocol:
                 f"temperatures must be numbers (K), got {self.temperatures!r}"
             ) from None
         object.__setattr__(self, "temperatures", temperatures)
+        try:
+            fallbacks = tuple(float(t) for t in self.fallback_temperatures)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"fallback_temperatures must be numbers (K), got {self.fallback_temperatures!r}"
+            ) from None
+        object.__setattr__(self, "fallback_temperatures", fallbacks)
         problems = []
         if not temperatures or not all(math.isfinite(t) and 0 < t <= 5000 for t in temperatures):
             problems.append(f"temperatures must be in (0, 5000] K, got {list(temperatures)}")
         if len(set(temperatures)) != len(temperatures):
             problems.append(f"temperatures must differ, got {list(temperatures)}")
+        if temperatures and all(math.isfinite(t) for t in temperatures):
+            bad = [t for t in fallbacks
+                   if not (math.isfinite(t) and 0 < t < max(temperatures))
+                   or t in temperatures or fallbacks.count(t) > 1]
+            if bad:
+                problems.append(
+                    f"fallback_temperatures must lie below the hottest temperature "
+                    f"({max(temperatures):g} K) and differ from every other, got {list(bad)}"
+                )
         if not 0 < self.time_step_fs <= 10:
             problems.append(f"time_step_fs must be in (0, 10] fs, got {self.time_step_fs}")
         if self.equilibration_steps < 0:
@@ -204,6 +228,12 @@ class MDProtocol:
         )
 
     @property
+    def run_temperatures(self) -> tuple[float, ...]:
+        """Every temperature that has a record: ``temperatures`` and the fallbacks, ascending
+        (the order of an ``MDRunDoc``'s runs)."""
+        return tuple(sorted((*self.temperatures, *self.fallback_temperatures)))
+
+    @property
     def production_limit(self) -> int:
         """Most production steps at one temperature."""
         return self.max_production_steps or self.production_steps
@@ -234,14 +264,18 @@ class MDProtocol:
     def describe(self, engine: str | None = None) -> str:
         """One line said in the output of every run (REDUCED when it is)."""
         kind = "REDUCED protocol" if self.reduced else "paper protocol"
-        temps = "/".join(f"{t:g}" for t in self.temperatures)
+        temps = "/".join(f"{t:g}" for t in self.temperatures) + " K"
+        if self.fallback_temperatures:
+            temps += " (" + "/".join(f"{t:g}" for t in self.fallback_temperatures) + (
+                " K if the hottest host melts)"
+            )
         production = f"{self.production_steps}"
         if self.continues:
             production += f"-{self.production_limit} (until D is known to " + (
                 f"{self.target_d_relative_error:.0%})"
             )
         return (
-            f"{kind}: {engine + ', ' if engine else ''}{temps} K, {self.equilibration_steps} "
+            f"{kind}: {engine + ', ' if engine else ''}{temps}, {self.equilibration_steps} "
             f"equilibration + {production} production steps of {self.time_step_fs:g} fs, "
             f"supercell >= {self.min_lattice_length:g} A"
         )
@@ -254,6 +288,15 @@ class MDProtocol:
         """JSON-serialisable parameters (for provenance and job inputs)."""
         values = asdict(self)
         values["temperatures"] = list(self.temperatures)
+        values["fallback_temperatures"] = list(self.fallback_temperatures)
+        return values
+
+    def pair_key(self) -> dict[str, Any]:
+        """:meth:`as_dict` without the fallback temperatures: what a relaxed cell or one
+        temperature's run depends on (a checkpoint or prepared cell stays valid when only
+        the fallbacks change)."""
+        values = self.as_dict()
+        values.pop("fallback_temperatures")
         return values
 
     @classmethod

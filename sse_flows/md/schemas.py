@@ -16,6 +16,7 @@ RunStatus = Literal["ok", "failed", "skipped"]
 StopReason = Literal[
     "fixed length", "target error reached", "too few hops", "maximum length reached",
     "host unstable", "engine error", "skipped: too few hops when hotter",
+    "skipped: hottest host intact",
 ]
 
 
@@ -73,7 +74,8 @@ class MDTemperatureRun(BaseModel):
     status: RunStatus = Field(
         ...,
         description="'ok'; 'failed' when an engine check failed or the host melted; "
-        "'skipped' when the hottest run saw too few Li hops (a colder one sees fewer).",
+        "'skipped' when the hottest run saw too few Li hops (a colder one sees fewer), or "
+        "for a fallback temperature, when the hottest run's host stayed intact.",
     )
     reasons: list[str] = Field(
         default_factory=list, description="Why the run failed or was skipped (empty when ok)."

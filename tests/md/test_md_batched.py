@@ -356,3 +356,67 @@ def test_continuous_batching_refills_a_freed_budget_at_once(cells, tmp_path):
     together = [call for call in potential.calls[start:]
                 if {v for _, v in call} == {small_volume, second_volume}]
     assert start < 12 and len(together) > 10  # refilled early, and ran side by side
+
+
+@pytest.mark.parametrize("engine_path", ["batched", "one-structure"])
+def test_a_fallback_temperature_runs_only_when_the_hottest_host_melts(
+    cells, tmp_path, monkeypatch, engine_path
+):
+    """Both force-field engines: 1000 K (the fallback) runs for the material whose 1200 K
+    run ends "host unstable" and is skipped, with its reason, for the one whose host held."""
+    from sse_flows.md import batched, continuation, forcefield
+    from sse_flows.md.continuation import FALLBACK_NOT_NEEDED
+
+    protocol = PROTOCOL.with_changes(
+        temperatures=(800.0, 1200.0), fallback_temperatures=(1000.0,), production_steps=20,
+        chunk_steps=20, equilibration_steps=10, skip_colder_without_hops=False,
+        min_lattice_length=1.0,  # the cells as they are (the one-structure engine builds one)
+    )
+    materials = cells[:2]
+    workdirs = [tmp_path / "melts", tmp_path / "holds"]
+    decide = continuation.production_decision
+
+    def melting_at_1200_k(record, protocol, time_step_fs=None):
+        decided = decide(record, protocol, time_step_fs)
+        if record.temperature == 1200.0 and Path(record.files[0]).parent.name == "melts":
+            decided.stop_reason = "host unstable"  # as the analysis says of a molten host
+        return decided
+
+    monkeypatch.setattr(batched, "production_decision", melting_at_1200_k)
+    monkeypatch.setattr(continuation, "production_decision", melting_at_1200_k)
+    potential = _Harmonic(materials)
+    if engine_path == "batched":
+        per_material = batched.run_batched_materials(materials, protocol, workdirs,
+                                                     potential=potential)
+    else:
+        monkeypatch.setattr(forcefield, "load_calculator",
+                            lambda *args: _HarmonicCalculator(potential))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            docs = [forcefield.run_forcefield_md(cell, protocol, workdir)
+                    for cell, workdir in zip(materials, workdirs, strict=True)]
+        per_material = [[read_back(run) for run in doc.runs] for doc in docs]
+    (cold, fallback, hot), (cold2, fallback2, hot2) = per_material
+    assert [r.temperature for r in (cold, fallback, hot)] == [800.0, 1000.0, 1200.0]
+    assert hot.stop_reason == "host unstable"
+    assert fallback.stop_reason == "fixed length" and fallback.production_steps == 20
+    assert fallback.files and Path(fallback.files[0]).parent == workdirs[0].resolve()
+    assert cold.stop_reason == "fixed length"  # colder runs are not skipped here
+    assert hot2.stop_reason == "fixed length" and cold2.stop_reason == "fixed length"
+    assert fallback2.stop_reason == FALLBACK_NOT_NEEDED and not fallback2.files
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        doc = make_md_run_doc("sevennet", materials[1], materials[1],
+                              [cold2, fallback2, hot2], protocol)
+    assert [run.status for run in doc.runs] == ["ok", "skipped", "ok"]
+    assert "fallback" in doc.runs[1].reasons[0]
+    assert [t.T for t in doc.diffusion.temperatures] == [800.0, 1200.0]
+
+
+def read_back(run):
+    """The ProductionRecord fields a test compares, from a document's run."""
+    from sse_flows.md.schemas import ProductionRecord
+
+    return ProductionRecord(temperature=run.temperature, stop_reason=run.stop_reason,
+                            production_steps=run.production_steps,
+                            files=run.trajectory_files)

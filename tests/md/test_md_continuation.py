@@ -50,6 +50,47 @@ def test_a_run_without_hops_stops_after_the_minimum_length(tmp_path, li2o_cubic)
     assert production_decision(record, CONTINUING).stop_reason is None
 
 
+def test_the_hop_count_limit_is_the_poisson_upper_confidence_limit():
+    from scipy.stats import poisson
+
+    from sse_flows.md.continuation import hop_count_upper_limit
+
+    assert hop_count_upper_limit(0) == pytest.approx(-np.log(1 - 0.84), rel=1e-9)
+    for hops in (0, 2, 10, 50):
+        upper = hop_count_upper_limit(hops, 0.95)
+        # the mean at which seeing <= hops has probability 5 %
+        assert poisson.cdf(hops, upper) == pytest.approx(0.05, abs=1e-9)
+        assert upper > hops
+    with pytest.raises(ValueError, match="negative"):
+        hop_count_upper_limit(-1)
+
+
+def test_two_counted_hops_are_not_proof_of_a_poor_conductor(tmp_path):
+    """The Li3InCl6 case: two hops in the first quarter of the maximum length. Scaled as a
+    point value (8 < 10) they stopped the run; their Poisson upper limit (4.6 x 4) does not."""
+    from sse_flows.md.continuation import diffusion_out_of_reach
+
+    record = _walk_record(tmp_path, 0.01, 100, 5000, seed=4)
+    decided = production_decision(record, CONTINUING)
+    assert decided.li_hops == 2 and 2 * 20000 / 5000 < 10
+    assert decided.stop_reason is None
+    # the same count a quarter as far from the limit: the run stops
+    record.production_steps = 16000
+    assert production_decision(record, CONTINUING).stop_reason == "too few hops"
+    # the MSD has a vote too: few hops with a linear MSD above the detection limit go on
+    from types import SimpleNamespace
+
+    from sse_flows.analysis.diffusion import DiffusionSettings
+
+    settings = DiffusionSettings()
+    entry = SimpleNamespace(li_hops=0, D_cm2_s=1e-5, D_detection_limit=1e-5, msd_exponent=0.9)
+    assert not diffusion_out_of_reach(entry, 5000, 10000, settings)
+    caged = SimpleNamespace(li_hops=0, D_cm2_s=1e-5, D_detection_limit=1e-5, msd_exponent=0.3)
+    assert diffusion_out_of_reach(caged, 5000, 10000, settings)
+    slow = SimpleNamespace(li_hops=0, D_cm2_s=1e-7, D_detection_limit=1e-5, msd_exponent=0.9)
+    assert diffusion_out_of_reach(slow, 5000, 10000, settings)
+
+
 def test_colder_runs_are_skipped_only_after_a_hottest_run_without_hops():
     from sse_flows.md.continuation import SKIPPED, skip_colder
 

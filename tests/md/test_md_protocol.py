@@ -44,6 +44,10 @@ def test_chunks_continue_until_the_limit():
         ({"trajectory_interval": 20000}, "no frames"),
         ({"min_lattice_length": -10}, "min_lattice_length"),
         ({"thermostat": "berendsen"}, "thermostat"),
+        ({"fallback_temperatures": (1300.0,)}, "below the hottest"),
+        ({"fallback_temperatures": (800.0,)}, "differ from every other"),
+        ({"fallback_temperatures": (900.0, 900.0)}, "fallback_temperatures"),
+        ({"fallback_temperatures": ("hot",)}, "fallback_temperatures must be numbers"),
     ],
 )
 def test_nonsense_is_refused_with_a_named_reason(changes, message):
@@ -57,6 +61,31 @@ def test_round_trip_and_unknown_keys():
     assert MDProtocol.from_dict({**protocol.as_dict(), "reduced": False}).reduced is True
     with pytest.raises(ValueError, match="unknown MD protocol parameter"):
         MDProtocol.from_dict({"steps": 100})
+
+
+def test_fallback_temperatures_join_the_records_but_not_the_pair_key():
+    protocol = MDProtocol(temperatures=(600, 1000), fallback_temperatures=(800,))
+    assert protocol.run_temperatures == (600.0, 800.0, 1000.0)
+    assert MDProtocol.from_dict(protocol.as_dict()) == protocol
+    assert "800 K if the hottest host melts" in protocol.describe()
+    # a checkpoint of the 600 K or 1000 K run stays valid when only the fallbacks change
+    assert protocol.pair_key() == MDProtocol(temperatures=(600, 1000)).pair_key()
+    assert protocol.pair_key() != MDProtocol(temperatures=(600, 1200)).pair_key()
+
+
+def test_force_field_maker_chains_a_fallback_on_the_hottest_run(li2o, caplog):
+    protocol = MDProtocol(temperatures=(800, 1200), fallback_temperatures=(1000,),
+                          skip_colder_without_hops=False)
+    flow = ForceFieldMdProtocolMaker(protocol=protocol, engine="sevennet").make(li2o, "x")
+    jobs = {job.name: job for job in flow.jobs}
+    hot, fallback = jobs["sevennet md x 1200K chunk 1"], jobs["sevennet md x 1000K chunk 1"]
+    assert fallback.function_kwargs["hotter"].uuid == hot.uuid  # waits, even without skips
+    assert jobs["sevennet md x 800K chunk 1"].function_kwargs["hotter"] is None
+    records = jobs["sevennet collect x"].function_kwargs["records"]
+    assert [r.uuid for r in records][1:] == [fallback.uuid, hot.uuid]  # ascending T
+    # the AIMD flow builds every chain up front: it drops the fallback and says so
+    aimd = md_maker("vasp", protocol)
+    assert aimd.protocol.fallback_temperatures == () and "force-field feature" in caplog.text
 
 
 def test_vasp_maker_takes_any_protocol_field(li2o):
@@ -147,3 +176,20 @@ def test_one_flag_name_per_parameter_old_spellings_still_parse():
     structure = Path(__file__).resolve().parents[2] / "sse_flows/data/structures/Li3PO4.json"
     ctx = md.make_context("md", [str(structure), "--min-length", "9", "--traj-interval", "4"])
     assert ctx.params["min_lattice_length"] == 9.0 and ctx.params["trajectory_interval"] == 4
+
+
+def test_fallback_temperatures_option():
+    """`--fallback-temperatures 900` sets them, `none` clears the demo's 800 K, and a value
+    above the hottest temperature is a usage error that names the option."""
+    import click
+
+    from sse_flows.flows.commands import DEMO_PROTOCOL
+    from sse_flows.md.commands import protocol_from_options
+
+    assert DEMO_PROTOCOL.fallback_temperatures == (800.0,)
+    assert protocol_from_options(DEMO_PROTOCOL, {"fallback_temperatures": "900"}
+                                 ).fallback_temperatures == (900.0,)
+    assert protocol_from_options(DEMO_PROTOCOL, {"fallback_temperatures": "none"}
+                                 ).fallback_temperatures == ()
+    with pytest.raises(click.UsageError, match="--fallback-temperatures must lie below"):
+        protocol_from_options(DEMO_PROTOCOL, {"fallback_temperatures": "1200"})
