@@ -182,8 +182,9 @@ def rerun_reason(doc: dict, protocol) -> str | None:
 
     * A run stopped for "too few hops" that the current continue-until rule, replayed on its
       own trajectory, would not have stopped (the rule only ever stops later than before).
-    * The hottest run's host was unstable and the protocol's fallback temperatures have no
-      record (a document from before they existed).
+    * The hottest run's host was unstable (its stop reason, or the analysis of the whole
+      run: a host that broke in the last chunk was once reported as the length limit) and
+      the protocol's fallback temperatures have no record or were skipped.
     """
     from sse_flows.md.continuation import production_decision
     from sse_flows.md.schemas import ProductionRecord
@@ -200,10 +201,12 @@ def rerun_reason(doc: dict, protocol) -> str | None:
         if replayed.stop_reason != "too few hops":
             return f"{run['temperature']:g} K stopped by an older continue-until rule"
     hottest = max(protocol.temperatures)
-    done = {run["temperature"] for run in runs}
+    analysed = (doc.get("diffusion") or {}).get("temperatures", [])
     melted = any(run["temperature"] == hottest and run.get("stop_reason") == "host unstable"
-                 for run in runs)
-    missing = [t for t in protocol.fallback_temperatures if t not in done]
+                 for run in runs) or any(
+        t["T"] == hottest and not t["framework_stable"] for t in analysed)
+    ran = {run["temperature"] for run in runs if run.get("status") != "skipped"}
+    missing = [t for t in protocol.fallback_temperatures if t not in ran]
     if melted and missing:
         return f"host unstable at {hottest:g} K and no fallback run at {missing} K"
     return None
@@ -226,8 +229,9 @@ def run_md(materials, protocol, engine: str, device: str, group: int, out_dir: P
         print(f"  {m['id']} {m['cif_formula']}: {reason}: run again")
         path.unlink()
         folder = out_dir / "runs" / m["id"]
-        if "older continue-until rule" in reason or not list(folder.glob("checkpoint_*")):
-            shutil.rmtree(folder, ignore_errors=True)  # else finished pairs are kept
+        if not list(folder.glob("checkpoint_*")):
+            shutil.rmtree(folder, ignore_errors=True)  # a run from before checkpoints
+        # else the pool keeps the relaxed cell and decides each finished pair again
     todo = [m for m in materials if not (out_dir / f"{m['id']}.json").is_file()]
     print(f"MD: {len(materials) - len(todo)} done, {len(todo)} to run ({engine}, {device})")
     for start in range(0, len(todo), group):

@@ -712,7 +712,11 @@ def run_batched_md(
     for i in range(len(cells)):
         saved = _read_checkpoint(dirs[i], float(temperatures[i]), protocol, sizes[i])
         if saved is not None and saved.stop_reason is not None:
-            records[i] = saved  # finished before an interruption: not run again
+            # finished before: decided again by the current stop rule, which may run on
+            saved = production_decision(saved.model_copy(update={"stop_reason": None}),
+                                        protocol)
+        if saved is not None and saved.stop_reason is not None:
+            records[i] = saved  # finished: not run again
             bar.update(1)
             continue
         with warnings.catch_warnings():

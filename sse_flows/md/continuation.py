@@ -196,10 +196,12 @@ def production_decision(
         return updated
     updated.li_hops = entry.li_hops
     updated.d_relative_error = entry.D_err / entry.D_cm2_s if entry.D_cm2_s > 0 else None
-    if updated.stop_reason is not None:
-        return updated
     if not entry.framework_stable:
+        # also at the length limit: a host that broke in the last chunk is reported as
+        # such (the fallback temperatures and the colder runs depend on it)
         updated.stop_reason = "host unstable"
+    elif updated.stop_reason is not None:
+        return updated
     elif (
         done >= protocol.production_steps
         and entry.diffusive

@@ -18,7 +18,9 @@ each (material, temperature) pair a checkpoint after every production chunk
 (:func:`~sse_flows.md.batched.checkpoint_path`). Run again in the same ``workdir`` after an
 interruption (a killed job, a wall-time limit), the same call skips the relaxations,
 keeps the finished pairs and continues the others from their last chunk, with the same
-seeds: the documents equal those of an uninterrupted run.
+seeds: the documents equal those of an uninterrupted run. A finished pair's stop is
+decided again by the current continue-until rule (a rule that stops later runs it on),
+and a protocol that differs only in its fallback temperatures keeps every checkpoint.
 """
 
 from __future__ import annotations

@@ -125,21 +125,20 @@ class MDProtocol:
     fallback_temperatures: tuple[float, ...] = ()
     seed: int | None = 0
 
+    def _float_tuple(self, name: str) -> tuple[float, ...]:
+        """The field ``name`` as a tuple of floats (stored back), or a ValueError naming it."""
+        try:
+            values = tuple(float(t) for t in getattr(self, name))
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"{name} must be numbers (K), got {getattr(self, name)!r}"
+            ) from None
+        object.__setattr__(self, name, values)
+        return values
+
     def __post_init__(self) -> None:
-        try:
-            temperatures = tuple(float(t) for t in self.temperatures)
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"temperatures must be numbers (K), got {self.temperatures!r}"
-            ) from None
-        object.__setattr__(self, "temperatures", temperatures)
-        try:
-            fallbacks = tuple(float(t) for t in self.fallback_temperatures)
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"fallback_temperatures must be numbers (K), got {self.fallback_temperatures!r}"
-            ) from None
-        object.__setattr__(self, "fallback_temperatures", fallbacks)
+        temperatures = self._float_tuple("temperatures")
+        fallbacks = self._float_tuple("fallback_temperatures")
         problems = []
         if not temperatures or not all(math.isfinite(t) and 0 < t <= 5000 for t in temperatures):
             problems.append(f"temperatures must be in (0, 5000] K, got {list(temperatures)}")

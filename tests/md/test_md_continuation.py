@@ -131,6 +131,13 @@ def test_a_melting_host_stops_production(tmp_path, li2o_cubic):
                               files=[save_run(run, tmp_path / "melt.json")])
     decided = production_decision(record, CONTINUING)
     assert decided.stop_reason == "host unstable"
+    # a host that breaks in the last chunk is reported as such, not as the length limit
+    # (LiZnPS4's Zn left its sites in the last 1000 K chunk; its fallback was skipped)
+    record.production_steps = CONTINUING.production_limit
+    assert production_decision(record, CONTINUING).stop_reason == "host unstable"
+    fixed = MDProtocol(production_steps=5000, chunk_steps=5000, trajectory_interval=50)
+    assert production_decision(record.model_copy(update={"production_steps": 5000}),
+                               fixed).stop_reason == "host unstable"
 
 
 @pytest.mark.parametrize("thermostat", ["bussi", "langevin", "nose-hoover-chain"])

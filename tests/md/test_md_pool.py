@@ -118,3 +118,30 @@ def test_an_interrupted_pool_run_continues_to_the_same_documents(li2o, tmp_path,
         ref_last = read(tmp_path / "ref" / label / "production_1000K_002.traj", index=-1)
         np.testing.assert_allclose(last.get_positions(), ref_last.get_positions(), atol=1e-10)
         np.testing.assert_allclose(last.get_momenta(), ref_last.get_momenta(), atol=1e-10)
+
+
+def test_a_finished_checkpoint_is_decided_again_by_the_current_rule(li2o, tmp_path):
+    """A stored stop that the current continue-until rule does not give is not trusted: the
+    rerun decides again (here: "too few hops") without running a step."""
+    from sse_flows.md import batched
+    from sse_flows.md.schemas import ProductionRecord
+
+    protocol = PROTOCOL.with_changes(production_steps=6, max_production_steps=60)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        (first,) = run_pool_md([li2o], protocol, tmp_path, labels=["a"], engine="chgnet")
+    (run,) = first.runs
+    assert run.stop_reason == "too few hops"  # a crystal: no hop, a flat MSD
+    path = batched.checkpoint_path(tmp_path / "a", 1000.0)
+    payload = json.loads(path.read_text())
+    payload["record"]["stop_reason"] = "maximum length reached"  # what an old rule said
+    path.write_text(json.dumps(payload))
+    frames = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "a").glob("*.traj")}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        (again,) = run_pool_md([li2o], protocol, tmp_path, labels=["a"], engine="chgnet")
+    assert again.runs[0].stop_reason == "too few hops"
+    assert again.runs[0].production_steps == run.production_steps
+    assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "a").glob("*.traj")} == frames
+    assert ProductionRecord.model_validate(payload["record"]).production_steps == (
+        run.production_steps)
