@@ -418,8 +418,9 @@ DEMO_DEFAULTS = {
 #: on 2 cores: 600 and 1000 K (the wide 1/T lever narrows the extrapolation to 300 K more
 #: than longer runs would), 150 equilibration steps, then production continued in
 #: 750-step chunks until D is known to 50 % or 2,500 steps (5 ps). The hottest
-#: temperature runs first; a material without Li hops there (the negative control)
-#: stops after 250 steps and skips the colder run.
+#: temperature runs first; a material without Li hops there (the negative control: 1 hop
+#: in 2 ps) stops after 1,000 steps and skips the colder run. 800 K runs only when the
+#: 1000 K host melts (the fallback temperature).
 DEMO_PROTOCOL = MDProtocol(
     temperatures=(600.0, 1000.0),
     fallback_temperatures=(800.0,),
