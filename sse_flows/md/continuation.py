@@ -3,7 +3,8 @@
 After each production chunk the run so far is read back and analysed with the analysis
 stage's own code; production stops when
 
-1. the host framework is unstable (melted or rearranged: more steps cannot help);
+1. the host framework is unstable (melted or rearranged: more steps cannot help), also
+   when the length limit is reached in the same chunk ("host unstable");
 2. ``production_steps`` have run and the relative standard error of D (the larger of the
    block and the He et al. hop-count estimates) is at most ``target_d_relative_error``
    with Li diffusion seen ("target error reached");
@@ -14,10 +15,9 @@ stage's own code; production stops when
    Poisson mean of the counted hops, scaled to the maximum length, stays below the
    analysis' ``min_hops``: two counted hops do not prove that a run four times longer sees
    fewer than ten (the limits for 0-5 hops: 1.83, 3.29, 4.62, 5.90, 7.15, 8.37). The MSD
-   says so when D is below the detection limit that the
-   maximum-length run would have, or the MSD is not linear in t. A run stops only when
-   both agree (a fast conductor whose first chunk counted two hops while its MSD already
-   grows linearly runs on);
+   says so when D is below the detection limit that the maximum-length run would have, or
+   the MSD is not linear in t. A run stops only when both agree (a fast conductor whose
+   first chunk counted two hops while its MSD already grows linearly runs on);
 4. ``max_production_steps`` have run ("maximum length reached"), or production was fixed
    at ``production_steps`` ("fixed length").
 """
