@@ -213,8 +213,8 @@ def rerun_reason(doc: dict, protocol) -> str | None:
 
 
 def run_md(materials, protocol, engine: str, device: str, group: int, out_dir: Path) -> None:
-    """MD of every material not yet done (or stopped by an older decision rule), ``group``
-    at a time; one JSON per material."""
+    """MD of every material not yet done (or whose stored document :func:`rerun_reason`
+    says must run again), ``group`` at a time; one JSON per material."""
     import shutil
 
     from sse_flows.md.pool import run_pool_md

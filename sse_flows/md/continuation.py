@@ -44,6 +44,14 @@ SKIPPED = "skipped: too few hops when hotter"
 #: stop reason of a fallback temperature not run because the hottest host stayed intact
 FALLBACK_NOT_NEEDED = "skipped: hottest host intact"
 
+#: why a run with one of the skipped stop reasons did not run (its document's reason)
+SKIP_REASONS = {
+    SKIPPED: "not run: the hottest temperature saw too few Li hops, and a colder run sees "
+    "fewer",
+    FALLBACK_NOT_NEEDED: "not run: a fallback temperature, needed only when the hottest "
+    "temperature's host is unstable, and it stayed intact",
+}
+
 
 def hottest_first(protocol: MDProtocol) -> tuple[float, list[float]]:
     """The hottest temperature and the others (in protocol order, then the fallbacks)."""

@@ -38,7 +38,7 @@ def _prepare(
 ) -> tuple[Any, dict[str, Any] | MDTemperatureRun]:
     """``(run, fields)``: the production run ready for analysis and the fields of its
     document, or ``(None, document)`` with the failed run's finished document."""
-    from sse_flows.md.continuation import FALLBACK_NOT_NEEDED, SKIPPED, read_production
+    from sse_flows.md.continuation import SKIP_REASONS, read_production
 
     record = record or ProductionRecord(temperature=temperature, error="the MD job never ran")
     total = record.equilibration_steps + record.production_steps
@@ -56,19 +56,9 @@ def _prepare(
     }
     if record.error:
         return None, _failed(common, [record.error])
-    if record.stop_reason == SKIPPED:
+    if record.stop_reason in SKIP_REASONS:
         return None, MDTemperatureRun(
-            status="skipped",
-            reasons=["not run: the hottest temperature saw too few Li hops, and a colder "
-                     "run sees fewer"],
-            **common,
-        )
-    if record.stop_reason == FALLBACK_NOT_NEEDED:
-        return None, MDTemperatureRun(
-            status="skipped",
-            reasons=["not run: a fallback temperature, needed only when the hottest "
-                     "temperature's host is unstable, and it stayed intact"],
-            **common,
+            status="skipped", reasons=[SKIP_REASONS[record.stop_reason]], **common
         )
     try:
         run = read_production(record, protocol.time_step_fs * step_skip)

@@ -395,7 +395,7 @@ def test_a_fallback_temperature_runs_only_when_the_hottest_host_melts(
             warnings.simplefilter("ignore")
             docs = [forcefield.run_forcefield_md(cell, protocol, workdir)
                     for cell, workdir in zip(materials, workdirs, strict=True)]
-        per_material = [[read_back(run) for run in doc.runs] for doc in docs]
+        per_material = [[_read_back(run) for run in doc.runs] for doc in docs]
     (cold, fallback, hot), (cold2, fallback2, hot2) = per_material
     assert [r.temperature for r in (cold, fallback, hot)] == [800.0, 1000.0, 1200.0]
     assert hot.stop_reason == "host unstable"
@@ -413,7 +413,7 @@ def test_a_fallback_temperature_runs_only_when_the_hottest_host_melts(
     assert [t.T for t in doc.diffusion.temperatures] == [800.0, 1200.0]
 
 
-def read_back(run):
+def _read_back(run):
     """The ProductionRecord fields a test compares, from a document's run."""
     from sse_flows.md.schemas import ProductionRecord
 
