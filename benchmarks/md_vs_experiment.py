@@ -182,11 +182,13 @@ def rerun_reason(doc: dict, protocol) -> str | None:
 
     * A run stopped for "too few hops" that the current continue-until rule, replayed on its
       own trajectory, would not have stopped (the rule only ever stops later than before).
-    * The hottest run's host was unstable (its stop reason, or the analysis of the whole
-      run: a host that broke in the last chunk was once reported as the length limit) and
-      the protocol's fallback temperatures have no record or were skipped.
+    * The protocol temperatures leave no Arrhenius fit
+      (:func:`sse_flows.md.continuation.fallback_needed`, replayed on the stored runs: the
+      hottest host unstable, by its stop reason or by the analysis of the whole run, since a
+      host that broke in the last chunk was once reported as the length limit; or the
+      hottest run alone diffusive) and a fallback temperature has no run.
     """
-    from sse_flows.md.continuation import production_decision
+    from sse_flows.md.continuation import fallback_needed, production_decision
     from sse_flows.md.schemas import ProductionRecord
 
     runs = doc.get("runs", [])
@@ -200,15 +202,21 @@ def rerun_reason(doc: dict, protocol) -> str | None:
                                        time_step_fs=run["time_step_fs"] * run["step_skip"])
         if replayed.stop_reason != "too few hops":
             return f"{run['temperature']:g} K stopped by an older continue-until rule"
-    hottest = max(protocol.temperatures)
-    analysed = (doc.get("diffusion") or {}).get("temperatures", [])
-    melted = any(run["temperature"] == hottest and run.get("stop_reason") == "host unstable"
-                 for run in runs) or any(
-        t["T"] == hottest and not t["framework_stable"] for t in analysed)
+    broken = {t["T"] for t in (doc.get("diffusion") or {}).get("temperatures", [])
+              if not t["framework_stable"]}
+    stored = {
+        run["temperature"]: ProductionRecord(
+            temperature=run["temperature"], li_hops=run.get("li_hops"),
+            diffusive=run.get("diffusive"),
+            stop_reason="host unstable" if run["temperature"] in broken
+            else run.get("stop_reason"),
+        )
+        for run in runs if run["temperature"] in protocol.temperatures
+    }
     ran = {run["temperature"] for run in runs if run.get("status") != "skipped"}
     missing = [t for t in protocol.fallback_temperatures if t not in ran]
-    if melted and missing:
-        return f"host unstable at {hottest:g} K and no fallback run at {missing} K"
+    if missing and fallback_needed(stored, protocol):
+        return f"no Arrhenius fit from {sorted(stored)} K and no fallback run at {missing} K"
     return None
 
 

@@ -88,6 +88,17 @@ VARIANTS: dict[str, tuple[str, str, dict]] = {
     # 5. the CIF models asked about a held-out row from its formula alone (CIF masked)
     "gb2 + CIF features, predicted without CIF": ("gb", "cif_masked", GB2),
     "lgbm2 + CIF features, predicted without CIF": ("lgbm", "cif_masked", LGBM2),
+    # 6. more composition features (matminer ElementProperty presets; anion chemistry)
+    "gb2 + deml": ("gb", "deml", GB2),
+    "lgbm2 + deml": ("lgbm", "deml", LGBM2),
+    "gb2 + megnet_el": ("gb", "megnet_el", GB2),
+    "lgbm2 + megnet_el": ("lgbm", "megnet_el", LGBM2),
+    "gb2 + matscholar_el": ("gb", "matscholar_el", GB2),
+    "lgbm2 + matscholar_el": ("lgbm", "matscholar_el", LGBM2),
+    "gb2 + matminer": ("gb", "matminer", GB2),
+    "lgbm2 + matminer": ("lgbm", "matminer", LGBM2),
+    "gb2 + anion chemistry": ("gb", "anion", GB2),
+    "lgbm2 + anion chemistry": ("lgbm", "anion", LGBM2),
 }  # fmt: skip
 
 #: name -> members (means of out-of-fold predictions).
@@ -128,6 +139,11 @@ ENSEMBLES: dict[str, list[str]] = {
     ],
     "mean gb2 + lgbm2 + CIF features": ["gb2 + CIF features", "lgbm2 + CIF features"],
     "mean gb2 + lgbm2 + hints": ["gb2 + hints", "lgbm2 + hints"],
+    "mean gb2 + lgbm2 + deml": ["gb2 + deml", "lgbm2 + deml"],
+    "mean gb2 + lgbm2 + megnet_el": ["gb2 + megnet_el", "lgbm2 + megnet_el"],
+    "mean gb2 + lgbm2 + matscholar_el": ["gb2 + matscholar_el", "lgbm2 + matscholar_el"],
+    "mean gb2 + lgbm2 + matminer": ["gb2 + matminer", "lgbm2 + matminer"],
+    "mean gb2 + lgbm2 + anion chemistry": ["gb2 + anion chemistry", "lgbm2 + anion chemistry"],
     "mean gb2 + lgbm2 + CIF features, predicted without CIF": [
         "gb2 + CIF features, predicted without CIF",
         "lgbm2 + CIF features, predicted without CIF",
@@ -181,6 +197,55 @@ def cif_features_for(table: pd.DataFrame) -> pd.DataFrame:
 
     matrix = structure_matrix(table["formula"].tolist(), load_training_v2_structures())
     return pd.DataFrame(matrix, columns=structure_feature_names())
+
+
+#: Anions of the anion-chemistry features; "soft" ones are the polarizable anions of the
+#: sulfide, selenide and iodide/bromide conductors, "hard" ones those of oxides and fluorides.
+ANIONS = ("N", "O", "F", "S", "Cl", "Se", "Br", "Te", "I")
+SOFT_ANIONS = ("S", "Se", "Te", "Br", "I")
+HARD_ANIONS = ("O", "F")
+
+
+def anion_chemistry_features(formulas) -> pd.DataFrame:
+    """Per formula: number of elements and of anion species, Li per anion, the fractions of
+    soft, hard, halide and chalcogenide anions among the anions, and the anions' mean Pauling
+    electronegativity and ionic radius (most common oxidation state)."""
+    from pymatgen.core import Composition, Element
+
+    rows = []
+    for formula in formulas:
+        comp = Composition(formula).fractional_composition
+        anions = {el.symbol: amt for el, amt in comp.items() if el.symbol in ANIONS}
+        total = sum(anions.values())
+        share = lambda group: sum(anions.get(a, 0.0) for a in group) / total if total else np.nan  # noqa: E731
+        mean = lambda prop: (  # noqa: E731
+            sum(prop(Element(a)) * x for a, x in anions.items()) / total if total else np.nan
+        )
+        rows.append({
+            "n_elements": len(comp),
+            "n_anion_species": len(anions),
+            "li_per_anion": comp["Li"] / total if total else np.nan,
+            "soft_anion_share": share(SOFT_ANIONS),
+            "hard_anion_share": share(HARD_ANIONS),
+            "halide_share": share(("F", "Cl", "Br", "I")),
+            "chalcogenide_share": share(("S", "Se", "Te")),
+            "anion_electronegativity": mean(lambda e: e.X),
+            "anion_radius": mean(lambda e: float(e.ionic_radii[min(e.ionic_radii)])),
+        })  # fmt: skip
+    return pd.DataFrame(rows, dtype=float)
+
+
+def element_property_features(formulas, preset: str) -> np.ndarray:
+    """matminer's ``ElementProperty.from_preset(preset)`` for each formula."""
+    import warnings
+
+    from matminer.featurizers.composition import ElementProperty
+    from pymatgen.core import Composition
+
+    featurizer = ElementProperty.from_preset(preset)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return np.array([featurizer.featurize(Composition(f)) for f in formulas], float)
 
 
 def make_model(alg: str, params: dict, seed: int):
@@ -251,6 +316,7 @@ def main() -> None:
         "hints": np.hstack([ts.X, hints.to_numpy(float)]),
         "cif_packaged": np.hstack([ts.X, cif.to_numpy(float)]),
     }
+
     subsets = {
         "all rows": np.ones(len(y), bool),
         "rows with a space group": hints["sg_number"].notna().to_numpy(),
@@ -264,6 +330,15 @@ def main() -> None:
     if args.only:
         prefixes = args.only.split(",")
         variants = {k: v for k, v in VARIANTS.items() if any(k.startswith(p) for p in prefixes)}
+    formulas = table["formula"].tolist()
+    for fset in {fset for _, fset, _ in variants.values()} - set(matrices):
+        if fset == "anion":
+            extra = anion_chemistry_features(formulas).to_numpy(float)
+        elif fset != "cif_masked":
+            extra = element_property_features(formulas, fset)
+        else:
+            continue
+        matrices[fset] = np.hstack([ts.X, extra])
 
     def run(name, seed, fold):
         alg, fset, params = variants[name]

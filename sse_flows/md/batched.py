@@ -752,8 +752,8 @@ def run_batched_materials(
     progress: bool = False,
 ) -> list[list[ProductionRecord]]:
     """The force-field protocol of many materials at once: every material's hottest
-    temperature in one batched run, then the colder and fallback ones that
-    :func:`~sse_flows.md.continuation.skip_colder` does not skip.
+    temperature in one batched run, then the colder ones, then the fallback ones, each
+    phase without the pairs that :func:`~sse_flows.md.continuation.skip_colder` skips.
 
     The parameters are :func:`run_batched_md`'s, with one work folder per material.
 
@@ -774,18 +774,20 @@ def run_batched_materials(
     }
     hot = run_batched_md(supercells, [hottest] * len(supercells), protocol, workdirs, **kwargs)
     by_material: list[dict[float, ProductionRecord]] = [{hottest: r} for r in hot]
-    pairs = []
-    for i, records in enumerate(by_material):
-        for temperature in colder:
-            skipped = skip_colder(temperature, records[hottest], protocol)
-            if skipped is not None:
-                records[temperature] = skipped
-            else:
-                pairs.append((i, temperature))
-    cold = run_batched_md(
-        [supercells[i] for i, _ in pairs], [t for _, t in pairs], protocol,
-        [workdirs[i] for i, _ in pairs], **kwargs,
-    )
-    for (i, temperature), record in zip(pairs, cold, strict=True):
-        by_material[i][temperature] = record
+    fallbacks = set(protocol.fallback_temperatures)
+    for phase in ([t for t in colder if t not in fallbacks], [t for t in colder if t in fallbacks]):
+        pairs = []
+        for i, records in enumerate(by_material):
+            for temperature in phase:
+                skipped = skip_colder(temperature, records[hottest], protocol, records)
+                if skipped is not None:
+                    records[temperature] = skipped
+                else:
+                    pairs.append((i, temperature))
+        done = run_batched_md(
+            [supercells[i] for i, _ in pairs], [t for _, t in pairs], protocol,
+            [workdirs[i] for i, _ in pairs], **kwargs,
+        )
+        for (i, temperature), record in zip(pairs, done, strict=True):
+            by_material[i][temperature] = record
     return [[records[t] for t in protocol.run_temperatures] for records in by_material]

@@ -41,7 +41,9 @@ HOP_COUNT_CONFIDENCE = 0.84
 #: stop reason of a colder temperature skipped because the hottest saw too few hops
 SKIPPED = "skipped: too few hops when hotter"
 
-#: stop reason of a fallback temperature not run because the hottest host stayed intact
+#: stop reason of a fallback temperature not run because it was not needed
+#: (:func:`fallback_needed`: the hottest host stayed intact, and the other temperatures give
+#: two diffusive runs for the Arrhenius fit, or no diffusion at all)
 FALLBACK_NOT_NEEDED = "skipped: hottest host intact"
 
 #: why a run with one of the skipped stop reasons did not run (its document's reason)
@@ -49,7 +51,8 @@ SKIP_REASONS = {
     SKIPPED: "not run: the hottest temperature saw too few Li hops, and a colder run sees "
     "fewer",
     FALLBACK_NOT_NEEDED: "not run: a fallback temperature, needed only when the hottest "
-    "temperature's host is unstable, and it stayed intact",
+    "temperature's host is unstable or when it alone shows Li diffusion, and neither "
+    "happened",
 }
 
 
@@ -62,19 +65,55 @@ def hottest_first(protocol: MDProtocol) -> tuple[float, list[float]]:
 
 def needs_hottest(temperature: float, protocol: MDProtocol) -> bool:
     """Whether the run at ``temperature`` waits for the hottest run's record (a colder
-    temperature that may be skipped, or a fallback temperature)."""
+    temperature that may be skipped; a fallback temperature waits for every protocol
+    temperature: :func:`fallback_needed`)."""
     if temperature == max(protocol.temperatures):
         return False
     return protocol.skip_colder_without_hops or temperature in protocol.fallback_temperatures
 
 
-def skip_colder(
-    temperature: float, hotter: ProductionRecord | None, protocol: MDProtocol
-) -> ProductionRecord | None:
-    """The skipped record of ``temperature`` when the hotter run says skip, else None.
+def fallback_needed(records: dict[float, ProductionRecord], protocol: MDProtocol) -> bool:
+    """Whether the fallback temperatures must run, given the protocol temperatures' records.
 
-    A fallback temperature (``protocol.fallback_temperatures``) runs only when the hottest
-    run's host was unstable ("host unstable"); otherwise it is skipped
+    They run when the hottest run's host was unstable ("host unstable": its D is unusable),
+    or when the hottest run is diffusive but fewer than two protocol temperatures are (the
+    colder ones saw too few hops, or no linear MSD, in their length): without a second
+    diffusive temperature there is no Arrhenius fit, and a temperature between the two
+    is the cheapest one likely to diffuse. A hottest run without Li diffusion needs no
+    fallback (a colder run sees less).
+
+    Parameters
+    ----------
+    records
+        Finished records by temperature; at least the hottest protocol temperature's.
+    protocol
+        The MD protocol.
+    """
+    hottest = records.get(max(protocol.temperatures))
+    if hottest is None:
+        return False
+    if hottest.stop_reason == "host unstable":
+        return True
+    if not hottest.diffusive:
+        return False
+    usable = [
+        t for t in protocol.temperatures
+        if t in records and records[t].diffusive and records[t].stop_reason != "host unstable"
+    ]  # fmt: skip
+    return len(usable) < 2
+
+
+def skip_colder(
+    temperature: float,
+    hotter: ProductionRecord | None,
+    protocol: MDProtocol,
+    earlier: dict[float, ProductionRecord] | None = None,
+) -> ProductionRecord | None:
+    """The skipped record of ``temperature`` when the hotter runs say skip, else None.
+
+    A fallback temperature (``protocol.fallback_temperatures``) runs only when
+    :func:`fallback_needed` says so for ``earlier`` (the records of the protocol
+    temperatures; default: the hottest's alone); otherwise it is skipped
     (:data:`FALLBACK_NOT_NEEDED`).
 
     A run at a lower temperature can only see fewer hops than one at a higher temperature
@@ -87,7 +126,7 @@ def skip_colder(
     if hotter is None or temperature >= hotter.temperature:
         return None
     if temperature in protocol.fallback_temperatures:
-        if hotter.stop_reason == "host unstable":
+        if fallback_needed(earlier or {hotter.temperature: hotter}, protocol):
             return None
         return ProductionRecord(temperature=temperature, stop_reason=FALLBACK_NOT_NEEDED)
     if not protocol.skip_colder_without_hops:
@@ -203,6 +242,7 @@ def production_decision(
             updated.stop_reason = "maximum length reached"
         return updated
     updated.li_hops = entry.li_hops
+    updated.diffusive = bool(entry.diffusive)
     updated.d_relative_error = entry.D_err / entry.D_cm2_s if entry.D_cm2_s > 0 else None
     if not entry.framework_stable:
         # also at the length limit: a host that broke in the last chunk is reported as

@@ -413,7 +413,7 @@ def run_forcefield_md(
     hottest, colder = hottest_first(protocol)
     by_temperature = {}
     for temperature in [hottest, *colder]:
-        record = skip_colder(temperature, by_temperature.get(hottest), protocol)
+        record = skip_colder(temperature, by_temperature.get(hottest), protocol, by_temperature)
         while record is None or record.stop_reason is None:
             record = md_chunk(supercell, temperature, protocol, workdir, calculator, record)
             if progress:

@@ -92,22 +92,26 @@ def forcefield_md_chunk(
     record: ProductionRecord | None = None,
     name_prefix: str = "md",
     hotter: ProductionRecord | None = None,
+    earlier: list[ProductionRecord] | None = None,
 ) -> Response:
     """One production chunk at one temperature (the first also equilibrates).
 
     Returns the :class:`ProductionRecord` when production is done, else replaces itself
     by the next chunk (which starts from this chunk's last frame, velocities included).
     ``hotter`` is the finished record of the hottest temperature: when it saw too few
-    Li hops, this colder temperature is skipped without running
-    (:func:`sse_flows.md.continuation.skip_colder`).
+    Li hops, this colder temperature is skipped without running; a fallback temperature
+    also gets ``earlier``, the finished records of every protocol temperature, and runs
+    only when they leave no Arrhenius fit (:func:`sse_flows.md.continuation.skip_colder`).
     """
     from sse_flows.md.continuation import skip_colder
     from sse_flows.md.forcefield import load_calculator, md_chunk
 
     md_protocol = MDProtocol.from_dict(protocol)
     if record is None and hotter is not None:
+        records = [ProductionRecord.model_validate(r) for r in earlier or []]
         skipped = skip_colder(
-            temperature, ProductionRecord.model_validate(hotter), md_protocol
+            temperature, ProductionRecord.model_validate(hotter), md_protocol,
+            {r.temperature: r for r in records} or None,
         )
         if skipped is not None:
             return Response(output=skipped)

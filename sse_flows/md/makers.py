@@ -214,8 +214,9 @@ class ForceFieldMdProtocolMaker(Maker):
     and ``<engine> collect`` whose output is the ``MDRunDoc``. With
     ``protocol.skip_colder_without_hops`` the hottest chain runs first and the colder
     chains take its record: they are skipped when it saw too few hops. Fallback
-    temperatures (``protocol.fallback_temperatures``) take it too and run only when its
-    host was unstable. Physics failures and
+    temperatures (``protocol.fallback_temperatures``) take the records of every protocol
+    temperature and run only when they leave no Arrhenius fit (the hottest host was
+    unstable, or it alone is diffusive). Physics failures and
     crashed runs give a failed document, never an exception.
 
     Parameters
@@ -259,9 +260,13 @@ class ForceFieldMdProtocolMaker(Maker):
         for temperature in [hottest, *colder]:
             waits = needs_hottest(temperature, self.protocol)
             hotter = by_temperature[hottest] if waits else None
+            earlier = (
+                [by_temperature[t] for t in self.protocol.temperatures]
+                if temperature in self.protocol.fallback_temperatures else None
+            )  # fmt: skip
             chunk = forcefield_md_chunk(
                 prepare.output, temperature, protocol, self.engine, self.device,
-                name_prefix=f"{self.name} md {label}", hotter=hotter,
+                name_prefix=f"{self.name} md {label}", hotter=hotter, earlier=earlier,
             )
             chunk.name = f"{self.name} md {label} {temperature:g}K chunk 1"
             jobs.append(chunk)

@@ -94,12 +94,16 @@ class MDProtocol:
         four). The colder runs then
         start after the hottest instead of beside it.
     fallback_temperatures
-        Force-field engines: temperatures run only when the hottest temperature's host
-        framework is unstable (melted or rearranged, so that run is left out of the
-        Arrhenius fit), e.g. 800 K beside 600/1000 K. A universal potential melts soft
-        anion sublattices (I, Se) below the real melting point; the fallback restores a
-        second usable temperature. Otherwise their records say "skipped: hottest host
-        intact". Each must lie below the hottest temperature and differ from the others.
+        Force-field engines: temperatures run after the others, and only when those
+        leave no Arrhenius fit (:func:`sse_flows.md.continuation.fallback_needed`): the
+        hottest temperature's host framework is unstable (melted or rearranged, so that
+        run is left out of the fit), or the hottest run alone is diffusive (the colder
+        ones saw too few hops in their length), e.g. 800 K beside 600/1000 K. A
+        universal potential melts soft anion sublattices (I, Se) below the real melting
+        point, and a moderate conductor hops too rarely at 600 K in a short run; the
+        fallback restores a second usable temperature. Otherwise their records say
+        "skipped: hottest host intact". Each must lie below the hottest temperature and
+        differ from the others.
     seed
         Seed of the initial velocities and of the stochastic thermostats.
     """
@@ -266,7 +270,7 @@ class MDProtocol:
         temps = "/".join(f"{t:g}" for t in self.temperatures) + " K"
         if self.fallback_temperatures:
             temps += " (" + "/".join(f"{t:g}" for t in self.fallback_temperatures) + (
-                " K if the hottest host melts)"
+                " K if the others give no Arrhenius fit)"
             )
         production = f"{self.production_steps}"
         if self.continues:

@@ -54,6 +54,11 @@ class ProductionRecord(BaseModel):
         None, description="Relative standard error of D at the last decision."
     )
     li_hops: int | None = Field(None, description="Li hops counted at the last decision.")
+    diffusive: bool | None = Field(
+        None,
+        description="Whether the analysis called the run so far diffusive at the last "
+        "decision (enough hops, linear MSD); None before the first decision.",
+    )
     equilibration_steps: int = Field(0, description="Equilibration steps run (discarded).")
     equilibration_mean_temperature_K: float | None = Field(
         None, description="Mean kinetic temperature of the last half of the equilibration (K)."
@@ -75,7 +80,8 @@ class MDTemperatureRun(BaseModel):
         ...,
         description="'ok'; 'failed' when an engine check failed or the host melted; "
         "'skipped' when the hottest run saw too few Li hops (a colder one sees fewer), or "
-        "for a fallback temperature, when the hottest run's host stayed intact.",
+        "for a fallback temperature, when it was not needed (the hottest run's host stayed "
+        "intact and the other temperatures give two diffusive runs, or none at all).",
     )
     reasons: list[str] = Field(
         default_factory=list, description="Why the run failed or was skipped (empty when ok)."

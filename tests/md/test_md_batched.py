@@ -359,11 +359,13 @@ def test_continuous_batching_refills_a_freed_budget_at_once(cells, tmp_path):
 
 
 @pytest.mark.parametrize("engine_path", ["batched", "one-structure"])
-def test_a_fallback_temperature_runs_only_when_the_hottest_host_melts(
+def test_a_fallback_temperature_runs_only_when_the_others_give_no_fit(
     cells, tmp_path, monkeypatch, engine_path
 ):
-    """Both force-field engines: 1000 K (the fallback) runs for the material whose 1200 K
-    run ends "host unstable" and is skipped, with its reason, for the one whose host held."""
+    """Both force-field engines, three materials: 1000 K (the fallback) runs for the one whose
+    1200 K run ends "host unstable" and for the one where only 1200 K is diffusive (no
+    Arrhenius fit without it); it is skipped, with its reason, for the one where 800 K and
+    1200 K are both diffusive."""
     from sse_flows.md import batched, continuation, forcefield
     from sse_flows.md.continuation import FALLBACK_NOT_NEEDED
 
@@ -372,21 +374,24 @@ def test_a_fallback_temperature_runs_only_when_the_hottest_host_melts(
         chunk_steps=20, equilibration_steps=10, skip_colder_without_hops=False,
         min_lattice_length=1.0,  # the cells as they are (the one-structure engine builds one)
     )
-    materials = cells[:2]
-    workdirs = [tmp_path / "melts", tmp_path / "holds"]
+    workdirs = [tmp_path / "melts", tmp_path / "lonely", tmp_path / "both"]
     decide = continuation.production_decision
 
-    def melting_at_1200_k(record, protocol, time_step_fs=None):
+    def stand_in_analysis(record, protocol, time_step_fs=None):
+        """The harmonic stand-in never diffuses: say what the analysis would of each case."""
         decided = decide(record, protocol, time_step_fs)
-        if record.temperature == 1200.0 and Path(record.files[0]).parent.name == "melts":
+        case = Path(record.files[0]).parent.name
+        if record.temperature == 1200.0 and case == "melts":
             decided.stop_reason = "host unstable"  # as the analysis says of a molten host
+        decided.diffusive = (case == "lonely" and record.temperature == 1200.0) or (
+            case == "both")
         return decided
 
-    monkeypatch.setattr(batched, "production_decision", melting_at_1200_k)
-    monkeypatch.setattr(continuation, "production_decision", melting_at_1200_k)
-    potential = _Harmonic(materials)
+    monkeypatch.setattr(batched, "production_decision", stand_in_analysis)
+    monkeypatch.setattr(continuation, "production_decision", stand_in_analysis)
+    potential = _Tethered(cells, fails=-1.0, after=0)  # tethered by volume; none fails
     if engine_path == "batched":
-        per_material = batched.run_batched_materials(materials, protocol, workdirs,
+        per_material = batched.run_batched_materials(cells, protocol, workdirs,
                                                      potential=potential)
     else:
         monkeypatch.setattr(forcefield, "load_calculator",
@@ -394,20 +399,24 @@ def test_a_fallback_temperature_runs_only_when_the_hottest_host_melts(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             docs = [forcefield.run_forcefield_md(cell, protocol, workdir)
-                    for cell, workdir in zip(materials, workdirs, strict=True)]
+                    for cell, workdir in zip(cells, workdirs, strict=True)]
         per_material = [[_read_back(run) for run in doc.runs] for doc in docs]
-    (cold, fallback, hot), (cold2, fallback2, hot2) = per_material
-    assert [r.temperature for r in (cold, fallback, hot)] == [800.0, 1000.0, 1200.0]
+    melts, lonely, both = per_material
+    assert [r.temperature for r in melts] == [800.0, 1000.0, 1200.0]
+    cold, fallback, hot = melts
     assert hot.stop_reason == "host unstable"
     assert fallback.stop_reason == "fixed length" and fallback.production_steps == 20
     assert fallback.files and Path(fallback.files[0]).parent == workdirs[0].resolve()
     assert cold.stop_reason == "fixed length"  # colder runs are not skipped here
+    assert lonely[1].stop_reason == "fixed length" and lonely[1].production_steps == 20
+    assert lonely[2].stop_reason == "fixed length"  # an intact host: the fit lacks a point
+    cold2, fallback2, hot2 = both
     assert hot2.stop_reason == "fixed length" and cold2.stop_reason == "fixed length"
     assert fallback2.stop_reason == FALLBACK_NOT_NEEDED and not fallback2.files
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        doc = make_md_run_doc("sevennet", materials[1], materials[1],
-                              [cold2, fallback2, hot2], protocol)
+        doc = make_md_run_doc("sevennet", cells[2], cells[2], [cold2, fallback2, hot2],
+                              protocol)
     assert [run.status for run in doc.runs] == ["ok", "skipped", "ok"]
     assert "fallback" in doc.runs[1].reasons[0]
     assert [t.T for t in doc.diffusion.temperatures] == [800.0, 1200.0]

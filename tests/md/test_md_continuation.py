@@ -113,6 +113,36 @@ def test_colder_runs_are_skipped_only_after_a_hottest_run_without_hops():
     assert skip_colder(800.0, poor, off) is None
 
 
+def test_fallback_temperatures_run_when_the_others_give_no_arrhenius_fit():
+    """600/1000 K with an 800 K fallback: it runs when 1000 K melted, or when 1000 K alone
+    diffuses (600 K saw too few hops, or no linear MSD, in its length); not when 600 K
+    diffuses too, nor when 1000 K does not (600 K sees less)."""
+    from sse_flows.md.continuation import FALLBACK_NOT_NEEDED, fallback_needed, skip_colder
+
+    protocol = MDProtocol(temperatures=(600, 1000), fallback_temperatures=(800,))
+
+    def records(hot: dict, cold: dict | None = None):
+        out = {1000.0: ProductionRecord(temperature=1000.0, production_steps=1000, **hot)}
+        if cold is not None:
+            out[600.0] = ProductionRecord(temperature=600.0, production_steps=1000, **cold)
+        return out
+
+    diffusive = {"stop_reason": "maximum length reached", "li_hops": 41, "diffusive": True}
+    frozen = {"stop_reason": "too few hops", "li_hops": 0, "diffusive": False}
+    melted = {"stop_reason": "host unstable", "li_hops": 30, "diffusive": True}
+    assert fallback_needed(records(melted, diffusive), protocol)
+    assert fallback_needed(records(diffusive, frozen), protocol)  # Li3P: 41 hops vs none
+    assert fallback_needed(records(diffusive, {**diffusive, "diffusive": False}), protocol)
+    assert not fallback_needed(records(diffusive, diffusive), protocol)
+    assert not fallback_needed(records(frozen), protocol)
+    assert not fallback_needed({}, protocol)
+    # skip_colder: with only the hottest record, a diffusive hottest alone asks for it
+    hot = records(diffusive)[1000.0]
+    assert skip_colder(800.0, hot, protocol) is None
+    both = records(diffusive, diffusive)
+    assert skip_colder(800.0, hot, protocol, both).stop_reason == FALLBACK_NOT_NEEDED
+
+
 def test_fixed_length_and_engine_errors(tmp_path):
     fixed = MDProtocol(production_steps=5000, chunk_steps=5000)
     record = production_decision(_walk_record(tmp_path, 0.05, 100, 5000), fixed)

@@ -67,20 +67,23 @@ def test_fallback_temperatures_join_the_records_but_not_the_pair_key():
     protocol = MDProtocol(temperatures=(600, 1000), fallback_temperatures=(800,))
     assert protocol.run_temperatures == (600.0, 800.0, 1000.0)
     assert MDProtocol.from_dict(protocol.as_dict()) == protocol
-    assert "800 K if the hottest host melts" in protocol.describe()
+    assert "800 K if the others give no Arrhenius fit" in protocol.describe()
     # a checkpoint of the 600 K or 1000 K run stays valid when only the fallbacks change
     assert protocol.pair_key() == MDProtocol(temperatures=(600, 1000)).pair_key()
     assert protocol.pair_key() != MDProtocol(temperatures=(600, 1200)).pair_key()
 
 
-def test_force_field_maker_chains_a_fallback_on_the_hottest_run(li2o, caplog):
+def test_force_field_maker_chains_a_fallback_on_the_protocol_runs(li2o, caplog):
     protocol = MDProtocol(temperatures=(800, 1200), fallback_temperatures=(1000,),
                           skip_colder_without_hops=False)
     flow = ForceFieldMdProtocolMaker(protocol=protocol, engine="sevennet").make(li2o, "x")
     jobs = {job.name: job for job in flow.jobs}
     hot, fallback = jobs["sevennet md x 1200K chunk 1"], jobs["sevennet md x 1000K chunk 1"]
+    cold = jobs["sevennet md x 800K chunk 1"]
     assert fallback.function_kwargs["hotter"].uuid == hot.uuid  # waits, even without skips
-    assert jobs["sevennet md x 800K chunk 1"].function_kwargs["hotter"] is None
+    # ... and for every protocol temperature: it runs when they leave no Arrhenius fit
+    assert [r.uuid for r in fallback.function_kwargs["earlier"]] == [cold.uuid, hot.uuid]
+    assert cold.function_kwargs["hotter"] is None and cold.function_kwargs["earlier"] is None
     records = jobs["sevennet collect x"].function_kwargs["records"]
     assert [r.uuid for r in records][1:] == [fallback.uuid, hot.uuid]  # ascending T
     # the AIMD flow builds every chain up front: it drops the fallback and says so
