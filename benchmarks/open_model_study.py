@@ -11,7 +11,8 @@ accuracy and ROC-AUC at log10 sigma = -4, each averaged over the seeds. Ensemble
 of their members' out-of-fold predictions. Structure variants add, where a training row has
 them, the OBELiX ``train.csv`` hints (space group number, crystal system, lattice a, b, c)
 or the features of its OBELiX CIF (:mod:`sse_flows.features.cif_features`), NaN elsewhere;
-they are also scored on the rows that have them.
+they are also scored on the rows that have them. Feature variants add matminer
+``ElementProperty`` presets or anion-chemistry features to the composition features.
 
 ``../shared/data/raw/obelix/test.csv`` is never read. Writes
 ``benchmarks/results/open_model_study.json``.
@@ -42,7 +43,9 @@ GB2 = {"max_depth": 5, "n_estimators": 300, "learning_rate": 0.03, "max_features
 
 #: name -> (algorithm, feature set, params). Feature sets: "all" (Magpie + fractions),
 #: "magpie", "hints" (all + OBELiX hints), "cif_packaged" (all + the CIF features of
-#: training_v2_structures.csv).
+#: training_v2_structures.csv), "cif_masked" (cif_packaged, CIF columns NaN in the test
+#: fold), a matminer ElementProperty preset ("deml", "megnet_el", "matscholar_el",
+#: "matminer": all + the preset) and "anion" (all + :func:`anion_chemistry_features`).
 VARIANTS: dict[str, tuple[str, str, dict]] = {
     # 0. the current recipe's members
     "gb: depth 4, 200 trees, lr 0.05 (current)": ("gb", "all", {}),
@@ -216,22 +219,24 @@ def anion_chemistry_features(formulas) -> pd.DataFrame:
     for formula in formulas:
         comp = Composition(formula).fractional_composition
         anions = {el.symbol: amt for el, amt in comp.items() if el.symbol in ANIONS}
-        total = sum(anions.values())
-        share = lambda group: sum(anions.get(a, 0.0) for a in group) / total if total else np.nan  # noqa: E731
-        mean = lambda prop: (  # noqa: E731
-            sum(prop(Element(a)) * x for a, x in anions.items()) / total if total else np.nan
-        )
+        total = sum(anions.values()) or np.nan  # no anion: NaN shares and means
+        weights = {a: x / total for a, x in anions.items()}
         rows.append({
             "n_elements": len(comp),
             "n_anion_species": len(anions),
-            "li_per_anion": comp["Li"] / total if total else np.nan,
-            "soft_anion_share": share(SOFT_ANIONS),
-            "hard_anion_share": share(HARD_ANIONS),
-            "halide_share": share(("F", "Cl", "Br", "I")),
-            "chalcogenide_share": share(("S", "Se", "Te")),
-            "anion_electronegativity": mean(lambda e: e.X),
-            "anion_radius": mean(lambda e: float(e.ionic_radii[min(e.ionic_radii)])),
+            "li_per_anion": comp["Li"] / total,
+            "soft_anion_share": sum(weights.get(a, 0.0) for a in SOFT_ANIONS),
+            "hard_anion_share": sum(weights.get(a, 0.0) for a in HARD_ANIONS),
+            "halide_share": sum(weights.get(a, 0.0) for a in ("F", "Cl", "Br", "I")),
+            "chalcogenide_share": sum(weights.get(a, 0.0) for a in ("S", "Se", "Te")),
+            "anion_electronegativity": sum(Element(a).X * w for a, w in weights.items()),
+            "anion_radius": sum(
+                float(Element(a).ionic_radii[min(Element(a).ionic_radii)]) * w
+                for a, w in weights.items()
+            ),
         })  # fmt: skip
+        if not anions:
+            rows[-1].update({k: np.nan for k in list(rows[-1])[3:]})
     return pd.DataFrame(rows, dtype=float)
 
 
