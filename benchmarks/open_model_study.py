@@ -207,6 +207,9 @@ def cif_features_for(table: pd.DataFrame) -> pd.DataFrame:
 ANIONS = ("N", "O", "F", "S", "Cl", "Se", "Br", "Te", "I")
 SOFT_ANIONS = ("S", "Se", "Te", "Br", "I")
 HARD_ANIONS = ("O", "F")
+#: the anion-chemistry features that are weighted over the anions (NaN without anions)
+ANION_WEIGHTED = ("soft_anion_share", "hard_anion_share", "halide_share",
+                  "chalcogenide_share", "anion_electronegativity", "anion_radius")
 
 
 def anion_chemistry_features(formulas) -> pd.DataFrame:
@@ -235,8 +238,8 @@ def anion_chemistry_features(formulas) -> pd.DataFrame:
                 for a, w in weights.items()
             ),
         })  # fmt: skip
-        if not anions:
-            rows[-1].update({k: np.nan for k in list(rows[-1])[3:]})
+        if not anions:  # shares and means of no anion are undefined, not 0
+            rows[-1].update(dict.fromkeys(ANION_WEIGHTED, np.nan))
     return pd.DataFrame(rows, dtype=float)
 
 
@@ -321,7 +324,6 @@ def main() -> None:
         "hints": np.hstack([ts.X, hints.to_numpy(float)]),
         "cif_packaged": np.hstack([ts.X, cif.to_numpy(float)]),
     }
-
     subsets = {
         "all rows": np.ones(len(y), bool),
         "rows with a space group": hints["sg_number"].notna().to_numpy(),
@@ -336,13 +338,11 @@ def main() -> None:
         prefixes = args.only.split(",")
         variants = {k: v for k, v in VARIANTS.items() if any(k.startswith(p) for p in prefixes)}
     formulas = table["formula"].tolist()
-    for fset in {fset for _, fset, _ in variants.values()} - set(matrices):
+    for fset in {fset for _, fset, _ in variants.values()} - set(matrices) - {"cif_masked"}:
         if fset == "anion":
             extra = anion_chemistry_features(formulas).to_numpy(float)
-        elif fset != "cif_masked":
-            extra = element_property_features(formulas, fset)
         else:
-            continue
+            extra = element_property_features(formulas, fset)
         matrices[fset] = np.hstack([ts.X, extra])
 
     def run(name, seed, fold):
