@@ -60,15 +60,21 @@ THRESHOLD = -4.0
 MAX_ORDERING_ERROR = 0.02
 
 
-def study_protocol(name: str, min_lattice_length: float):
-    """``cpu``: the demo's 600/1000 K protocol with production capped at 1,000 steps (2 ps);
-    ``paper-reduced``: the paper's four temperatures, 1,000 + 5,000 steps."""
+#: Production limit (steps) of the ``cpu`` protocol: 2 ps.
+CPU_MAX_PRODUCTION_STEPS = 1000
+
+
+def study_protocol(name: str, min_lattice_length: float,
+                   max_production_steps: int = CPU_MAX_PRODUCTION_STEPS):
+    """``cpu``: the demo's 600/1000 K protocol with production capped at
+    ``max_production_steps`` (1,000 steps, 2 ps, unless extended); ``paper-reduced``: the
+    paper's four temperatures, 1,000 + 5,000 steps."""
     from sse_flows.flows.commands import DEMO_PROTOCOL
     from sse_flows.md.protocol import MDProtocol
 
     if name == "cpu":
         return dataclasses.replace(
-            DEMO_PROTOCOL, max_production_steps=1000, chunk_steps=500,
+            DEMO_PROTOCOL, max_production_steps=max_production_steps, chunk_steps=500,
             min_lattice_length=min_lattice_length,
         )
     return MDProtocol(
@@ -220,16 +226,32 @@ def rerun_reason(doc: dict, protocol) -> str | None:
     return None
 
 
-def run_md(materials, protocol, engine: str, device: str, group: int, out_dir: Path) -> None:
+def undetermined(doc: dict) -> bool:
+    """True when a stored MD document's verdict, as the discovery ranking reads it, is
+    "undetermined" (Li hops but no confident Arrhenius fit)."""
+    from sse_flows.md.schemas import MDRunDoc
+
+    parsed = MDRunDoc.model_validate(doc)
+    return parsed.status == "ok" and ranked_row(parsed, {}).verdict == "undetermined"
+
+
+def doc_path(out_dir: Path, material_id: str, suffix: str = "") -> Path:
+    """Where a material's MD document is kept (``suffix`` names an extended run)."""
+    return out_dir / f"{material_id}{suffix}.json"
+
+
+def run_md(materials, protocol, engine: str, device: str, group: int, out_dir: Path,
+           suffix: str = "") -> None:
     """MD of every material not yet done (or whose stored document :func:`rerun_reason`
-    says must run again), ``group`` at a time; one JSON per material."""
+    says must run again), ``group`` at a time; one JSON per material. A run with a raised
+    production limit continues each pair from its checkpoint (``run_pool_md``)."""
     import shutil
 
     from sse_flows.md.pool import run_pool_md
 
     out_dir.mkdir(parents=True, exist_ok=True)
     for m in materials:
-        path = out_dir / f"{m['id']}.json"
+        path = doc_path(out_dir, m["id"], suffix)
         reason = rerun_reason(json.loads(path.read_text())["doc"], protocol) if (
             path.is_file()) else None
         if reason is None:
@@ -240,7 +262,7 @@ def run_md(materials, protocol, engine: str, device: str, group: int, out_dir: P
         if not list(folder.glob("checkpoint_*")):
             shutil.rmtree(folder, ignore_errors=True)  # a run from before checkpoints
         # else the pool keeps the relaxed cell and decides each finished pair again
-    todo = [m for m in materials if not (out_dir / f"{m['id']}.json").is_file()]
+    todo = [m for m in materials if not doc_path(out_dir, m["id"], suffix).is_file()]
     print(f"MD: {len(materials) - len(todo)} done, {len(todo)} to run ({engine}, {device})")
     for start in range(0, len(todo), group):
         batch = todo[start:start + group]
@@ -253,9 +275,10 @@ def run_md(materials, protocol, engine: str, device: str, group: int, out_dir: P
         wall = time.perf_counter() - t0
         for m, doc in zip(batch, docs, strict=True):
             record = {"wall_s_group": wall, "doc": json.loads(doc.model_dump_json())}
-            tmp = out_dir / f"{m['id']}.json.tmp"
+            path = doc_path(out_dir, m["id"], suffix)
+            tmp = path.with_suffix(".json.tmp")
             tmp.write_text(json.dumps(record))
-            tmp.replace(out_dir / f"{m['id']}.json")
+            tmp.replace(path)
             d = doc.diffusion
             print(f"  {m['id']} {m['cif_formula']:>12s} measured {m['log10_sigma']:6.2f}  MD "
                   f"{doc.status}: sigma_RT {d.sigma_rt_S_cm if d else None} "
@@ -399,6 +422,8 @@ def score(materials, docs: dict[str, dict], ml: dict[str, dict]) -> dict:
             "md_log10_d_hottest": _log10_d_hottest(diffusion),
             "li_hops": {str(t.T): t.li_hops for t in (diffusion.temperatures if diffusion
                                                        else [])},
+            "production_ps": {str(run.temperature): run.production_steps * run.time_step_fs
+                              / 1000 for run in doc.runs if run.production_steps},
             "ml_log10": pred.get("log10"), "ml_p": pred.get("p"), "ml_how": pred.get("how"),
             "ml_class": ml_class,
             "combined_log10": row.log10_sigma_combined, "combined_source": row.combined_from,
@@ -466,7 +491,9 @@ def markdown(result: dict) -> str:
              "(T: hops) | ML log10 sigma | ML + MD log10 sigma |",
              "|---|---|---|---|---|---|---|---|"]
     for r in sorted(result["rows"], key=lambda r: -r["measured_log10"]):
-        hops = ", ".join(f"{float(t):g} K: {n}" for t, n in r["li_hops"].items())
+        lengths = r.get("production_ps", {}) if result.get("extended") else {}
+        hops = ", ".join(f"{float(t):g} K: {n}" + (
+            f" ({lengths[t]:g} ps)" if t in lengths else "") for t, n in r["li_hops"].items())
         measured = ("<" if r["measured_censored"] else "") + f(r["measured_log10"])
         lines.append(f"| {r['formula']} ({r['id']}) | {r['split']} | {measured} | "
                      f"{r['verdict']} | {f(r['md_log10'])} | {hops} | {f(r['ml_log10'])} | "
@@ -542,6 +569,15 @@ def main() -> None:
                         help="take at most this many, stratified over the measured range")
     parser.add_argument("--group", type=int, default=4, help="materials per batched run")
     parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument("--max-production-steps", type=int,
+                        default=CPU_MAX_PRODUCTION_STEPS,
+                        help="production limit per temperature of the cpu protocol "
+                        f"[{CPU_MAX_PRODUCTION_STEPS}]; above it, runs continue from "
+                        "their checkpoints and the documents are kept apart (_max<N>)")
+    parser.add_argument("--extend-undetermined", action="store_true",
+                        help="with a raised --max-production-steps: run on only the "
+                        "materials whose MD at the default limit is undetermined; the "
+                        "others keep their documents and verdicts")
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--markdown", action="store_true", help="print the docs tables")
     parser.add_argument("--work", type=Path, default=ROOT / "benchmarks/work/md_vs_experiment")
@@ -551,7 +587,14 @@ def main() -> None:
     args = parser.parse_args()
 
     warnings.simplefilter("ignore")
-    protocol = study_protocol(args.protocol, args.min_lattice_length)
+    cap = args.max_production_steps
+    if cap != CPU_MAX_PRODUCTION_STEPS and args.protocol != "cpu":
+        parser.error("--max-production-steps applies to the cpu protocol")
+    if args.extend_undetermined and cap <= CPU_MAX_PRODUCTION_STEPS:
+        parser.error("--extend-undetermined needs --max-production-steps above "
+                     f"{CPU_MAX_PRODUCTION_STEPS}")
+    protocol = study_protocol(args.protocol, args.min_lattice_length, cap)
+    suffix = "" if cap == CPU_MAX_PRODUCTION_STEPS else f"_max{cap}"
     materials = select_materials(args.raw, args.max_atoms, args.min_lattice_length, args.all,
                                  args.disordered)
     if args.max_materials is not None:
@@ -560,13 +603,23 @@ def main() -> None:
         f"{m['cif_formula']} ({m['log10_sigma']:.1f}, {m['n_atoms']} atoms)" for m in materials))
     kind = "_disordered" if args.disordered else ""
     out_dir = args.work / f"{args.engine}_{args.protocol}{kind}"
+    base = {m["id"]: json.loads(doc_path(out_dir, m["id"]).read_text())["doc"]
+            for m in materials if doc_path(out_dir, m["id"]).is_file()}
+    to_run = materials
+    if args.extend_undetermined:
+        to_run = sorted((m for m in materials if m["id"] in base and undetermined(base[m["id"]])),
+                        key=lambda m: -m["log10_sigma"])  # fast conductors first
+        print(f"extending {len(to_run)} undetermined at {CPU_MAX_PRODUCTION_STEPS} steps to "
+              f"{cap}: " + ", ".join(f"{m['id']} {m['cif_formula']}" for m in to_run))
     if not args.report_only:
-        run_md(materials, protocol, args.engine, args.device, args.group, out_dir)
+        run_md(to_run, protocol, args.engine, args.device, args.group, out_dir, suffix)
     docs = {}
     for m in materials:
-        path = out_dir / f"{m['id']}.json"
+        path = doc_path(out_dir, m["id"], suffix)
         if path.is_file():
             docs[m["id"]] = json.loads(path.read_text())["doc"]
+        elif args.extend_undetermined and m["id"] in base:
+            docs[m["id"]] = base[m["id"]]  # decided at the default limit: kept
     ml = ml_predictions(materials, args.raw, args.n_jobs)
     result = score(materials, docs, ml)
     result.update({
@@ -579,12 +632,15 @@ def main() -> None:
         + (f", {args.max_materials} stratified over the measured range"
            if args.max_materials is not None else ""),
         "n_selected": len(materials), "n_md_done": len(docs),
+        "extended": {"max_production_steps": cap,
+                     "materials": [m["id"] for m in to_run]} if suffix else None,
         "date": time.strftime("%Y-%m-%d"),
     })
-    out = args.out or ROOT / f"benchmarks/results/md_vs_experiment_{args.engine}{kind}.json"
+    out = args.out or ROOT / (
+        f"benchmarks/results/md_vs_experiment_{args.engine}{kind}{suffix}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2))
-    plot_path = args.plot or ROOT / f"docs/img/md_vs_experiment{kind}.png"
+    plot_path = args.plot or ROOT / f"docs/img/md_vs_experiment{kind}{suffix}.png"
     plot(result["rows"], plot_path,
          "OBELiX disordered CIFs, ordered" if args.disordered else "OBELiX ordered CIFs")
     for key, label in (("md", "MD"), ("ml", "ML"), ("combined", "ML + MD")):

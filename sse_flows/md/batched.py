@@ -71,7 +71,7 @@ from sse_flows.md.forcefield import (
     run_seed,
     thermalize,
 )
-from sse_flows.md.protocol import MDProtocol
+from sse_flows.md.protocol import NOT_IN_PAIR_KEY, MDProtocol
 from sse_flows.md.schemas import ProductionRecord
 
 logger = logging.getLogger(__name__)
@@ -614,17 +614,26 @@ def _write_checkpoint(m: _Member, protocol: MDProtocol) -> None:
 def _read_checkpoint(
     workdir: Path, temperature: float, protocol: MDProtocol, n_atoms: int
 ) -> ProductionRecord | None:
-    """The pair's record from an earlier, interrupted run of the same protocol and cell
-    size whose trajectory files are all there; None otherwise (the pair starts afresh)."""
+    """The pair's record from an earlier run of the same protocol (up to its stop limits:
+    :meth:`~sse_flows.md.protocol.MDProtocol.pair_key`) and cell size, no longer than the
+    current limit, whose trajectory files are all there; None otherwise (the pair starts
+    afresh). An interrupted run continues; a finished one is decided again by the caller,
+    so a raised ``max_production_steps`` extends it."""
     path = checkpoint_path(workdir, temperature)
     try:
         payload = json.loads(path.read_text())
         record = ProductionRecord.model_validate(payload["record"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    same = payload.get("protocol") == protocol.pair_key() and payload.get("n_atoms") == n_atoms
-    if not same or not all(Path(f).is_file() for f in record.files):
-        logger.info("%s: stale checkpoint (other protocol, cell or missing files)", path)
+    saved_key = payload.get("protocol")
+    if isinstance(saved_key, dict):  # written when pair_key still held the stop limits
+        saved_key = {k: v for k, v in saved_key.items() if k not in NOT_IN_PAIR_KEY}
+    same = saved_key == protocol.pair_key() and payload.get("n_atoms") == n_atoms
+    # a run longer than the current limit is not a prefix of the current protocol's run
+    within = record.production_steps <= protocol.production_limit
+    if not (same and within) or not all(Path(f).is_file() for f in record.files):
+        logger.info("%s: stale checkpoint (other protocol, cell, longer than the limit or "
+                    "missing files)", path)
         return None
     return record
 

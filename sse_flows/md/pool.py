@@ -21,6 +21,13 @@ keeps the finished pairs and continues the others from their last chunk, with th
 seeds: the documents equal those of an uninterrupted run. A finished pair's stop is
 decided again by the current continue-until rule (a rule that stops later runs it on),
 and a protocol that differs only in its fallback temperatures keeps every checkpoint.
+
+Extend: run again with a higher ``max_production_steps`` (or a tighter
+``target_d_relative_error``) and each pair that stopped at the old limit continues from its
+last chunk with the next chunk's seed. The trajectory is the old one plus more production:
+the same physics as a run made with the higher limit from the start, though not the same
+numbers (its chunk boundaries and seeds after the old limit may differ). The relaxed cell
+is kept as well.
 """
 
 from __future__ import annotations

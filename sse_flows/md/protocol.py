@@ -33,6 +33,13 @@ THERMOSTATS = ("bussi", "langevin", "nose-hoover-chain")
 DEFAULT_MD_ENGINE = "sevennet"
 
 
+#: Protocol fields that a trajectory does not depend on (left out of
+#: :meth:`MDProtocol.pair_key`): which fallback runs happen, and the continue-until limits.
+NOT_IN_PAIR_KEY: tuple[str, ...] = (
+    "fallback_temperatures", "max_production_steps", "target_d_relative_error",
+)
+
+
 @dataclass(frozen=True)
 class MDProtocol:
     """Parameters of the diffusion MD protocol (defaults: the paper's AIMD protocol).
@@ -295,11 +302,14 @@ class MDProtocol:
         return values
 
     def pair_key(self) -> dict[str, Any]:
-        """:meth:`as_dict` without the fallback temperatures: what a relaxed cell or one
-        temperature's run depends on (a checkpoint or prepared cell stays valid when only
-        the fallbacks change)."""
+        """:meth:`as_dict` without the fields that only decide which runs happen and when
+        production stops (:data:`NOT_IN_PAIR_KEY`): what a relaxed cell or one
+        temperature's trajectory depends on. A checkpoint or prepared cell stays valid
+        when only the fallbacks change, and a run is *extended* from its checkpoint when
+        ``max_production_steps`` is raised or ``target_d_relative_error`` tightened."""
         values = self.as_dict()
-        values.pop("fallback_temperatures")
+        for name in NOT_IN_PAIR_KEY:
+            values.pop(name)
         return values
 
     @classmethod

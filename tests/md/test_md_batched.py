@@ -429,3 +429,58 @@ def _read_back(run):
     return ProductionRecord(temperature=run.temperature, stop_reason=run.stop_reason,
                             production_steps=run.production_steps,
                             files=run.trajectory_files)
+
+
+def test_a_raised_length_limit_extends_finished_runs_from_their_checkpoints(
+    cells, tmp_path, monkeypatch
+):
+    """Run again with a higher ``max_production_steps``, a pair that stopped at the old limit
+    continues from its last chunk (its chunks kept, no new equilibration); with a limit below
+    what it ran, it starts afresh (the old run is not a prefix of the new protocol's)."""
+    from sse_flows.md import batched
+
+    def limits_only(record, protocol, time_step_fs=None):
+        """Stop at the length limit only (the tethered stand-in never diffuses)."""
+        decided = record.model_copy()
+        if record.production_steps >= protocol.production_limit:
+            decided.stop_reason = "maximum length reached"
+        return decided
+
+    monkeypatch.setattr(batched, "production_decision", limits_only)
+    cell = cells[0]
+    calls = []
+
+    class Counting(_Harmonic):
+        def __call__(self, atoms_list):
+            calls.append(len(atoms_list))
+            return super().__call__(atoms_list)
+
+    potential = Counting([cell])
+    short = PROTOCOL.with_changes(production_steps=10, max_production_steps=20,
+                                  chunk_steps=10, equilibration_steps=10)
+    (first,) = run_batched_md([cell], [900.0], short, tmp_path, potential=potential)
+    assert (first.production_steps, first.chunks) == (20, 2)
+    assert first.stop_reason == "maximum length reached"
+    kept = {f: Path(f).stat().st_mtime_ns for f in first.files}
+    last = Trajectory(first.files[-1])[-1]
+
+    calls.clear()
+    longer = short.with_changes(max_production_steps=40, target_d_relative_error=0.1)
+    (extended,) = run_batched_md([cell], [900.0], longer, tmp_path, potential=potential)
+    assert (extended.production_steps, extended.chunks) == (40, 4)
+    assert extended.stop_reason == "maximum length reached"
+    assert extended.files[:2] == first.files
+    assert {f: Path(f).stat().st_mtime_ns for f in first.files} == kept
+    assert extended.equilibration_steps == first.equilibration_steps == 10  # not run again
+    assert len(calls) <= 20 + 2  # 20 new steps (and a force call to start), nothing more
+    # chunk 3 starts where chunk 2 ended (its first frame is that one), then moves on
+    chunk3 = Trajectory(extended.files[2])
+    np.testing.assert_allclose(chunk3[0].positions, last.positions, atol=1e-10)
+    np.testing.assert_allclose(chunk3[0].get_momenta(), last.get_momenta(), atol=1e-10)
+    assert np.abs(chunk3[-1].positions - last.positions).max() > 1e-3
+
+    calls.clear()
+    shorter = short.with_changes(max_production_steps=10)
+    (again,) = run_batched_md([cell], [900.0], shorter, tmp_path, potential=potential)
+    assert (again.production_steps, again.chunks) == (10, 1)
+    assert again.equilibration_steps == 10 and len(calls) >= 20  # afresh, equilibration too

@@ -71,6 +71,11 @@ def test_fallback_temperatures_join_the_records_but_not_the_pair_key():
     # a checkpoint of the 600 K or 1000 K run stays valid when only the fallbacks change
     assert protocol.pair_key() == MDProtocol(temperatures=(600, 1000)).pair_key()
     assert protocol.pair_key() != MDProtocol(temperatures=(600, 1200)).pair_key()
+    # nor when the continue-until limits change (a finished run is extended); a trajectory
+    # setting changes it
+    assert protocol.pair_key() == protocol.with_changes(
+        max_production_steps=50000, target_d_relative_error=0.1).pair_key()
+    assert protocol.pair_key() != protocol.with_changes(chunk_steps=1000).pair_key()
 
 
 def test_force_field_maker_chains_a_fallback_on_the_protocol_runs(li2o, caplog):
