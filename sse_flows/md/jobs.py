@@ -301,6 +301,50 @@ def vasp_production_decision(
     return Response(replace=Flow([restart, chunk, decision], output=decision.output))
 
 
+# no ``output_schema``, as vasp_production_decision: a replacing Flow's output is a reference
+@job(config=JobConfig(on_missing_references=OnMissing.NONE))
+def vasp_fallback(
+    maker: AimdProtocolMaker,
+    temperature: float,
+    supercell: Structure,
+    earlier: list[ProductionRecord | None],
+) -> Response:
+    """A fallback temperature of the AIMD flow: its chain runs only when needed.
+
+    Waits for the decisions of every protocol temperature (``earlier``; None for one whose
+    chain died) and asks :func:`sse_flows.md.continuation.skip_colder`, as the force-field
+    engines do: when they leave no Arrhenius fit (the hottest host unstable, or the hottest
+    run alone diffusive) this job is replaced by the temperature's chain (equilibration,
+    production chunks, decision: :meth:`AimdProtocolMaker.temperature_chain`), whose
+    decision gives the record; otherwise the record says "skipped: hottest host intact"
+    and no VASP runs. A hottest chain that died gives no D either: the fallback runs.
+
+    Parameters
+    ----------
+    maker
+        The :class:`~sse_flows.md.makers.AimdProtocolMaker` (its protocol and VASP inputs).
+    temperature
+        The fallback temperature (K).
+    supercell
+        The MD supercell of the protocol temperatures' runs.
+    earlier
+        The protocol temperatures' records.
+    """
+    from sse_flows.md.continuation import skip_colder
+
+    protocol = maker.protocol
+    records = {
+        record.temperature: record
+        for record in (ProductionRecord.model_validate(r) for r in earlier if r is not None)
+    }
+    skipped = skip_colder(temperature, records.get(max(protocol.temperatures)), protocol,
+                          records)
+    if skipped is not None:
+        return Response(output=skipped)
+    chain = maker.temperature_chain(supercell, temperature)
+    return Response(replace=Flow(chain, output=chain[-1].output))
+
+
 # ---------------------------------------------------------------------- both engines
 @job(
     output_schema=MDRunDoc,

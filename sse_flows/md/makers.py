@@ -12,7 +12,6 @@ chunk jobs, the same final job.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,8 +26,6 @@ from sse_flows.md.protocol import (
     make_md_supercell,
 )
 from sse_flows.md.schemas import MDCellDoc
-
-logger = logging.getLogger(__name__)
 
 #: INCAR settings of the paper's AIMD on top of atomate2's MD input set (MDSetGenerator
 #: already sets IBRION 0, ISYM 0, MDALGO 2 + SMASS 0 for NVT, POTIM, TEBEG/TEEND, NSW).
@@ -67,8 +64,10 @@ class AimdProtocolMaker(Maker):
         Name of the flow.
     protocol
         Temperatures, time step, equilibration, production chunks and limits, supercell.
-        Its ``fallback_temperatures`` are dropped (with a warning): every chain of the AIMD
-        flow is built up front.
+        The chains of its ``temperatures`` are built up front and run side by side; each
+        of its ``fallback_temperatures`` is a ``aimd fallback <T>K`` job that waits for
+        them and adds its own chain only when they leave no Arrhenius fit
+        (:func:`sse_flows.md.jobs.vasp_fallback`).
     encut
         Plane-wave cutoff (eV).
     user_incar_settings
@@ -89,14 +88,6 @@ class AimdProtocolMaker(Maker):
     def __post_init__(self) -> None:
         # jobflow hands a serialized maker back with its protocol as a dict
         self.protocol = MDProtocol.from_dict(self.protocol)
-        if self.protocol.fallback_temperatures:
-            # every temperature's chain is built up front; AIMD melting is physical
-            logger.warning(
-                "fallback temperatures %s are a force-field feature; the AIMD flow runs "
-                "%s K only", list(self.protocol.fallback_temperatures),
-                list(self.protocol.temperatures),
-            )
-            self.protocol = self.protocol.with_changes(fallback_temperatures=())
 
     @property
     def engine(self) -> str:
@@ -138,6 +129,40 @@ class AimdProtocolMaker(Maker):
             maker.run_vasp_kwargs = {**maker.run_vasp_kwargs, **self.run_vasp_kwargs}
         return maker
 
+    def temperature_chain(self, supercell: Structure, temperature: float) -> list[Job]:
+        """The jobs of one temperature: equilibration, the planned production chunks (each
+        after the first preceded by a CONTCAR reader) and the decision job, last, whose
+        output is the temperature's ``ProductionRecord``."""
+        from sse_flows.md.jobs import structure_from_contcar, vasp_production_decision
+
+        protocol = self.protocol
+        label = _temperature_label(temperature)
+        jobs: list[Job] = []
+        previous = None
+        if protocol.equilibration_steps > 0:
+            previous = self.md_maker(
+                f"aimd equilibration {label}", temperature, protocol.equilibration_steps
+            ).make(supercell)
+            jobs.append(previous)
+        chunk_dirs = []
+        chunk_steps = protocol.planned_chunks()
+        for index, nsteps in enumerate(chunk_steps, start=1):
+            maker = self.md_maker(f"aimd production {label} {index}", temperature, nsteps)
+            if previous is None:
+                chunk = maker.make(supercell)
+            else:
+                restart = structure_from_contcar(previous.output.dir_name)
+                restart.name = f"aimd restart {label} {index}"
+                chunk = maker.make(restart.output.structure, prev_dir=previous.output.dir_name)
+                jobs.append(restart)
+            jobs.append(chunk)
+            chunk_dirs.append(chunk.output.dir_name)
+            previous = chunk
+        decision = vasp_production_decision(self, temperature, chunk_dirs, chunk_steps)
+        decision.name = f"aimd decide {label}"
+        jobs.append(decision)
+        return jobs
+
     def make(self, structure: Structure, material_id: str | None = None) -> Flow:
         """The AIMD flow of one material.
 
@@ -153,42 +178,28 @@ class AimdProtocolMaker(Maker):
         Flow
             Per temperature ``aimd equilibration <T>K``, ``aimd production <T>K 1..n``
             (each chunk after the first preceded by a small job that reads the previous
-            CONTCAR with its velocities) and ``aimd decide <T>K``; then ``aimd check``
-            whose output is the ``MDRunDoc``.
+            CONTCAR with its velocities) and ``aimd decide <T>K``; per fallback temperature
+            ``aimd fallback <T>K``; then ``aimd check`` whose output is the ``MDRunDoc``.
         """
-        from sse_flows.md.jobs import collect_md, structure_from_contcar, vasp_production_decision
+        from sse_flows.md.jobs import collect_md, vasp_fallback
 
         check_md_structure(structure)
         protocol = self.protocol
         supercell = make_md_supercell(structure, protocol.min_lattice_length)
         jobs: list[Job | Flow] = []
-        records = []
+        by_temperature = {}
         for temperature in protocol.temperatures:
-            label = _temperature_label(temperature)
-            previous = None
-            if protocol.equilibration_steps > 0:
-                previous = self.md_maker(
-                    f"aimd equilibration {label}", temperature, protocol.equilibration_steps
-                ).make(supercell)
-                jobs.append(previous)
-            chunk_dirs = []
-            chunk_steps = protocol.planned_chunks()
-            for index, nsteps in enumerate(chunk_steps, start=1):
-                maker = self.md_maker(f"aimd production {label} {index}", temperature, nsteps)
-                if previous is None:
-                    chunk = maker.make(supercell)
-                else:
-                    restart = structure_from_contcar(previous.output.dir_name)
-                    restart.name = f"aimd restart {label} {index}"
-                    chunk = maker.make(restart.output.structure, prev_dir=previous.output.dir_name)
-                    jobs.append(restart)
-                jobs.append(chunk)
-                chunk_dirs.append(chunk.output.dir_name)
-                previous = chunk
-            decision = vasp_production_decision(self, temperature, chunk_dirs, chunk_steps)
-            decision.name = f"aimd decide {label}"
-            jobs.append(decision)
-            records.append(decision.output)
+            chain = self.temperature_chain(supercell, temperature)
+            jobs.extend(chain)
+            by_temperature[temperature] = chain[-1].output
+        for temperature in protocol.fallback_temperatures:
+            fallback = vasp_fallback(
+                self, temperature, supercell, [by_temperature[t] for t in protocol.temperatures]
+            )
+            fallback.name = f"aimd fallback {_temperature_label(temperature)}"
+            jobs.append(fallback)
+            by_temperature[temperature] = fallback.output
+        records = [by_temperature[t] for t in protocol.run_temperatures]
         check = collect_md(
             unit_cell=structure,
             cell=MDCellDoc(

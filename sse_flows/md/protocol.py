@@ -101,7 +101,7 @@ class MDProtocol:
         four). The colder runs then
         start after the hottest instead of beside it.
     fallback_temperatures
-        Force-field engines: temperatures run after the others, and only when those
+        Temperatures run after the others (every engine), and only when those
         leave no Arrhenius fit (:func:`sse_flows.md.continuation.fallback_needed`): the
         hottest temperature's host framework is unstable (melted or rearranged, so that
         run is left out of the fit), or the hottest run alone is diffusive (the colder

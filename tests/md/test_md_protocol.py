@@ -78,7 +78,7 @@ def test_fallback_temperatures_join_the_records_but_not_the_pair_key():
     assert protocol.pair_key() != protocol.with_changes(chunk_steps=1000).pair_key()
 
 
-def test_force_field_maker_chains_a_fallback_on_the_protocol_runs(li2o, caplog):
+def test_force_field_maker_chains_a_fallback_on_the_protocol_runs(li2o):
     protocol = MDProtocol(temperatures=(800, 1200), fallback_temperatures=(1000,),
                           skip_colder_without_hops=False)
     flow = ForceFieldMdProtocolMaker(protocol=protocol, engine="sevennet").make(li2o, "x")
@@ -91,9 +91,15 @@ def test_force_field_maker_chains_a_fallback_on_the_protocol_runs(li2o, caplog):
     assert cold.function_kwargs["hotter"] is None and cold.function_kwargs["earlier"] is None
     records = jobs["sevennet collect x"].function_kwargs["records"]
     assert [r.uuid for r in records][1:] == [fallback.uuid, hot.uuid]  # ascending T
-    # the AIMD flow builds every chain up front: it drops the fallback and says so
+    # the AIMD flow keeps it: one job that waits for both decisions and adds the chain only
+    # when needed (run with mocked VASP in test_md_vasp_aimd.py)
     aimd = md_maker("vasp", protocol)
-    assert aimd.protocol.fallback_temperatures == () and "force-field feature" in caplog.text
+    assert aimd.protocol.fallback_temperatures == (1000.0,)
+    vasp_jobs = {job.name: job for job in aimd.make(li2o).jobs}
+    assert not any(name.startswith("aimd production 1000K") for name in vasp_jobs)
+    earlier = vasp_jobs["aimd fallback 1000K"].function_args[3]
+    assert [r.uuid for r in earlier] == [vasp_jobs["aimd decide 800K"].uuid,
+                                         vasp_jobs["aimd decide 1200K"].uuid]
 
 
 def test_vasp_maker_takes_any_protocol_field(li2o):

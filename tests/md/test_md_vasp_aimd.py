@@ -205,3 +205,62 @@ def test_collect_reports_a_failed_vasp_chunk_and_keeps_the_other_temperatures(li
     assert status == {600.0: "ok", 800.0: "failed", 1000.0: "ok", 1200.0: "ok"}
     assert "chunk 2 did not complete" in doc.runs[1].reasons[0]
     assert doc.status == "ok"
+
+
+@pytest.mark.parametrize("needed", [True, False])
+def test_aimd_fallback_temperature_runs_only_when_the_others_give_no_fit(
+    mock_vasp, li2o, monkeypatch, needed
+):
+    """600/1200 K with 800 K as the fallback: ``aimd fallback 800K`` waits for both
+    decisions and, when they leave no Arrhenius fit, replaces itself by the 800 K chain
+    (mocked VASP: its INCAR at 800 K, its record in the document); otherwise no 800 K VASP
+    run exists and the record says why. (Four mocked steps are too few to analyse, so the
+    analysis' answer is set here; its rule is tested in test_md_continuation.py.)"""
+    from sse_flows.md import continuation
+
+    seen = []
+
+    def stand_in(records, protocol):
+        seen.append(sorted(records))
+        return needed
+
+    monkeypatch.setattr(continuation, "fallback_needed", stand_in)
+    temperatures = (600.0, 1200.0)
+    names = [f"aimd {kind} {t:g}K{suffix}" for t in (600.0, 800.0, 1200.0)
+             for kind, suffix in (("equilibration", ""), ("production", " 1"),
+                                  ("production", " 2"))]
+    mock_vasp({name: name.replace(" ", "_") for name in names},
+              {name: {"incar_settings": PAPER_INCAR_KEYS, "clear_inputs": False}
+               for name in names})
+    maker = AimdProtocolMaker(protocol=MDProtocol(
+        temperatures=temperatures, fallback_temperatures=(800.0,), equilibration_steps=3,
+        production_steps=4, chunk_steps=2, min_lattice_length=5.0, trajectory_interval=1,
+    ))
+    flow = maker.make(li2o, material_id="mp-1960")
+    built = [job.name for job in flow.jobs]
+    assert "aimd fallback 800K" in built and not any("800K" in n and "aimd fallback" not in n
+                                                     for n in built)
+    store = JobStore(MemoryStore(), additional_stores={"data": MemoryStore()})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        responses = run_locally(flow, store=store, create_folders=True, ensure_success=True)
+    assert seen == [[600.0, 1200.0]]  # decided on both protocol temperatures' records
+    ran = {}
+    for by_index in responses.values():
+        output = by_index[1].output
+        if getattr(output, "task_label", None) in names:
+            ran[output.task_label] = Path(output.dir_name.split(":")[-1])
+    fallback_runs = sorted(n for n in ran if "800K" in n)
+    doc = responses[flow.output.uuid][1].output
+    assert [run.temperature for run in doc.runs] == [600.0, 800.0, 1200.0]
+    run_800 = doc.runs[1]
+    if needed:
+        assert fallback_runs == sorted(n for n in names if "800K" in n)
+        incar = Incar.from_file(_find(ran["aimd production 800K 2"], "INCAR"))
+        assert incar["TEBEG"] == incar["TEEND"] == 800
+        assert run_800.status == "ok" and run_800.production_steps == 4
+        assert len(run_800.trajectory_files) == 2
+    else:
+        assert fallback_runs == []
+        assert run_800.status == "skipped" and "fallback" in run_800.reasons[0]
+        assert [run.status for run in (doc.runs[0], doc.runs[2])] == ["ok", "ok"]
