@@ -183,11 +183,18 @@ def stratified(materials: list[dict], n: int) -> list[dict]:
     return sorted(taken, key=lambda m: (m["split"] != "test", m["n_atoms"], m["id"]))
 
 
+#: Stop reasons of a stored run that are replayed by :func:`rerun_reason`.
+REPLAYED_STOPS = ("too few hops", "host unstable", "maximum length reached",
+                  "target error reached")
+
+
 def rerun_reason(doc: dict, protocol) -> str | None:
     """Why a stored MD document must be run again under the current protocol, or None.
 
-    * A run stopped for "too few hops" that the current continue-until rule, replayed on its
-      own trajectory, would not have stopped (the rule only ever stops later than before).
+    * A run that the current continue-until rule, replayed on its own trajectory, would not
+      have stopped: a rule that stops later ("too few hops" before 2026-11-30; "host
+      unstable" read on frames the document leaves out before 2026-12-01) or a raised
+      length limit.
     * The protocol temperatures leave no Arrhenius fit
       (:func:`sse_flows.md.continuation.fallback_needed`, replayed on the stored runs: the
       hottest host unstable, by its stop reason or by the analysis of the whole run, since a
@@ -199,15 +206,16 @@ def rerun_reason(doc: dict, protocol) -> str | None:
 
     runs = doc.get("runs", [])
     for run in runs:
-        if run.get("stop_reason") != "too few hops":
+        if run.get("stop_reason") not in REPLAYED_STOPS or not run.get("trajectory_files"):
             continue
         record = ProductionRecord(temperature=run["temperature"],
                                   production_steps=run["production_steps"], chunks=1,
                                   files=run["trajectory_files"])
         replayed = production_decision(record, protocol,
                                        time_step_fs=run["time_step_fs"] * run["step_skip"])
-        if replayed.stop_reason != "too few hops":
-            return f"{run['temperature']:g} K stopped by an older continue-until rule"
+        if replayed.stop_reason is None:
+            return (f"{run['temperature']:g} K stopped ({run['stop_reason']}) where the "
+                    "current rule goes on")
     broken = {t["T"] for t in (doc.get("diffusion") or {}).get("temperatures", [])
               if not t["framework_stable"]}
     stored = {

@@ -222,6 +222,7 @@ def production_decision(
         A copy with ``stop_reason``, ``d_relative_error`` and ``li_hops`` updated.
     """
     from sse_flows.analysis.diffusion import DiffusionSettings, analyze_temperature
+    from sse_flows.md.sanity import settled_production
 
     updated = record.model_copy()
     if record.error:
@@ -234,7 +235,9 @@ def production_decision(
         updated.stop_reason = "maximum length reached"
     settings = DiffusionSettings()
     try:
-        run = read_production(record, time_step_fs)
+        # the window the document analyses: from the first frame at temperature on
+        run, _, _ = settled_production(read_production(record, time_step_fs),
+                                       record.temperature, protocol.temperature_tolerance)
         entry = analyze_temperature(run, settings)
     except (ValueError, IndexError) as exc:  # too short to analyse yet
         logger.info("no decision on %s K yet: %s", record.temperature, exc)

@@ -18,7 +18,7 @@ from pymatgen.core import Structure
 
 from sse_flows.md.forcefield import MAX_RELAX_VOLUME_CHANGE
 from sse_flows.md.protocol import MDProtocol
-from sse_flows.md.sanity import SanityThresholds, check_trajectory, settled_start
+from sse_flows.md.sanity import SanityThresholds, check_trajectory, settled_production
 from sse_flows.md.schemas import MDRunDoc, MDTemperatureRun, ProductionRecord, RelaxationDoc
 from sse_flows.provenance import Provenance
 
@@ -64,9 +64,8 @@ def _prepare(
         run = read_production(record, protocol.time_step_fs * step_skip)
     except Exception as exc:  # noqa: BLE001 - an unreadable trajectory is a failed run
         return None, _failed(common, [f"unreadable trajectory: {type(exc).__name__}: {exc}"])
-    discard, settled = settled_start(run, temperature, protocol.temperature_tolerance)
-    if discard:
-        run = run.slice(discard, run.n_frames)
+    run, discard, settled = settled_production(run, temperature,
+                                               protocol.temperature_tolerance)
     common["discarded_frames"] = discard
     common["n_frames"] = run.n_frames
     check = check_trajectory(run, thresholds)

@@ -147,3 +147,26 @@ def settled_start(
         if abs(mean - target_K) <= tolerance * target_K:
             return start, True
     return 0, False
+
+
+def settled_production(
+    run: TemperatureRun, target_K: float, tolerance: float
+) -> tuple[TemperatureRun, int, bool]:
+    """The part of a production run that every stage analyses: from its first settled frame.
+
+    The continue-until decisions (:func:`sse_flows.md.continuation.production_decision`)
+    and the material's document (:func:`sse_flows.md.documents.make_md_run_doc`) both read
+    this window, so a run is not stopped as "host unstable" (or kept running) on frames
+    its document leaves out.
+
+    Returns
+    -------
+    tuple
+        (the run without its first ``discard`` frames, ``discard``, whether a settled
+        window was found), as :func:`settled_start` decides.
+    """
+    discard, settled = settled_start(run, target_K, tolerance)
+    if discard:
+        run = run.slice(discard, run.n_frames)
+    return run, discard, settled
+

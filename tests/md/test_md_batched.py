@@ -252,7 +252,7 @@ def test_materials_run_hottest_first_and_skip_colder_without_hops(cells, tmp_pat
     materials = cells[:2]  # 6 and 12 atoms
     workdirs = [tmp_path / "a", tmp_path / "b"]
     per_material = run_batched_materials(materials, protocol, workdirs,
-                                         potential=_Harmonic(materials))
+                                         potential=_Harmonic(materials, k=20.0))
     for cell, workdir, (cold, hot) in zip(materials, workdirs, per_material, strict=True):
         assert (cold.temperature, hot.temperature) == (800.0, 1200.0)
         assert hot.error is None and hot.production_steps == 40 and hot.chunks == 2

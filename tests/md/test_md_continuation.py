@@ -189,3 +189,40 @@ def test_thermostats_hold_the_target_temperature(thermostat):
     dyn.attach(lambda: temps.append(atoms.get_temperature()), interval=2)
     dyn.run(2000)  # 4 ps: the mean of a 72-atom run is known to ~2 %
     assert abs(np.mean(temps) - 600.0) < 0.05 * 600.0
+
+
+def test_the_stop_decision_reads_the_window_the_document_analyses(tmp_path, li2o_cubic):
+    """Each host atom moves 2.5 A (random directions, no net drift) while the run is still
+    50 % too hot (its first quarter), then vibrates on its sites at the target temperature.
+    The document leaves that start out (``settled_start``) and finds the host intact; the
+    stop decision reads the same window, so it does not stop the run as "host unstable" on
+    frames the document drops."""
+    from sse_flows.analysis.diffusion import analyze_temperature
+    from sse_flows.md.continuation import read_production
+    from sse_flows.md.documents import make_md_run_doc
+
+    n_frames, unsettled = 120, 30
+    run = vibrating_run(li2o_cubic, n_frames=n_frames, time_step_fs=40.0)
+    host = [i for i, s in enumerate(run.species) if s != "Li"]
+    directions = np.random.default_rng(5).normal(size=(len(host), 3))
+    directions *= 2.5 / np.linalg.norm(directions, axis=1, keepdims=True)
+    directions -= directions.mean(axis=0)  # no drift of the host as a whole
+    weight = np.zeros(n_frames)
+    weight[:unsettled] = np.linspace(1.0, 0.0, unsettled)
+    shift = weight[:, None, None] * directions[None]
+    run.frac_coords[:, host] += shift @ np.linalg.inv(run.lattice)
+    run.kinetic_temperatures[:unsettled] = 1500.0
+    protocol = MDProtocol(temperatures=(1000.0,), production_steps=4800,
+                          max_production_steps=48000, chunk_steps=4800,
+                          trajectory_interval=10, equilibration_steps=0)
+    record = ProductionRecord(temperature=1000.0, production_steps=4800, chunks=1,
+                              files=[save_run(run, tmp_path / "hot_start.json")])
+    # the whole run, start included, looks like a host that left its sites
+    assert not analyze_temperature(read_production(record)).framework_stable
+    decided = production_decision(record, protocol)
+    assert decided.stop_reason != "host unstable"
+    doc = make_md_run_doc("chgnet", li2o_cubic, li2o_cubic,
+                          [decided.model_copy(update={"stop_reason": "fixed length"})],
+                          protocol)
+    (run_doc,) = doc.runs
+    assert run_doc.discarded_frames >= unsettled and run_doc.framework.stable
