@@ -169,4 +169,3 @@ def settled_production(
     if discard:
         run = run.slice(discard, run.n_frames)
     return run, discard, settled
-
