@@ -34,6 +34,13 @@ Usage::
     .venv/bin/python benchmarks/md_vs_experiment.py --engine chgnet        # CPU subset
     .venv/bin/python benchmarks/md_vs_experiment.py --engine sevennet --device cuda --all \\
         --protocol paper-reduced                                           # GPU, all
+    .venv/bin/python benchmarks/md_vs_experiment.py --engine chgnet --max-production-steps 5000 \\
+        --extend-undetermined         # the undetermined of the CPU subset, on to 10 ps
+
+``--max-production-steps`` above the default continues each run from its checkpoints (the
+pool engine's extend) and keeps the documents apart (``<id>_max<N>.json``, results
+``..._max<N>.json``); ``--extend-undetermined`` runs on only the materials whose 2-ps MD is
+undetermined.
 
 Writes ``benchmarks/results/md_vs_experiment_<engine>.json`` and
 ``docs/img/md_vs_experiment.png``.
