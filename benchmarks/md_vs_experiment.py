@@ -40,7 +40,8 @@ Usage::
 ``--max-production-steps`` above the default continues each run from its checkpoints (the
 pool engine's extend) and keeps the documents apart (``<id>_max<N>.json``, results
 ``..._max<N>.json``); ``--extend-undetermined`` runs on only the materials whose 2-ps MD is
-undetermined.
+undetermined. An extended run continues in the same run folders, so its checkpoints replace
+the 2-ps ones there; the 2-ps documents stay in ``<id>.json``.
 
 Writes ``benchmarks/results/md_vs_experiment_<engine>.json`` and
 ``docs/img/md_vs_experiment.png``.
