@@ -216,6 +216,8 @@ def rerun_reason(doc: dict, protocol) -> str | None:
     for run in runs:
         if run.get("stop_reason") not in REPLAYED_STOPS or not run.get("trajectory_files"):
             continue
+        if run["production_steps"] >= protocol.production_limit:
+            continue  # at the limit every rule stops: no trajectory to read
         record = ProductionRecord(temperature=run["temperature"],
                                   production_steps=run["production_steps"], chunks=1,
                                   files=run["trajectory_files"])
@@ -619,10 +621,11 @@ def main() -> None:
         f"{m['cif_formula']} ({m['log10_sigma']:.1f}, {m['n_atoms']} atoms)" for m in materials))
     kind = "_disordered" if args.disordered else ""
     out_dir = args.work / f"{args.engine}_{args.protocol}{kind}"
-    base = {m["id"]: json.loads(doc_path(out_dir, m["id"]).read_text())["doc"]
-            for m in materials if doc_path(out_dir, m["id"]).is_file()}
+    base = {}  # the documents at the default limit, which --extend-undetermined keeps
     to_run = materials
     if args.extend_undetermined:
+        base = {m["id"]: json.loads(doc_path(out_dir, m["id"]).read_text())["doc"]
+                for m in materials if doc_path(out_dir, m["id"]).is_file()}
         to_run = sorted((m for m in materials if m["id"] in base and undetermined(base[m["id"]])),
                         key=lambda m: -m["log10_sigma"])  # fast conductors first
         print(f"extending {len(to_run)} undetermined at {CPU_MAX_PRODUCTION_STEPS} steps to "
@@ -634,7 +637,7 @@ def main() -> None:
         path = doc_path(out_dir, m["id"], suffix)
         if path.is_file():
             docs[m["id"]] = json.loads(path.read_text())["doc"]
-        elif args.extend_undetermined and m["id"] in base:
+        elif m["id"] in base:
             docs[m["id"]] = base[m["id"]]  # decided at the default limit: kept
     ml = ml_predictions(materials, args.raw, args.n_jobs)
     result = score(materials, docs, ml)

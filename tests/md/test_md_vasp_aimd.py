@@ -58,6 +58,16 @@ def _find(directory: Path, name: str) -> Path:
     raise FileNotFoundError(directory / name)
 
 
+def _vasp_task_dirs(responses, names) -> dict[str, Path]:
+    """Job name -> run folder of the mocked VASP jobs among ``names`` that ran."""
+    dirs = {}
+    for by_index in responses.values():
+        output = by_index[1].output
+        if getattr(output, "task_label", None) in names:
+            dirs[output.task_label] = Path(output.dir_name.split(":")[-1])
+    return dirs
+
+
 def test_aimd_flow_defaults_are_the_papers_protocol(li2o):
     maker = AimdProtocolMaker()
     protocol = maker.protocol
@@ -94,11 +104,7 @@ def test_aimd_flow_with_mocked_vasp(mock_vasp, li2o, tmp_path):
         warnings.simplefilter("ignore")
         responses = run_locally(flow, store=store, create_folders=True, ensure_success=True)
 
-    task_dirs = {}
-    for by_index in responses.values():
-        output = by_index[1].output
-        if getattr(output, "task_label", None) in names:
-            task_dirs[output.task_label] = Path(output.dir_name.split(":")[-1])
+    task_dirs = _vasp_task_dirs(responses, names)
     assert sorted(task_dirs) == sorted(names)
 
     for name, directory in task_dirs.items():
@@ -245,11 +251,7 @@ def test_aimd_fallback_temperature_runs_only_when_the_others_give_no_fit(
         warnings.simplefilter("ignore")
         responses = run_locally(flow, store=store, create_folders=True, ensure_success=True)
     assert seen == [[600.0, 1200.0]]  # decided on both protocol temperatures' records
-    ran = {}
-    for by_index in responses.values():
-        output = by_index[1].output
-        if getattr(output, "task_label", None) in names:
-            ran[output.task_label] = Path(output.dir_name.split(":")[-1])
+    ran = _vasp_task_dirs(responses, names)
     fallback_runs = sorted(n for n in ran if "800K" in n)
     doc = responses[flow.output.uuid][1].output
     assert [run.temperature for run in doc.runs] == [600.0, 800.0, 1200.0]
