@@ -58,9 +58,9 @@ def main() -> None:
     args = parser.parse_args()
     warnings.simplefilter("ignore")
 
-    from sse_flows.flows.commands import DEMO_PROTOCOL
     from sse_flows.md.forcefield import run_forcefield_md
     from sse_flows.md.pool import run_pool_md
+    from sse_flows.md.protocol import DEMO_PROTOCOL
     from sse_flows.sources.structures import StructureLibrary
 
     protocol = DEMO_PROTOCOL

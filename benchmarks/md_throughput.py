@@ -9,6 +9,10 @@ production steps of Bussi NVT (2 fs, taut 100 fs) at 1000 K:
 * one-by-one: :func:`sse_flows.md.forcefield.run_production_chunk` with the engine's ASE
   calculator, one structure after the other (what the per-material jobs do).
 
+On CUDA each row also records the peak memory of the all-in-one-pass run per atom (the
+check of :data:`sse_flows.md.batched.BYTES_PER_ATOM`). ``--single-max`` times one-by-one on
+the first few structures only (its rate does not depend on n).
+
 The potential is loaded and called once before timing; the batched engine is called twice
 more at each batch size before timing (the first calls at a new shape are slow).
 
@@ -16,7 +20,7 @@ Usage::
 
     .venv/bin/python benchmarks/md_throughput.py --sizes 1 2 4 8 --steps 5 --cells 1 1 2
     .venv/bin/python benchmarks/md_throughput.py --device cuda --sizes 1 8 64 256 \\
-        --steps 50 --cells 2 2 2    # 96-atom Li2O on a GPU
+        --steps 50 --cells 2 2 2 --single-max 8   # 96-atom Li2O on a GPU
 
 Writes ``benchmarks/results/md_throughput.json`` (or ``--out``).
 """
@@ -24,6 +28,7 @@ Writes ``benchmarks/results/md_throughput.json`` (or ``--out``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import platform
 import tempfile
@@ -109,6 +114,24 @@ def one_by_one_rate(cells, protocol, calculator, steps: int, workdir: Path) -> f
     return sum(len(c) for c in cells) * steps / wall
 
 
+@contextlib.contextmanager
+def peak_memory(device: str):
+    """Peak CUDA memory allocated inside the block (``{"bytes": ...}``; empty on a CPU):
+    the measurement behind :data:`sse_flows.md.batched.BYTES_PER_ATOM`."""
+    found: dict[str, int] = {}
+    if not str(device).startswith("cuda"):
+        yield found
+        return
+    import torch
+
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    base = torch.cuda.memory_allocated()
+    yield found
+    torch.cuda.synchronize()
+    found["bytes"] = int(torch.cuda.max_memory_allocated() - base)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engine", default="sevennet", choices=["sevennet", "chgnet"])
@@ -119,6 +142,9 @@ def main() -> None:
                         help="multiples of the 12-atom conventional Li2O cell")
     parser.add_argument("--repeats", type=int, default=3,
                         help="interleaved trials per size; the medians are reported")
+    parser.add_argument("--single-max", type=int, default=None,
+                        help="time one-by-one on at most this many of the n structures (it "
+                             "runs them one after another, so its rate does not depend on n)")
     parser.add_argument("--label", default="cpu")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results"
                                               / "md_throughput.json"))
@@ -149,10 +175,12 @@ def main() -> None:
             for _ in range(args.repeats):  # interleaved, so drifts of the machine hit all three
                 trials["batched"].append(
                     batched_rate(cells, protocol, potential, args.steps, per_pass))
-                trials["one_pass"].append(
-                    batched_rate(cells, protocol, potential, args.steps, None))
+                with peak_memory(args.device) as peak:
+                    trials["one_pass"].append(
+                        batched_rate(cells, protocol, potential, args.steps, None))
+                single_cells = cells[:args.single_max] if args.single_max else cells
                 trials["single"].append(
-                    one_by_one_rate(cells, protocol, calculator, args.steps, Path(tmp)))
+                    one_by_one_rate(single_cells, protocol, calculator, args.steps, Path(tmp)))
             batched, one_pass, single = (
                 float(np.median(trials[k])) for k in ("batched", "one_pass", "single")
             )
@@ -168,11 +196,18 @@ def main() -> None:
                          "one_pass_atom_steps_per_s": one_pass,
                          "one_by_one_atom_steps_per_s": single, "ratio": batched / single,
                          "one_pass_ratio": one_pass / single,
+                         "one_by_one_structures": len(single_cells),
+                         "peak_gpu_bytes_one_pass": peak.get("bytes"),
+                         "peak_gpu_bytes_per_atom": (peak["bytes"] / (n * len(cell))
+                                                     if peak.get("bytes") else None),
                          "trials": trials})
             print(f"{n:4d} x {len(cell)} atoms: batched {batched:8.1f} (all in one pass "
                   f"{one_pass:8.1f})  one-by-one {single:8.1f} atom-steps/s  ratio "
                   f"{batched / single:5.2f} ({one_pass / single:5.2f}); paired trials "
-                  f"{paired.min():.2f}-{paired.max():.2f}", flush=True)
+                  f"{paired.min():.2f}-{paired.max():.2f}"
+                  + (f"; peak GPU memory {peak['bytes'] / 2**30:.2f} GiB "
+                     f"({peak['bytes'] / (n * len(cell)) / 1e6:.2f} MB/atom)"
+                     if peak.get("bytes") else ""), flush=True)
     result = {
         "benchmark": "md_throughput", "engine": args.engine, "device": args.device,
         "label": args.label, "steps": args.steps, "thermostat": "bussi",

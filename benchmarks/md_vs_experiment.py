@@ -37,6 +37,10 @@ Usage::
     .venv/bin/python benchmarks/md_vs_experiment.py --engine chgnet --max-production-steps 5000 \\
         --extend-undetermined         # the undetermined of the CPU subset, on to 10 ps
 
+On a GPU machine without the model's packages, ``--md-only`` (with ``--deadline-s``) runs
+the MD alone; ``--report-only`` then scores the documents where the model is installed
+(``benchmarks/gpu/device_checks.sh``).
+
 ``--max-production-steps`` above the default continues each run from its checkpoints (the
 pool engine's extend) and keeps the documents apart (``<id>_max<N>.json``, results
 ``..._max<N>.json``); ``--extend-undetermined`` runs on only the materials whose 2-ps MD is
@@ -76,14 +80,20 @@ def study_protocol(name: str, min_lattice_length: float,
                    max_production_steps: int = CPU_MAX_PRODUCTION_STEPS):
     """``cpu``: the demo's 600/1000 K protocol with production capped at
     ``max_production_steps`` (1,000 steps, 2 ps, unless extended); ``paper-reduced``: the
-    paper's four temperatures, 1,000 + 5,000 steps."""
-    from sse_flows.flows.commands import DEMO_PROTOCOL
-    from sse_flows.md.protocol import MDProtocol
+    paper's four temperatures, 1,000 + 5,000 steps; ``smoke``: 1000 K, 10 + 20 steps, a
+    rehearsal that everything runs (``benchmarks/gpu/device_checks.sh``), no science."""
+    from sse_flows.md.protocol import DEMO_PROTOCOL, MDProtocol
 
     if name == "cpu":
         return dataclasses.replace(
             DEMO_PROTOCOL, max_production_steps=max_production_steps, chunk_steps=500,
             min_lattice_length=min_lattice_length,
+        )
+    if name == "smoke":
+        return MDProtocol(
+            temperatures=(1000.0,), fallback_temperatures=(), equilibration_steps=10,
+            production_steps=20, max_production_steps=20, chunk_steps=20,
+            trajectory_interval=5, relax_max_steps=5, min_lattice_length=min_lattice_length,
         )
     return MDProtocol(
         equilibration_steps=1000, production_steps=5000, max_production_steps=5000,
@@ -259,10 +269,12 @@ def doc_path(out_dir: Path, material_id: str, suffix: str = "") -> Path:
 
 
 def run_md(materials, protocol, engine: str, device: str, group: int, out_dir: Path,
-           suffix: str = "") -> None:
+           suffix: str = "", deadline_s: float | None = None) -> None:
     """MD of every material not yet done (or whose stored document :func:`rerun_reason`
     says must run again), ``group`` at a time; one JSON per material. A run with a raised
-    production limit continues each pair from its checkpoint (``run_pool_md``)."""
+    production limit continues each pair from its checkpoint (``run_pool_md``). With
+    ``deadline_s``, no new group starts once that many seconds have passed (a group in
+    flight finishes; a rerun picks up the rest)."""
     import shutil
 
     from sse_flows.md.pool import run_pool_md
@@ -282,7 +294,12 @@ def run_md(materials, protocol, engine: str, device: str, group: int, out_dir: P
         # else the pool keeps the relaxed cell and decides each finished pair again
     todo = [m for m in materials if not doc_path(out_dir, m["id"], suffix).is_file()]
     print(f"MD: {len(materials) - len(todo)} done, {len(todo)} to run ({engine}, {device})")
+    began = time.perf_counter()
     for start in range(0, len(todo), group):
+        if deadline_s is not None and time.perf_counter() - began > deadline_s:
+            print(f"deadline of {deadline_s:.0f} s passed: {len(todo) - start} materials left "
+                  "for a rerun", flush=True)
+            return
         batch = todo[start:start + group]
         t0 = time.perf_counter()
         docs = run_pool_md(
@@ -577,7 +594,7 @@ def main() -> None:
     parser.add_argument("--raw", type=Path, default=ROOT.parent / "shared" / "data" / "raw")
     parser.add_argument("--engine", default="chgnet", choices=["chgnet", "sevennet"])
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--protocol", default="cpu", choices=["cpu", "paper-reduced"])
+    parser.add_argument("--protocol", default="cpu", choices=["cpu", "paper-reduced", "smoke"])
     parser.add_argument("--min-lattice-length", type=float, default=8.0)
     parser.add_argument("--max-atoms", type=int, default=144)
     parser.add_argument("--all", action="store_true", help="every ordered OBELiX CIF")
@@ -597,6 +614,11 @@ def main() -> None:
                         "materials whose MD at the default limit is undetermined; the "
                         "others keep their documents and verdicts")
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--md-only", action="store_true",
+                        help="run the MD and stop (no model, no scoring: a GPU machine "
+                             "without the model's packages); --report-only scores later")
+    parser.add_argument("--deadline-s", type=float, default=None,
+                        help="start no new group of materials after this many seconds")
     parser.add_argument("--markdown", action="store_true", help="print the docs tables")
     parser.add_argument("--work", type=Path, default=ROOT / "benchmarks/work/md_vs_experiment")
     parser.add_argument("--out", type=Path, default=None)
@@ -631,7 +653,11 @@ def main() -> None:
         print(f"extending {len(to_run)} undetermined at {CPU_MAX_PRODUCTION_STEPS} steps to "
               f"{cap}: " + ", ".join(f"{m['id']} {m['cif_formula']}" for m in to_run))
     if not args.report_only:
-        run_md(to_run, protocol, args.engine, args.device, args.group, out_dir, suffix)
+        run_md(to_run, protocol, args.engine, args.device, args.group, out_dir, suffix,
+               args.deadline_s)
+    if args.md_only:
+        print(f"MD only: documents in {out_dir}")
+        return
     docs = {}
     for m in materials:
         path = doc_path(out_dir, m["id"], suffix)

@@ -9,7 +9,7 @@ import click
 from sse_flows.flows.md_validation import POOL_MATERIALS_PER_JOB
 from sse_flows.md.commands import md_protocol_options, protocol_from_options
 from sse_flows.md.makers import MD_ENGINES
-from sse_flows.md.protocol import DEFAULT_MD_ENGINE, MDProtocol
+from sse_flows.md.protocol import DEFAULT_MD_ENGINE, DEMO_PROTOCOL, MDProtocol
 from sse_flows.validation import (
     EXIT_VERDICT_FAILED,
     ParameterError,
@@ -413,26 +413,6 @@ DEMO_DEFAULTS = {
     # 20 minutes; at the demo's 600/1000 K it decides both controls right (docs/md.md)
     "md_engine": "chgnet",
 }
-
-#: the demo's REDUCED MD protocol, sized so the positive control gets a confident verdict
-#: on 2 cores: 600 and 1000 K (the wide 1/T lever narrows the extrapolation to 300 K more
-#: than longer runs would), 150 equilibration steps, then production continued in
-#: 750-step chunks until D is known to 50 % or 2,500 steps (5 ps). The hottest
-#: temperature runs first; a material without Li hops there (the negative control: 1 hop
-#: in 2 ps) stops after 1,000 steps and skips the colder run. 800 K runs only when the
-#: 1000 K host melts (the fallback temperature).
-DEMO_PROTOCOL = MDProtocol(
-    temperatures=(600.0, 1000.0),
-    fallback_temperatures=(800.0,),
-    equilibration_steps=150,
-    production_steps=250,
-    max_production_steps=2500,
-    chunk_steps=750,
-    target_d_relative_error=0.5,
-    min_lattice_length=8.0,
-    trajectory_interval=5,
-    relax_max_steps=150,
-)
 
 
 @click.command()

@@ -15,13 +15,46 @@ Public API::
 Host stability, Li hops and diffusion come from :mod:`sse_flows.analysis`.
 """
 
-from sse_flows.md.batched import run_batched_materials, run_batched_md
-from sse_flows.md.forcefield import run_forcefield_md
-from sse_flows.md.makers import AimdProtocolMaker, ForceFieldMdProtocolMaker, md_maker
-from sse_flows.md.ordering import order_structure
-from sse_flows.md.protocol import PAPER_TEMPERATURES, MDProtocol, make_md_supercell
-from sse_flows.md.sanity import SanityThresholds, check_trajectory
-from sse_flows.md.schemas import MDRunDoc, MDTemperatureRun, ProductionRecord
+import importlib
+from typing import TYPE_CHECKING
+
+# Lazy (PEP 562): ``import sse_flows.md.batched`` must not pull in the makers (jobflow,
+# atomate2, the stores), so that the batched engine runs where only numpy, pymatgen, ASE and
+# the potential are installed (a GPU machine with carried wheels).
+_LAZY = {
+    "run_batched_materials": "sse_flows.md.batched",
+    "run_batched_md": "sse_flows.md.batched",
+    "run_forcefield_md": "sse_flows.md.forcefield",
+    "AimdProtocolMaker": "sse_flows.md.makers",
+    "ForceFieldMdProtocolMaker": "sse_flows.md.makers",
+    "md_maker": "sse_flows.md.makers",
+    "order_structure": "sse_flows.md.ordering",
+    "PAPER_TEMPERATURES": "sse_flows.md.protocol",
+    "MDProtocol": "sse_flows.md.protocol",
+    "make_md_supercell": "sse_flows.md.protocol",
+    "SanityThresholds": "sse_flows.md.sanity",
+    "check_trajectory": "sse_flows.md.sanity",
+    "MDRunDoc": "sse_flows.md.schemas",
+    "MDTemperatureRun": "sse_flows.md.schemas",
+    "ProductionRecord": "sse_flows.md.schemas",
+}
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sse_flows.md.batched import run_batched_materials, run_batched_md
+    from sse_flows.md.forcefield import run_forcefield_md
+    from sse_flows.md.makers import AimdProtocolMaker, ForceFieldMdProtocolMaker, md_maker
+    from sse_flows.md.ordering import order_structure
+    from sse_flows.md.protocol import PAPER_TEMPERATURES, MDProtocol, make_md_supercell
+    from sse_flows.md.sanity import SanityThresholds, check_trajectory
+    from sse_flows.md.schemas import MDRunDoc, MDTemperatureRun, ProductionRecord
+
+
+def __getattr__(name: str):
+    """Import a public name's module on first use."""
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "PAPER_TEMPERATURES",

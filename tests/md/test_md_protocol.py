@@ -197,8 +197,8 @@ def test_fallback_temperatures_option():
     above the hottest temperature is a usage error that names the option."""
     import click
 
-    from sse_flows.flows.commands import DEMO_PROTOCOL
     from sse_flows.md.commands import protocol_from_options
+    from sse_flows.md.protocol import DEMO_PROTOCOL
 
     assert DEMO_PROTOCOL.fallback_temperatures == (800.0,)
     assert protocol_from_options(DEMO_PROTOCOL, {"fallback_temperatures": "900"}
