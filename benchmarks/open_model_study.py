@@ -12,9 +12,12 @@ of their members' out-of-fold predictions. Structure variants add, where a train
 them, the OBELiX ``train.csv`` hints (space group number, crystal system, lattice a, b, c)
 or the features of its OBELiX CIF (:mod:`sse_flows.features.cif_features`), NaN elsewhere;
 they are also scored on the rows that have them. Feature variants add matminer
-``ElementProperty`` presets or anion-chemistry features to the composition features.
+``ElementProperty`` presets, anion-chemistry features or Materials Project properties
+learned from composition (``crabnet_mp2019``: formation energy, band gap, hull distance) to
+the composition features.
 
-``../shared/data/raw/obelix/test.csv`` is never read. Writes
+``../shared/data/raw/obelix/test.csv`` is never read (nor any conductivity outside
+training_v2). Writes
 ``benchmarks/results/open_model_study.json``.
 """
 
@@ -45,7 +48,8 @@ GB2 = {"max_depth": 5, "n_estimators": 300, "learning_rate": 0.03, "max_features
 #: "magpie", "hints" (all + OBELiX hints), "cif_packaged" (all + the CIF features of
 #: training_v2_structures.csv), "cif_masked" (cif_packaged, CIF columns NaN in the test
 #: fold), a matminer ElementProperty preset ("deml", "megnet_el", "matscholar_el",
-#: "matminer": all + the preset) and "anion" (all + :func:`anion_chemistry_features`).
+#: "matminer": all + the preset), "anion" (all + :func:`anion_chemistry_features`) and "mp"
+#: (all + :func:`mp_property_features`).
 VARIANTS: dict[str, tuple[str, str, dict]] = {
     # 0. the current recipe's members
     "gb: depth 4, 200 trees, lr 0.05 (current)": ("gb", "all", {}),
@@ -102,6 +106,9 @@ VARIANTS: dict[str, tuple[str, str, dict]] = {
     "lgbm2 + matminer": ("lgbm", "matminer", LGBM2),
     "gb2 + anion chemistry": ("gb", "anion", GB2),
     "lgbm2 + anion chemistry": ("lgbm", "anion", LGBM2),
+    # 7. transfer features: MP formation energy, band gap and hull distance, predicted
+    "gb2 + MP properties": ("gb", "mp", GB2),
+    "lgbm2 + MP properties": ("lgbm", "mp", LGBM2),
 }  # fmt: skip
 
 #: name -> members (means of out-of-fold predictions).
@@ -147,6 +154,7 @@ ENSEMBLES: dict[str, list[str]] = {
     "mean gb2 + lgbm2 + matscholar_el": ["gb2 + matscholar_el", "lgbm2 + matscholar_el"],
     "mean gb2 + lgbm2 + matminer": ["gb2 + matminer", "lgbm2 + matminer"],
     "mean gb2 + lgbm2 + anion chemistry": ["gb2 + anion chemistry", "lgbm2 + anion chemistry"],
+    "mean gb2 + lgbm2 + MP properties": ["gb2 + MP properties", "lgbm2 + MP properties"],
     "mean gb2 + lgbm2 + CIF features, predicted without CIF": [
         "gb2 + CIF features, predicted without CIF",
         "lgbm2 + CIF features, predicted without CIF",
@@ -241,6 +249,42 @@ def anion_chemistry_features(formulas) -> pd.DataFrame:
         if not anions:  # shares and means of no anion are undefined, not 0
             rows[-1].update(dict.fromkeys(ANION_WEIGHTED, np.nan))
     return pd.DataFrame(rows, dtype=float)
+
+
+#: MP properties learned from composition (``mp_property_features``): name -> CSV files of
+#: ``../shared/data/raw/crabnet_mp2019`` (``formula,target``; several rows of one formula
+#: are averaged).
+MP_PROPERTY_TABLES = {
+    "mp_formation_energy": ("mp_e_form.csv",),
+    "mp_band_gap": ("mp_gap.csv",),
+    "mp_e_above_hull": ("mp_e_hull/train.csv", "mp_e_hull/val.csv", "mp_e_hull/test.csv"),
+}
+
+
+def mp_property_features(formulas, raw: Path = RAW) -> np.ndarray:
+    """Transfer features: per formula, the formation energy, PBE band gap and energy above
+    hull that LightGBM regressors on Magpie features, trained on the Materials Project
+    compositions of ``crabnet_mp2019`` (56,000-130,000 each; no conductivity data), predict.
+    Soft, polarizable anion frameworks have small gaps; metastable compositions sit above
+    the hull: properties the 676 conductivity rows alone cannot learn."""
+    import lightgbm as lgb
+
+    from sse_flows.features.magpie import featurize_formulas
+
+    query, _ = featurize_formulas(list(formulas))
+    columns = []
+    for name, files in MP_PROPERTY_TABLES.items():
+        table = pd.concat([pd.read_csv(raw / "crabnet_mp2019" / f, keep_default_na=False)
+                           for f in files])
+        table = table.groupby("formula", as_index=False)["target"].mean()
+        X, errors = featurize_formulas(table["formula"].tolist(), on_error="skip")
+        y = table["target"].to_numpy(float)[X.index.to_numpy()]
+        model = lgb.LGBMRegressor(n_estimators=1000, learning_rate=0.05, num_leaves=63,
+                                  colsample_bytree=0.5, n_jobs=2, verbose=-1)
+        model.fit(X.to_numpy(float), y)
+        columns.append(model.predict(query.to_numpy(float)))
+        print(f"  {name}: trained on {len(y)} MP compositions ({len(errors)} not featurized)")
+    return np.column_stack(columns)
 
 
 def element_property_features(formulas, preset: str) -> np.ndarray:
@@ -341,6 +385,8 @@ def main() -> None:
     for fset in {fset for _, fset, _ in variants.values()} - set(matrices) - {"cif_masked"}:
         if fset == "anion":
             extra = anion_chemistry_features(formulas).to_numpy(float)
+        elif fset == "mp":
+            extra = mp_property_features(formulas)
         else:
             extra = element_property_features(formulas, fset)
         matrices[fset] = np.hstack([ts.X, extra])
