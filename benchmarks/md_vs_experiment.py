@@ -72,6 +72,15 @@ THRESHOLD = -4.0
 MAX_ORDERING_ERROR = 0.02
 
 
+#: Materials known to melt or decompose below the lowest MD temperature (600 K): MD at
+#: 600-1200 K samples a superheated solid or a liquid there, and no Arrhenius line through
+#: it reaches the room-temperature solid. Scored apart (``solid_at_md_temperatures``),
+#: whichever way their MD went. Reduced formula -> (temperature K, what and where).
+MELTS_BELOW_MD = {
+    "LiAlCl4": (416.0, "melts at 143-146 C (Wikipedia, 'Lithium tetrachloroaluminate')"),
+    "LiAlH4": (423.0, "decomposes at 150 C (Wikipedia, 'Lithium aluminium hydride')"),
+}
+
 #: Production limit (steps) of the ``cpu`` protocol: 2 ps.
 CPU_MAX_PRODUCTION_STEPS = 1000
 
@@ -80,7 +89,9 @@ def study_protocol(name: str, min_lattice_length: float,
                    max_production_steps: int = CPU_MAX_PRODUCTION_STEPS):
     """``cpu``: the demo's 600/1000 K protocol with production capped at
     ``max_production_steps`` (1,000 steps, 2 ps, unless extended); ``paper-reduced``: the
-    paper's four temperatures, 1,000 + 5,000 steps; ``smoke``: 1000 K, 10 + 20 steps, a
+    paper's four temperatures, 1,000 + 5,000 steps; ``hot``: 1000 K alone, 150 + 1,000
+    steps (hop counts and host stability of two engines side by side, no Arrhenius fit);
+    ``smoke``: 1000 K, 10 + 20 steps, a
     rehearsal that everything runs (``benchmarks/gpu/device_checks.sh``), no science."""
     from sse_flows.md.protocol import DEMO_PROTOCOL, MDProtocol
 
@@ -88,6 +99,12 @@ def study_protocol(name: str, min_lattice_length: float,
         return dataclasses.replace(
             DEMO_PROTOCOL, max_production_steps=max_production_steps, chunk_steps=500,
             min_lattice_length=min_lattice_length,
+        )
+    if name == "hot":
+        return MDProtocol(
+            temperatures=(1000.0,), fallback_temperatures=(), equilibration_steps=150,
+            production_steps=1000, max_production_steps=1000, chunk_steps=500,
+            trajectory_interval=5, relax_max_steps=150, min_lattice_length=min_lattice_length,
         )
     if name == "smoke":
         return MDProtocol(
@@ -423,9 +440,6 @@ def score(materials, docs: dict[str, dict], ml: dict[str, dict]) -> dict:
     all of them with an undetermined or failed MD counted as wrong. The verdict and the
     combined estimate are the discovery ranking's own (``ranked_row``).
     """
-    from scipy.stats import spearmanr
-    from sklearn.metrics import balanced_accuracy_score
-
     from sse_flows.md.schemas import MDRunDoc
     from sse_flows.ranking.selection import VERDICT_ORDER
 
@@ -476,42 +490,69 @@ def score(materials, docs: dict[str, dict], ml: dict[str, dict]) -> dict:
     for r in rows:
         r.setdefault("combined_rank", None)
 
-    def metrics(subset: list[dict], cls: str, rank: str, strict: bool = False) -> dict:
-        if strict:  # no class counts as the wrong class
-            usable = subset
-            pred = np.array([r[cls] if r[cls] is not None else 1 - r["measured_label"]
-                             for r in usable])
-        else:
-            usable = [r for r in subset if r[cls] is not None]
-            pred = np.array([r[cls] for r in usable])
-        y = np.array([r["measured_label"] for r in usable])
-        out: dict = {"n": len(usable)}
-        if len(usable) >= 2 and len(set(y)) == 2:
-            out["balanced_accuracy"] = float(balanced_accuracy_score(y, pred))
-            out.update({
-                "true_positive": int(((pred == 1) & (y == 1)).sum()),
-                "false_positive": int(((pred == 1) & (y == 0)).sum()),
-                "false_negative": int(((pred == 0) & (y == 1)).sum()),
-                "true_negative": int(((pred == 0) & (y == 0)).sum()),
-            })
-        ranked = [r for r in subset if r[rank] is not None]
-        if len(ranked) >= 3:
-            out["spearman"] = float(spearmanr([r[rank] for r in ranked],
-                                              [r["measured_log10"] for r in ranked])[0])
-            out["n_ranked"] = len(ranked)
-        return out
+    return {"rows": rows, **summarize(rows)}
 
+
+def melts_below_md(formula: str) -> bool:
+    """True for a material of :data:`MELTS_BELOW_MD`."""
+    from pymatgen.core import Composition
+
+    return Composition(formula).reduced_formula in MELTS_BELOW_MD
+
+
+def metrics(subset: list[dict], cls: str, rank: str, strict: bool = False) -> dict:
+    """Balanced accuracy (with the confusion counts) of ``cls`` against the measured label
+    and Spearman of ``rank`` against the measured log10 sigma; ``strict``: a row without a
+    class counts as the wrong class."""
+    from scipy.stats import spearmanr
+    from sklearn.metrics import balanced_accuracy_score
+
+    if strict:
+        usable = subset
+        pred = np.array([r[cls] if r[cls] is not None else 1 - r["measured_label"]
+                         for r in usable])
+    else:
+        usable = [r for r in subset if r[cls] is not None]
+        pred = np.array([r[cls] for r in usable])
+    y = np.array([r["measured_label"] for r in usable])
+    out: dict = {"n": len(usable)}
+    if len(usable) >= 2 and len(set(y)) == 2:
+        out["balanced_accuracy"] = float(balanced_accuracy_score(y, pred))
+        out.update({
+            "true_positive": int(((pred == 1) & (y == 1)).sum()),
+            "false_positive": int(((pred == 1) & (y == 0)).sum()),
+            "false_negative": int(((pred == 0) & (y == 1)).sum()),
+            "true_negative": int(((pred == 0) & (y == 0)).sum()),
+        })
+    ranked = [r for r in subset if r[rank] is not None]
+    if len(ranked) >= 3:
+        out["spearman"] = float(spearmanr([r[rank] for r in ranked],
+                                          [r["measured_log10"] for r in ranked])[0])
+        out["n_ranked"] = len(ranked)
+    return out
+
+
+def summarize(rows: list[dict]) -> dict:
+    """The scores of :func:`score` from its rows (also of a stored result: ``--rescore``).
+    ``solid_at_md_temperatures`` leaves out the materials of :data:`MELTS_BELOW_MD`."""
     estimates = {"md": ("md_class", "md_rank"),
                  "md_d_hottest": ("md_class", "md_log10_d_hottest"),
                  "ml": ("ml_class", "ml_log10"),
                  "combined": ("combined_class", "combined_rank")}
+    for r in rows:
+        r["melts_below_md"] = melts_below_md(r["formula"])
     with_md_class = [r for r in rows if r["md_class"] is not None]
+    solid = [r for r in rows if not r["melts_below_md"]]
     return {
-        "rows": rows,
         "all_rows": {k: metrics(rows, c, r) for k, (c, r) in estimates.items()},
         "md_strict": metrics(rows, "md_class", "md_rank", strict=True),
         "rows_with_md_class": {k: metrics(with_md_class, c, r)
                                for k, (c, r) in estimates.items()},
+        "solid_at_md_temperatures": {
+            "left_out": [f"{r['formula']} ({r['id']})" for r in rows if r["melts_below_md"]],
+            "md_strict": metrics(solid, "md_class", "md_rank", strict=True),
+            **{k: metrics(solid, c, r) for k, (c, r) in estimates.items()},
+        },
         "n_md_undetermined": sum(r["verdict"] == "undetermined" for r in rows),
         "n_md_failed": sum(r["verdict"] == "failed" for r in rows),
     }
@@ -546,6 +587,13 @@ def markdown(result: dict) -> str:
     strict = result["md_strict"]
     lines.append(f"| MD, undetermined counted wrong | {strict['n']} | "
                  f"{f(strict.get('balanced_accuracy'), 2)} | – | – |")
+    solid = result.get("solid_at_md_temperatures")
+    if solid and solid["left_out"]:
+        for key, name in (("md_strict", "MD, undetermined counted wrong"), ("ml", "ML"),
+                          ("combined", "ML + MD")):
+            m = solid[key]
+            lines.append(f"| {name}, without {', '.join(solid['left_out'])} (melts below "
+                         f"600 K) | {m['n']} | {f(m.get('balanced_accuracy'), 2)} | – | – |")
     return "\n".join(lines)
 
 
@@ -594,7 +642,8 @@ def main() -> None:
     parser.add_argument("--raw", type=Path, default=ROOT.parent / "shared" / "data" / "raw")
     parser.add_argument("--engine", default="chgnet", choices=["chgnet", "sevennet"])
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--protocol", default="cpu", choices=["cpu", "paper-reduced", "smoke"])
+    parser.add_argument("--protocol", default="cpu",
+                        choices=["cpu", "paper-reduced", "hot", "smoke"])
     parser.add_argument("--min-lattice-length", type=float, default=8.0)
     parser.add_argument("--max-atoms", type=int, default=144)
     parser.add_argument("--all", action="store_true", help="every ordered OBELiX CIF")
@@ -602,6 +651,8 @@ def main() -> None:
                         help="the disordered CIFs instead, ordered by sse_flows.md.ordering")
     parser.add_argument("--max-materials", type=int, default=None,
                         help="take at most this many, stratified over the measured range")
+    parser.add_argument("--ids", default=None,
+                        help="comma-separated OBELiX ids: only these (of the selection)")
     parser.add_argument("--group", type=int, default=4, help="materials per batched run")
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--max-production-steps", type=int,
@@ -614,6 +665,9 @@ def main() -> None:
                         "materials whose MD at the default limit is undetermined; the "
                         "others keep their documents and verdicts")
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--rescore", type=Path, default=None,
+                        help="recompute the scores of a stored result JSON from its rows "
+                             "(no MD documents, no model) and write it back")
     parser.add_argument("--md-only", action="store_true",
                         help="run the MD and stop (no model, no scoring: a GPU machine "
                              "without the model's packages); --report-only scores later")
@@ -627,6 +681,14 @@ def main() -> None:
     args = parser.parse_args()
 
     warnings.simplefilter("ignore")
+    if args.rescore:
+        result = json.loads(args.rescore.read_text())
+        result.update(summarize(result["rows"]))
+        args.rescore.write_text(json.dumps(result, indent=2))
+        if args.markdown:
+            print(markdown(result))
+        print(f"rescored {args.rescore}")
+        return
     cap = args.max_production_steps
     if cap != CPU_MAX_PRODUCTION_STEPS and args.protocol != "cpu":
         parser.error("--max-production-steps applies to the cpu protocol")
@@ -637,6 +699,11 @@ def main() -> None:
     suffix = "" if cap == CPU_MAX_PRODUCTION_STEPS else f"_max{cap}"
     materials = select_materials(args.raw, args.max_atoms, args.min_lattice_length, args.all,
                                  args.disordered)
+    if args.ids:
+        wanted = args.ids.split(",")
+        materials = [m for m in materials if m["id"] in wanted]
+        if missing := set(wanted) - {m["id"] for m in materials}:
+            parser.error(f"not among the selected CIFs: {sorted(missing)}")
     if args.max_materials is not None:
         materials = stratified(materials, args.max_materials)
     print(f"{len(materials)} materials: " + ", ".join(

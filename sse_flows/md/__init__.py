@@ -56,6 +56,11 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def __dir__() -> list[str]:
+    """The module's names with the lazy ones (for completion and ``dir``)."""
+    return sorted(set(globals()) | set(_LAZY))
+
+
 __all__ = [
     "PAPER_TEMPERATURES",
     "AimdProtocolMaker",

@@ -50,6 +50,7 @@ def test_the_public_md_names_resolve_lazily():
 
     for name in md.__all__:
         assert getattr(md, name) is not None
+        assert name in dir(md)
     with pytest.raises(AttributeError, match="no attribute 'nothing'"):
         md.nothing  # noqa: B018
     assert "jobflow" not in _loaded_after("from sse_flows.md import MDProtocol, run_batched_md")
