@@ -132,6 +132,21 @@ def peak_memory(device: str):
     found["bytes"] = int(torch.cuda.max_memory_allocated() - base)
 
 
+def save(args, rows: list[dict]) -> None:
+    """Write the rows measured so far (after each batch size: a run stopped at a time
+    limit keeps its finished rows)."""
+    from sse_flows.data.writers import write_text_atomic
+
+    result = {
+        "benchmark": "md_throughput", "engine": args.engine, "device": args.device,
+        "label": args.label, "steps": args.steps, "thermostat": "bussi",
+        "structure": f"Li2O conventional x {args.cells}", "host": platform.node(),
+        "date": time.strftime("%Y-%m-%d"), "rows": rows,
+    }
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(args.out, json.dumps(result, indent=2))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engine", default="sevennet", choices=["sevennet", "chgnet"])
@@ -173,11 +188,12 @@ def main() -> None:
             cells = _rattled(cell, n)
             trials = {"batched": [], "one_pass": [], "single": []}
             for _ in range(args.repeats):  # interleaved, so drifts of the machine hit all three
-                trials["batched"].append(
-                    batched_rate(cells, protocol, potential, args.steps, per_pass))
                 with peak_memory(args.device) as peak:
                     trials["one_pass"].append(
                         batched_rate(cells, protocol, potential, args.steps, None))
+                trials["batched"].append(
+                    trials["one_pass"][-1] if per_pass is None  # the same run (CUDA)
+                    else batched_rate(cells, protocol, potential, args.steps, per_pass))
                 single_cells = cells[:args.single_max] if args.single_max else cells
                 trials["single"].append(
                     one_by_one_rate(single_cells, protocol, calculator, args.steps, Path(tmp)))
@@ -208,14 +224,8 @@ def main() -> None:
                   + (f"; peak GPU memory {peak['bytes'] / 2**30:.2f} GiB "
                      f"({peak['bytes'] / (n * len(cell)) / 1e6:.2f} MB/atom)"
                      if peak.get("bytes") else ""), flush=True)
-    result = {
-        "benchmark": "md_throughput", "engine": args.engine, "device": args.device,
-        "label": args.label, "steps": args.steps, "thermostat": "bussi",
-        "structure": f"Li2O conventional x {args.cells}", "host": platform.node(),
-        "date": time.strftime("%Y-%m-%d"), "rows": rows,
-    }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=2))
+            save(args, rows)
+    save(args, rows)
     print(f"wrote {args.out}")
 
 

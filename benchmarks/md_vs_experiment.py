@@ -91,8 +91,8 @@ def study_protocol(name: str, min_lattice_length: float,
     ``max_production_steps`` (1,000 steps, 2 ps, unless extended); ``paper-reduced``: the
     paper's four temperatures, 1,000 + 5,000 steps; ``hot``: 1000 K alone, 150 + 1,000
     steps (hop counts and host stability of two engines side by side, no Arrhenius fit);
-    ``smoke``: 1000 K, 10 + 20 steps, a
-    rehearsal that everything runs (``benchmarks/gpu/device_checks.sh``), no science."""
+    ``smoke``: 1000 K, 10 + 20 steps, a rehearsal that everything runs
+    (``benchmarks/gpu/device_checks.sh``), no science."""
     from sse_flows.md.protocol import DEMO_PROTOCOL, MDProtocol
 
     if name == "cpu":
@@ -682,9 +682,11 @@ def main() -> None:
 
     warnings.simplefilter("ignore")
     if args.rescore:
+        from sse_flows.data.writers import write_text_atomic
+
         result = json.loads(args.rescore.read_text())
         result.update(summarize(result["rows"]))
-        args.rescore.write_text(json.dumps(result, indent=2))
+        write_text_atomic(args.rescore, json.dumps(result, indent=2))
         if args.markdown:
             print(markdown(result))
         print(f"rescored {args.rescore}")
