@@ -186,6 +186,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.sizes:
             cells = _rattled(cell, n)
+            single_cells = cells[:args.single_max] if args.single_max else cells
             trials = {"batched": [], "one_pass": [], "single": []}
             for _ in range(args.repeats):  # interleaved, so drifts of the machine hit all three
                 with peak_memory(args.device) as peak:
@@ -194,7 +195,6 @@ def main() -> None:
                 trials["batched"].append(
                     trials["one_pass"][-1] if per_pass is None  # the same run (CUDA)
                     else batched_rate(cells, protocol, potential, args.steps, per_pass))
-                single_cells = cells[:args.single_max] if args.single_max else cells
                 trials["single"].append(
                     one_by_one_rate(single_cells, protocol, calculator, args.steps, Path(tmp)))
             batched, one_pass, single = (

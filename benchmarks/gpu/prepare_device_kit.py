@@ -56,22 +56,25 @@ OBELIX_FILES = ("test.csv", "train.csv", "test_cifs.tar.gz", "train_cifs.tar.gz"
                 "LICENSE.txt")
 
 
+def unused_checkpoint_file(path: str) -> bool:
+    """True for a file of SevenNet's pretrained folder outside :data:`SEVENNET_KEEP` (the
+    folder's Python modules stay)."""
+    return (path.startswith("sevenn/pretrained_potentials/")
+            and not path.startswith(SEVENNET_KEEP) and not path.endswith(".py"))
+
+
 def slim_sevenn(wheel: Path) -> None:
     """Rewrite SevenNet's wheel without the pretrained checkpoints other than
     :data:`SEVENNET_KEEP` (their RECORD lines go too)."""
-    drop = "sevenn/pretrained_potentials/"
     tmp = wheel.with_suffix(".tmp")
     with zipfile.ZipFile(wheel) as src, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as dst:
         for item in src.infolist():
-            name = item.filename
-            if name.startswith(drop) and not name.startswith(SEVENNET_KEEP) and not (
-                    name.endswith(".py")):
+            if unused_checkpoint_file(item.filename):
                 continue
             data = src.read(item)
-            if name.endswith(".dist-info/RECORD"):
+            if item.filename.endswith(".dist-info/RECORD"):
                 kept = [line for line in data.decode().splitlines()
-                        if not (line.startswith(drop) and not line.startswith(SEVENNET_KEEP)
-                                and not line.split(",")[0].endswith(".py"))]
+                        if not unused_checkpoint_file(line.split(",")[0])]
                 data = ("\n".join(kept) + "\n").encode()
             dst.writestr(item, data)
     tmp.replace(wheel)
