@@ -49,7 +49,8 @@ GB2 = {"max_depth": 5, "n_estimators": 300, "learning_rate": 0.03, "max_features
 #: training_v2_structures.csv), "cif_masked" (cif_packaged, CIF columns NaN in the test
 #: fold), a matminer ElementProperty preset ("deml", "megnet_el", "matscholar_el",
 #: "matminer": all + the preset), "anion" (all + :func:`anion_chemistry_features`) and "mp"
-#: (all + :func:`mp_property_features`).
+#: (all + :func:`mp_property_features`). A suffix ``@li`` trains on the Li-containing rows
+#: of each training fold only (every row is still predicted).
 VARIANTS: dict[str, tuple[str, str, dict]] = {
     # 0. the current recipe's members
     "gb: depth 4, 200 trees, lr 0.05 (current)": ("gb", "all", {}),
@@ -109,6 +110,12 @@ VARIANTS: dict[str, tuple[str, str, dict]] = {
     # 7. transfer features: MP formation energy, band gap and hull distance, predicted
     "gb2 + MP properties": ("gb", "mp", GB2),
     "lgbm2 + MP properties": ("lgbm", "mp", LGBM2),
+    # 8. trained on the Li rows only (the Na rows of Kang and Xu left out of every training
+    #    fold; scored on the Li rows, the only ones the pool and OBELiX hold)
+    "gb2, Li rows only": ("gb", "all@li", GB2),
+    "lgbm2, Li rows only": ("lgbm", "all@li", LGBM2),
+    "gb2 + CIF features, Li rows only": ("gb", "cif_packaged@li", GB2),
+    "lgbm2 + CIF features, Li rows only": ("lgbm", "cif_packaged@li", LGBM2),
 }  # fmt: skip
 
 #: name -> members (means of out-of-fold predictions).
@@ -155,6 +162,11 @@ ENSEMBLES: dict[str, list[str]] = {
     "mean gb2 + lgbm2 + matminer": ["gb2 + matminer", "lgbm2 + matminer"],
     "mean gb2 + lgbm2 + anion chemistry": ["gb2 + anion chemistry", "lgbm2 + anion chemistry"],
     "mean gb2 + lgbm2 + MP properties": ["gb2 + MP properties", "lgbm2 + MP properties"],
+    "mean gb2 + lgbm2, Li rows only": ["gb2, Li rows only", "lgbm2, Li rows only"],
+    "mean gb2 + lgbm2 + CIF features, Li rows only": [
+        "gb2 + CIF features, Li rows only",
+        "lgbm2 + CIF features, Li rows only",
+    ],
     "mean gb2 + lgbm2 + CIF features, predicted without CIF": [
         "gb2 + CIF features, predicted without CIF",
         "lgbm2 + CIF features, predicted without CIF",
@@ -216,8 +228,14 @@ ANIONS = ("N", "O", "F", "S", "Cl", "Se", "Br", "Te", "I")
 SOFT_ANIONS = ("S", "Se", "Te", "Br", "I")
 HARD_ANIONS = ("O", "F")
 #: the anion-chemistry features that are weighted over the anions (NaN without anions)
-ANION_WEIGHTED = ("soft_anion_share", "hard_anion_share", "halide_share",
-                  "chalcogenide_share", "anion_electronegativity", "anion_radius")
+ANION_WEIGHTED = (
+    "soft_anion_share",
+    "hard_anion_share",
+    "halide_share",
+    "chalcogenide_share",
+    "anion_electronegativity",
+    "anion_radius",
+)
 
 
 def anion_chemistry_features(formulas) -> pd.DataFrame:
@@ -274,13 +292,20 @@ def mp_property_features(formulas, raw: Path = RAW) -> np.ndarray:
     query, _ = featurize_formulas(list(formulas))
     columns = []
     for name, files in MP_PROPERTY_TABLES.items():
-        table = pd.concat([pd.read_csv(raw / "crabnet_mp2019" / f, keep_default_na=False)
-                           for f in files])
+        table = pd.concat(
+            [pd.read_csv(raw / "crabnet_mp2019" / f, keep_default_na=False) for f in files]
+        )
         table = table.groupby("formula", as_index=False)["target"].mean()
         X, errors = featurize_formulas(table["formula"].tolist(), on_error="skip")
         y = table["target"].to_numpy(float)[X.index.to_numpy()]
-        model = lgb.LGBMRegressor(n_estimators=1000, learning_rate=0.05, num_leaves=63,
-                                  colsample_bytree=0.5, n_jobs=2, verbose=-1)
+        model = lgb.LGBMRegressor(
+            n_estimators=1000,
+            learning_rate=0.05,
+            num_leaves=63,
+            colsample_bytree=0.5,
+            n_jobs=2,
+            verbose=-1,
+        )
         model.fit(X.to_numpy(float), y)
         columns.append(model.predict(query.to_numpy(float)))
         print(f"  {name}: trained on {len(y)} MP compositions ({len(errors)} not featurized)")
@@ -356,7 +381,7 @@ def main() -> None:
         regression_scores,
     )
 
-    ts = load_open_training_set()
+    ts = load_open_training_set(li_only=False)  # every row; "@li" variants train on Li rows
     table = load_training_v2().reset_index(drop=True)
     y, censored, labels = ts.extra["log10_sigma"], ts.extra["censored"], ts.labels
     hints = structure_hints(table, RAW)
@@ -374,6 +399,7 @@ def main() -> None:
         "rows with a CIF": cif["cif_density"].notna().to_numpy(),
         "rows without a space group": hints["sg_number"].isna().to_numpy(),
         "rows without a CIF": cif["cif_density"].isna().to_numpy(),
+        "Li rows": table["contains_li"].to_numpy(bool),
     }
     seeds = [int(s) for s in args.seeds.split(",")]
     folds = {s: grouped_folds(ts, seed=s) for s in seeds}
@@ -382,7 +408,8 @@ def main() -> None:
         prefixes = args.only.split(",")
         variants = {k: v for k, v in VARIANTS.items() if any(k.startswith(p) for p in prefixes)}
     formulas = table["formula"].tolist()
-    for fset in {fset for _, fset, _ in variants.values()} - set(matrices) - {"cif_masked"}:
+    base_sets = {fset.partition("@")[0] for _, fset, _ in variants.values()}
+    for fset in base_sets - set(matrices) - {"cif_masked"}:
         if fset == "anion":
             extra = anion_chemistry_features(formulas).to_numpy(float)
         elif fset == "mp":
@@ -394,6 +421,9 @@ def main() -> None:
     def run(name, seed, fold):
         alg, fset, params = variants[name]
         train, test = folds[seed][fold]
+        fset, _, rows = fset.partition("@")
+        if rows == "li":
+            train = train[subsets["Li rows"][train]]
         if fset == "cif_masked":  # train with the CIF features, predict from the formula
             X = matrices["cif_packaged"]
             X_test = X[test].copy()
@@ -452,14 +482,16 @@ def main() -> None:
     args.out.write_text(json.dumps(report, indent=1) + "\n")
     print(
         f"{'variant':60s} {'MAE':>6s} {'rho':>6s} {'bACC':>6s} {'AUC':>6s} | sg/no sg, cif/no cif"
+        " | Li rows: MAE, AUC"
     )
     for name, s in report["variants"].items():
-        a = s["all rows"]
+        a, li = s["all rows"], s.get("Li rows", {})
         print(
             f"{name[:60]:60s} {a['mae']:6.3f} {a['spearman']:6.3f} {a['balanced_acc']:6.3f} "
             f"{a['auc']:6.3f} | {s['rows with a space group']['mae']:6.3f} "
             f"{s['rows without a space group']['mae']:6.3f} {s['rows with a CIF']['mae']:6.3f} "
-            f"{s['rows without a CIF']['mae']:6.3f}"
+            f"{s['rows without a CIF']['mae']:6.3f} | {li.get('mae', np.nan):6.3f} "
+            f"{li.get('auc', np.nan):6.3f}"
         )
 
 
