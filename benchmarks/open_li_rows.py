@@ -1,0 +1,105 @@
+"""Train the open recipe on the Li rows only, or on every row? Folds built on the Li rows.
+
+``benchmarks/open_model_study.py`` ("Li rows only" variants) answers this on folds over
+all 676 rows of training_v2, leaving the Na rows out of each training fold. This script
+asks the same question on the recipe's own folds: stratified group 5-fold over the
+composition clusters of the 532 Li rows (:func:`sse_flows.models.open_recipe.grouped_folds`,
+fold seeds 0, 1, 2). Each fold's held-out Li rows are predicted by the mean of the tuned GB
+and LightGBM regressors trained either on the fold's Li training rows alone, or on those
+plus all 144 Na rows (Na rows are never held out: the pool and OBELiX are Li-only). Scores:
+MAE (censored rows one-sided), Spearman, AUC at 1e-4 S/cm, R2, next to predicting the Li
+rows' median. The OBELiX test split is never read.
+
+Usage::
+
+    .venv/bin/python benchmarks/open_li_rows.py
+
+Writes ``benchmarks/results/open_li_rows.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/open_li_rows.json")
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")
+    from joblib import Parallel, delayed
+
+    from sse_flows.data.open_data import censored_residuals
+    from sse_flows.data.writers import write_text_atomic
+    from sse_flows.models.open_recipe import (
+        grouped_folds,
+        load_open_training_set,
+        make_regressor,
+        regression_scores,
+    )
+
+    every = load_open_training_set(li_only=False, structure=False)
+    li = load_open_training_set(li_only=True, structure=False)
+    li_index = np.flatnonzero(every.contains_li)
+    na_index = np.flatnonzero(~every.contains_li)
+    if [every.formulas[i] for i in li_index] != li.formulas:
+        sys.exit("the Li rows of the two training sets are not aligned")
+    y, censored, labels = li.extra["log10_sigma"], li.extra["censored"], li.labels
+    seeds = [int(s) for s in args.seeds.split(",")]
+    folds = {s: grouped_folds(li, seed=s) for s in seeds}
+
+    def fit_predict(rows: str, algorithm: str, seed: int, fold: int) -> np.ndarray:
+        train, test = folds[seed][fold]
+        if rows == "Li rows":  # each set's own feature columns (fraction elements differ)
+            X, target, train_rows, test_rows = li.X, y, train, test
+        else:
+            X, target = every.X, every.extra["log10_sigma"]
+            train_rows = np.concatenate([li_index[train], na_index])
+            test_rows = li_index[test]
+        model = make_regressor(algorithm, seed).fit(X[train_rows], target[train_rows])
+        return model.predict(X[test_rows])
+
+    result = {"benchmark": "open_li_rows", "li_rows": len(y), "na_rows": len(na_index),
+              "folds": "stratified group 5-fold over the Li rows' composition clusters",
+              "median_mae": float(censored_residuals(y, np.full(len(y), np.median(y)),
+                                                     censored).mean()),
+              "variants": {}, "date": time.strftime("%Y-%m-%d")}  # fmt: skip
+    for rows in ("Li rows", "Li rows + every Na row"):
+        tasks = [(a, s, f) for a in ("gb", "lgbm") for s in seeds for f in range(len(folds[s]))]
+        preds = Parallel(n_jobs=args.n_jobs)(delayed(fit_predict)(rows, *t) for t in tasks)
+        oof = {s: np.zeros(len(y)) for s in seeds}
+        for (_a, s, f), pred in zip(tasks, preds, strict=True):
+            oof[s][folds[s][f][1]] += pred / 2
+        per_seed = []
+        for s in seeds:
+            scores = regression_scores(y, oof[s], censored, labels)
+            scores["r2"] = float(1 - np.mean((oof[s] - y) ** 2) / np.var(y))
+            per_seed.append({"seed": s, **scores})
+        keys = [k for k in per_seed[0] if k != "seed"]
+        mean = {k: float(np.mean([p[k] for p in per_seed])) for k in keys}
+        result["variants"][rows] = {"per_seed": per_seed, "mean": mean}
+        print(
+            f"trained on {rows:24s} "
+            + "  ".join(f"{k} {mean[k]:.3f}" for k in keys)
+            + "  per-seed MAE "
+            + " ".join(f"{p['mae']:.3f}" for p in per_seed),
+            flush=True,
+        )
+    print(f"predict the Li rows' median: MAE {result['median_mae']:.3f}")
+    write_text_atomic(args.out, json.dumps(result, indent=2) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
