@@ -142,7 +142,9 @@ def train(training, algorithms, n_splits, grouped, n_jobs, save_doc, figures, re
     if regressor is not None:
         click.echo(
             "open recipe regressor (GB + LightGBM, log10 sigma): grouped MAE "
-            f"{regressor['mae_log10_grouped']:.2f}, Spearman {regressor['spearman_grouped']:.2f}, "
+            f"{regressor['mae_log10_grouped']:.2f} (the training median: "
+            f"{regressor['mae_log10_median_grouped']:.2f}), R2 {regressor['r2_grouped']:.2f}, "
+            f"Spearman {regressor['spearman_grouped']:.2f}, "
             f"grouped acc {regressor['grouped_acc_mean']:.3f}, 90 % interval coverage "
             f"{regressor['coverage_grouped']:.2f}; random-split acc {regressor['acc_mean']:.3f}"
         )
