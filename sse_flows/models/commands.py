@@ -20,9 +20,9 @@ RECIPE_OPTION = click.option(
     type=click.Choice(["open", "paper"]),
     default="open",
     show_default=True,
-    help="'open': all open data (Kang + Xu + OBELiX train), log10 sigma regressors with "
-    "90 % intervals, calibrated p and an applicability domain. 'paper': Kang + Xu rows, the "
-    "GB + LightGBM classifier vote of the paper (the reproduction).",
+    help="'open': the Li rows of all open data (Kang + Xu + OBELiX train), log10 sigma "
+    "regressors with 90 % intervals, calibrated p and an applicability domain. 'paper': "
+    "Kang + Xu rows, the GB + LightGBM classifier vote of the paper (the reproduction).",
 )
 
 TRAINING_OPTION = click.option(

@@ -22,9 +22,9 @@ def evaluate_models_job(
 ) -> ModelEvaluationDoc:
     """Nested evaluation of the classifiers (:func:`~sse_flows.models.evaluation.evaluate_models`).
 
-    ``recipe="open"`` evaluates them on the open table (training_v2 or the user CSV with
-    the open features); ``"paper"`` on the paper's table. The per-split scores and chosen
-    hyperparameters (``per_split``) go to the "data" store.
+    ``recipe="open"`` evaluates them on the open table (the Li rows of training_v2, or the
+    user CSV, with the open features); ``"paper"`` on the paper's table. The per-split
+    scores and chosen hyperparameters (``per_split``) go to the "data" store.
     """
     from sse_flows.models.evaluation import evaluate_models
     from sse_flows.models.open_recipe import load_open_training_set
