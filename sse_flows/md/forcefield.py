@@ -19,10 +19,12 @@ their weights ship in their wheels (nothing downloads at run time).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import logging
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +111,23 @@ def _atoms(structure: Structure, calculator):
     return atoms
 
 
+#: scipy's ``logm`` warning when its error estimate is below 1e-9 (exponent -10 or lower).
+#: FrechetCellFilter takes the matrix logarithm of the cell deformation at every step;
+#: errors of ~4e-13 are reported dozens of times per relaxation and mean nothing. Larger
+#: errors still warn.
+NEGLIGIBLE_LOGM_WARNING = (
+    r"logm result may be inaccurate, approximate err = [0-9.]+e-(1\d|[2-9]\d|\d{3})$"
+)
+
+
+@contextlib.contextmanager
+def quiet_negligible_logm_warnings():
+    """Silence :data:`NEGLIGIBLE_LOGM_WARNING` inside the block (nothing else)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=NEGLIGIBLE_LOGM_WARNING, category=RuntimeWarning)
+        yield
+
+
 def relax_for_md(
     structure: Structure, calculator, protocol: MDProtocol
 ) -> tuple[Structure, RelaxationDoc]:
@@ -139,7 +158,8 @@ def relax_for_md(
     pressure = float(-np.trace(atoms.get_stress(voigt=False)) / 3 / GPa)
     v_before = atoms.get_volume()
     optimizer = FIRE(FrechetCellFilter(atoms), logfile=None)
-    optimizer.run(fmax=protocol.relax_fmax, steps=protocol.relax_max_steps)
+    with quiet_negligible_logm_warnings():
+        optimizer.run(fmax=protocol.relax_fmax, steps=protocol.relax_max_steps)
     forces = atoms.get_forces()
     max_force = float(np.linalg.norm(forces, axis=1).max())
     relaxed = Structure(
