@@ -224,8 +224,7 @@ def main() -> None:
                   + (f"; peak GPU memory {peak['bytes'] / 2**30:.2f} GiB "
                      f"({peak['bytes'] / (n * len(cell)) / 1e6:.2f} MB/atom)"
                      if peak.get("bytes") else ""), flush=True)
-            save(args, rows)
-    save(args, rows)
+            save(args, rows)  # after each size (--sizes takes at least one)
     print(f"wrote {args.out}")
 
 

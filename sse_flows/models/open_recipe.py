@@ -581,7 +581,10 @@ def load_or_train_open_ensemble(
 def regression_scores(
     y: np.ndarray, pred: np.ndarray, censored: np.ndarray, labels: np.ndarray
 ) -> dict[str, float]:
-    """MAE (censored one-sided), Spearman, accuracy, balanced accuracy and AUC at -4."""
+    """MAE (censored one-sided), Spearman, R2, accuracy, balanced accuracy and AUC at -4.
+
+    ``r2`` is 1 - mean squared error / variance of ``y`` (censored rows at their bound).
+    """
     from scipy.stats import spearmanr
     from sklearn.metrics import accuracy_score, balanced_accuracy_score, roc_auc_score
 
@@ -592,10 +595,18 @@ def regression_scores(
     return {
         "mae": float(censored_residuals(y, pred, censored).mean()),
         "spearman": float(spearmanr(pred, y)[0]) if len(y) > 2 else float("nan"),
+        "r2": float(1.0 - np.mean((pred - y) ** 2) / np.var(y)) if np.var(y) > 0 else float("nan"),
         "acc": float(accuracy_score(labels, call)),
         "balanced_acc": float(balanced_accuracy_score(labels, call)) if two_classes else 0.0,
         "auc": float(roc_auc_score(labels, pred)) if two_classes else float("nan"),
     }
+
+
+def median_baseline_mae(y: np.ndarray, censored: np.ndarray) -> float:
+    """MAE (censored rows one-sided) of predicting the median of ``y`` for every row."""
+    from sse_flows.data.open_data import censored_residuals
+
+    return float(censored_residuals(y, np.full(len(y), np.median(y)), censored).mean())
 
 
 def evaluate_open_regressor(
@@ -651,10 +662,8 @@ def evaluate_open_regressor(
         "lofo_acc": None,
         "mae_log10_random": float(np.mean([s["mae"] for s in random_scores])),
         "mae_log10_grouped": grouped["mae"],
-        "mae_log10_median_grouped": float(
-            censored_residuals(y, np.full(len(y), np.median(y)), censored).mean()
-        ),
-        "r2_grouped": float(1.0 - np.mean((oof - y) ** 2) / np.var(y)),
+        "mae_log10_median_grouped": median_baseline_mae(y, censored),
+        "r2_grouped": grouped["r2"],
         "spearman_grouped": grouped["spearman"],
         "balanced_acc_grouped": grouped["balanced_acc"],
         "auc_grouped": grouped["auc"],
