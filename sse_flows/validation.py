@@ -59,6 +59,8 @@ DISCOVERY_OPTIONS = {
     "min_votes": "--min-votes",
     "recipe": "--recipe",
     "max_md": "--max-md",
+    "md_scope": "--md-scope",
+    "md_top": "--md-top",
     "control_formula": "--control",
     "negative_control_formula": "--negative-control",
     "structures_dir": "--structures-dir",
@@ -274,6 +276,14 @@ def check_discovery_parameters(params: Mapping[str, Any]) -> None:
         from sse_flows.ranking.selection import parse_md_scope
 
         parse_md_scope(params["md_scope"])  # raises the ParameterError
+    if params.get("md_top") is not None:
+        md_top = check_int("md_top", params["md_top"], 0, hint="(0: the vote's candidates only)")
+        if md_top and params.get("md_scope", "candidates") != "candidates":
+            raise ParameterError(
+                "md_top",
+                f"adds to --md-scope candidates only; --md-scope {params['md_scope']} already "
+                "chooses by acquisition (drop --md-top or use --md-scope candidates)",
+            )
     if params.get("md_materials_per_job") is not None:
         check_int("md_materials_per_job", params["md_materials_per_job"], 1)
     if params.get("md_max_atoms") is not None:
@@ -519,6 +529,8 @@ def _check_discovery_command(params: dict[str, Any]) -> None:
         "min_votes": params["min_votes"],
         "max_md": params["max_md"],
         "md_max_atoms": params["md_max_atoms"],
+        "md_scope": params.get("md_scope", "candidates"),
+        "md_top": params.get("md_top"),
     }
     check_discovery_parameters(fields)
     if params.get("out") is not None:

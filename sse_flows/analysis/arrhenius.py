@@ -1,4 +1,12 @@
-"""Weighted Arrhenius fit, extrapolation to room temperature and Nernst-Einstein conductivity.
+"""Arrhenius fits, extrapolation to room temperature and Nernst-Einstein conductivity.
+
+:func:`fit_arrhenius_sampled` is the fit the analysis uses: it propagates each
+temperature's posterior of D (a normal truncated at D > 0, mean D and standard deviation
+D_err) by sampling. Every draw of the D's is fitted by the weighted least squares below,
+so the spread of the fitted (ln D0, Ea) holds the errors of every temperature jointly, and
+the interval of D(300 K) is the 2.5-97.5 percentile range of the extrapolated draws (it is
+asymmetric where a D's error is large, as it should be). With more than two temperatures
+and a reduced chi^2 above 1 the draws are widened about the central fit by sqrt(chi^2).
 
 The model is ln D = ln D0 - Ea / (k_B T), fitted by weighted least squares with weights
 1/var(ln D), var(ln D) = (D_err/D)**2 (floored at ``min_rel_err``**2). The parameter
@@ -23,6 +31,8 @@ from sse_flows.constants import K_B_EV, ROOM_TEMPERATURE_K
 
 __all__ = [
     "ArrheniusFit",
+    "ArrheniusPosterior",
+    "fit_arrhenius_sampled",
     "K_B_EV",
     "conductivity_S_cm",
     "fit_arrhenius_weighted",
@@ -127,6 +137,87 @@ def fit_arrhenius_weighted(
         n_points=n,
         reduced_chi2=chi2_red,
     )
+
+
+@dataclass(frozen=True)
+class ArrheniusPosterior:
+    """Result of :func:`fit_arrhenius_sampled`: the central fit and the sampled parameters.
+
+    Attributes
+    ----------
+    fit
+        The weighted least-squares fit to the D values themselves (the point estimate).
+    ea_samples, ln_d0_samples
+        Activation energy (eV) and ln D0 of each draw.
+    """
+
+    fit: ArrheniusFit
+    ea_samples: np.ndarray
+    ln_d0_samples: np.ndarray
+
+    @property
+    def ea_err_eV(self) -> float:
+        """Standard deviation of Ea over the draws, from the 16-84 percentile half-range
+        (robust to a heavy tail)."""
+        low, high = np.percentile(self.ea_samples, [15.865, 84.135])
+        return float((high - low) / 2)
+
+    def ln_d_samples(self, temperature: float) -> np.ndarray:
+        """ln D at ``temperature`` for every draw."""
+        return self.ln_d0_samples - self.ea_samples / (K_B_EV * temperature)
+
+    def diffusivity(self, temperature: float, level: float = 0.95) -> tuple[float, float, float]:
+        """D at ``temperature`` (the central fit's) with the ``level`` percentile interval of
+        the draws: (D, low, high) in cm^2/s."""
+        tail = 100 * (1 - level) / 2
+        low, high = np.percentile(self.ln_d_samples(temperature), [tail, 100 - tail])
+        return float(np.exp(self.fit.ln_d(temperature)[0])), float(np.exp(low)), float(np.exp(high))
+
+    def probability_above(self, temperature: float, d_threshold: float) -> float:
+        """Share of the draws whose D at ``temperature`` is at least ``d_threshold``."""
+        return float(np.mean(self.ln_d_samples(temperature) >= np.log(d_threshold)))
+
+
+def fit_arrhenius_sampled(
+    temperatures: Sequence[float],
+    diffusivities: Sequence[float],
+    diffusivity_errors: Sequence[float],
+    n_samples: int = 4000,
+    seed: int = 0,
+    min_rel_err: float = 0.05,
+) -> ArrheniusPosterior:
+    """Arrhenius fit that propagates every D's posterior by sampling (module docstring).
+
+    Parameters
+    ----------
+    temperatures, diffusivities, diffusivity_errors
+        As :func:`fit_arrhenius_weighted` (errors required).
+    n_samples
+        Draws of the D's.
+    seed
+        Seed of the draws (the result is reproducible).
+    min_rel_err
+        Floor of the relative error used for the weights.
+    """
+    from scipy.stats import truncnorm
+
+    fit = fit_arrhenius_weighted(temperatures, diffusivities, diffusivity_errors, min_rel_err)
+    temps = np.asarray(temperatures, dtype=float)
+    d = np.asarray(diffusivities, dtype=float)
+    err = np.maximum(np.asarray(diffusivity_errors, dtype=float), min_rel_err * d)
+    rng = np.random.default_rng(seed)
+    draws = truncnorm.rvs(-d / err, np.inf, loc=d, scale=err, size=(n_samples, len(d)),
+                          random_state=rng)
+    draws = np.maximum(draws, d * 1e-6)  # a draw at the truncation point stays finite
+    rel = err / d
+    weights = 1.0 / rel**2
+    design = np.column_stack([np.ones_like(temps), -1.0 / (K_B_EV * temps)])
+    solve = np.linalg.inv(design.T @ (weights[:, None] * design)) @ design.T * weights
+    params = np.log(draws) @ solve.T  # (n_samples, 2): ln D0, Ea
+    if fit.reduced_chi2 is not None and fit.reduced_chi2 > 1:
+        centre = np.array([fit.ln_d0, fit.ea_eV])
+        params = centre + (params - centre) * np.sqrt(fit.reduced_chi2)
+    return ArrheniusPosterior(fit=fit, ea_samples=params[:, 1], ln_d0_samples=params[:, 0])
 
 
 def conductivity_S_cm(

@@ -1,16 +1,28 @@
-"""Per-temperature Li diffusion: D from pymatgen, plus its error, hop count and flags.
+"""Per-temperature Li diffusion: D with its uncertainty, the hop rate, and the flags.
 
-D itself is pymatgen-analysis-diffusion's ``DiffusionAnalyzer`` (drift-corrected MSD averaged
-over all time origins, ``smoothed="max"``: slope fitted from 1 ps to the longest lag with
-enough observations, weighted by 1/dt). Its ``min_obs`` is set to
-max(30, ``min_obs_per_ion`` x N_Li) with ``min_obs_per_ion`` = 5, so the fit stops at one
-fifth of the run, where every Li still contributes five non-overlapping displacements
-(pymatgen's own docstring asks for "at least 3 uncorrelated" ones; its default of 30
-observations in total lets the fit run to the full length for >= 30 Li, where the MSD rests
-on one or two time origins). On synthetic random walks this cut the scatter of D from 9 %
-to 3.5 % (12 seeds, 3840 hops each; ``benchmarks/analysis_random_walk.py``).
-What the library lacks is added here:
-
+* **D and its error** (``estimator="gls"``, the default): generalised least squares on the
+  all-origin MSD with kinisi's random-walk covariance
+  (:mod:`sse_flows.analysis.msd_regression`), fitted from ``msd_start_fraction`` (0.1) of
+  the run (clipped to ``msd_min_start_fs``-``msd_max_start_fs``, 0.2-2 ps) to its end.
+  The posterior standard deviation is multiplied by ``gls_error_inflation`` (1.5): on the
+  authors' AIMD runs with a stable host, D from the two halves of a run differ by 1.47 of
+  kinisi's combined standard deviations (root mean square over 14 runs; 1.0 means honest),
+  because Li hops are correlated in time and between ions where the covariance model assumes
+  independent random walks (``benchmarks/msd_estimator.py``). A run too short for the window
+  falls back to pymatgen's estimator below, which ``estimator="pymatgen"`` selects:
+* **pymatgen's D** (always stored as ``D_pymatgen_cm2_s``): pymatgen-analysis-diffusion's
+  ``DiffusionAnalyzer`` (drift-corrected MSD averaged
+  over all time origins, ``smoothed="max"``: slope fitted from 1 ps to the longest lag with
+  enough observations, weighted by 1/dt). Its ``min_obs`` is set to
+  max(30, ``min_obs_per_ion`` x N_Li) with ``min_obs_per_ion`` = 5, so the fit stops at one
+  fifth of the run, where every Li still contributes five non-overlapping displacements.
+  Its error is the larger of (i) the block-average standard error: the run is cut into
+  ``n_blocks`` (5) contiguous blocks, D is computed in each with the same pymatgen
+  estimator, and SEM = std(D_blocks)/sqrt(n_blocks); (ii) the He et al. (npj Comput.
+  Mater. 4, 18, 2018) hop-count estimate, relative SD = 3.43/sqrt(N_eff) + 0.04 with N_eff
+  the total squared displacement of all Li over the run divided by a**2 (both stored).
+* **Hop rate** (``D_hop_cm2_s``): a^2 N_hops / (6 N_Li t) with its counting error
+  (:func:`hop_rate_diffusivity`), an independent check stored beside D.
 * **Hops.** The drift-corrected Li paths are averaged over a window of ``smooth_fs`` (1 ps;
   a twentieth of the run when that is shorter, but at least ``min_smooth_fs``, 0.2 ps, so a
   1-ps force-field run is not averaged flat) to remove thermal vibration; each Li keeps an
@@ -19,17 +31,12 @@ What the library lacks is added here:
   position. The threshold is ``hop_fraction`` (0.5) times
   the hop distance *a*, the median nearest-neighbour Li-Li distance of the first frame
   (clipped to 1.5-4 A). Back-and-forth hops between two sites count each time.
-* **Error of D.** The larger of (i) the block-average standard error: the run is cut into
-  ``n_blocks`` (5) contiguous blocks, D is computed in each with the same pymatgen estimator,
-  and SEM = std(D_blocks)/sqrt(n_blocks); (ii) the He et al. (npj Comput. Mater. 4, 18,
-  2018) hop-count estimate, relative SD = 3.43/sqrt(N_eff) + 0.04 with N_eff the total
-  squared displacement of all Li over the run divided by a**2.
 * **Diffusive flag.** A temperature is diffusive when (1) at least ``min_hops`` hops were
   counted, (2) D is above the detection limit D_min = min_hops a**2 / (6 N_Li t_run), the D
   that ``min_hops`` uncorrelated hops of length a would give, and (3) the MSD grows roughly
-  linearly: the log-log slope of the all-origin MSD between 1/20 and 1/2 of the run
-  (3-30 ps for a 60 ps run, after the vibrational plateau) is >= ``min_msd_exponent``
-  (0.6; a caged, vibrating Li gives ~0-0.3, free diffusion 1).
+  linearly over the window D is fitted on: its log-log slope there is >=
+  ``min_msd_exponent`` (0.6; a caged, vibrating Li gives ~0-0.3, free diffusion 1). With
+  the pymatgen fallback the slope is taken between 1/20 and 1/2 of the run.
 * **Framework check.** :func:`sse_flows.analysis.stability.framework_stability`: the
   drift-corrected MSD of each non-Li element, judged on its growth (a plateau is stable,
   an MSD that keeps rising beyond vibration is a melted host, one beyond 2 A RMS a
@@ -43,6 +50,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from sse_flows.analysis.msd_regression import MSDRegression, msd_gls
 from sse_flows.analysis.runs import TemperatureRun
 from sse_flows.analysis.schemas import TemperatureDiffusion
 from sse_flows.analysis.stability import (
@@ -55,6 +63,7 @@ __all__ = [
     "DiffusionSettings",
     "analyze_temperature",
     "count_hops",
+    "hop_rate_diffusivity",
     "li_hop_distance",
     "msd_exponent",
 ]
@@ -77,6 +86,11 @@ class DiffusionSettings:
     min_hops: int = 10
     min_msd_exponent: float = 0.6
     n_blocks: int = 5
+    estimator: str = "gls"
+    msd_start_fraction: float = 0.1
+    msd_min_start_fs: float = 200.0
+    msd_max_start_fs: float = 2000.0
+    gls_error_inflation: float = 1.5
     stability: StabilitySettings = StabilitySettings()
 
     def as_dict(self) -> dict:
@@ -228,6 +242,38 @@ def _he_error(d_cm2_s: float, sq_end_li: np.ndarray, a: float) -> tuple[float, f
     return n_eff, rsd_he * d_cm2_s
 
 
+def hop_rate_diffusivity(hops: np.ndarray, a: float, t_run_fs: float) -> tuple[float, float]:
+    """D from the counted hops, a^2 N_hops / (6 N_Li t), and its counting error (cm^2/s).
+
+    The error is Poisson's, sqrt(N_hops), widened by the dispersion of the hops per ion
+    (variance / mean, when above 1: some ions hop far more than others); with no hop it is
+    the D of one hop. The hop rate assumes uncorrelated hops of length *a* (correlation
+    factor 1) and saturates when ions hop faster than the smoothing window resolves, so it
+    is an independent check of the MSD's D, not the value used.
+    """
+    hops = np.asarray(hops, dtype=float)
+    n_li, n_hops = len(hops), float(hops.sum())
+    per_hop = a**2 / (6 * max(n_li, 1) * t_run_fs) * A2_PER_FS_TO_CM2_PER_S
+    mean = hops.mean() if n_li else 0.0
+    dispersion = max(1.0, float(hops.var(ddof=1)) / mean) if n_li > 1 and mean > 0 else 1.0
+    return n_hops * per_hop, float(np.sqrt(max(n_hops, 1.0) * dispersion)) * per_hop
+
+
+def _msd_regression(
+    run: TemperatureRun, settings: DiffusionSettings, li_displacements: np.ndarray
+) -> MSDRegression | None:
+    """The GLS regression of the ion's MSD (None: pymatgen asked for, or the run too short)."""
+    if settings.estimator != "gls":
+        return None
+    try:
+        return msd_gls(
+            li_displacements, run.time_step_fs, settings.msd_start_fraction,
+            settings.msd_min_start_fs, settings.msd_max_start_fs,
+        )
+    except ValueError:
+        return None
+
+
 def _long_msd_exponent(run: TemperatureRun, analyzer, specie: str) -> float:
     """Log-log MSD slope over [t/20, t/2] of the all-origin MSD (the fit's MSD as fallback)."""
     t_run = run.duration_fs
@@ -282,7 +328,7 @@ def analyze_temperature(
     _check_run(run, li, specie)
 
     analyzer, smoothing_used = _pymatgen_d(run, settings)
-    d_cm2_s = float(analyzer.diffusivity)
+    d_pymatgen = float(analyzer.diffusivity)
     dc = np.asarray(analyzer.corrected_displacements)  # drift corrected (n_sites, n_frames, 3)
     sq_end = np.sum(dc[:, -1] ** 2, axis=1)
     t_run = run.duration_fs
@@ -290,18 +336,33 @@ def analyze_temperature(
     a, threshold, hops = _hops(run, settings, dc, li)
     n_hops = int(hops.sum())
     block_sem, block_values = _block_sem(run, settings)
-    n_eff, err_he = _he_error(d_cm2_s, sq_end[li], a)
-    d_err = max(err_he, block_sem or 0.0)
+    n_eff, err_he = _he_error(d_pymatgen, sq_end[li], a)
+    regression = _msd_regression(run, settings, dc[li])
+    if regression is not None:
+        d_cm2_s = max(regression.D_cm2_s, 0.0)
+        d_err = settings.gls_error_inflation * regression.D_err_cm2_s
+        exponent = regression.msd_exponent
+        method = "gls"
+    else:  # too short for the regression window, or the pymatgen estimator was asked for
+        d_cm2_s, d_err = d_pymatgen, max(err_he, block_sem or 0.0)
+        exponent = _long_msd_exponent(run, analyzer, specie)
+        method = f"pymatgen (smoothed={smoothing_used or 'none'})"
+    d_hop, d_hop_err = hop_rate_diffusivity(hops, a, t_run)
 
     d_min = settings.min_hops * a**2 / (6 * len(li) * t_run) * A2_PER_FS_TO_CM2_PER_S
     host = framework_stability(run, specie, settings.stability)
     reasons, exponent, diffusive = _diffusive_verdict(
-        n_hops, d_cm2_s, d_min, _long_msd_exponent(run, analyzer, specie), host, settings
+        n_hops, d_cm2_s, d_min, exponent, host, settings
     )
     return TemperatureDiffusion(
         T=run.temperature_K,
         D_cm2_s=d_cm2_s,
         D_err=float(d_err),
+        D_method=method,
+        D_pymatgen_cm2_s=d_pymatgen,
+        D_hop_cm2_s=d_hop,
+        D_hop_err=d_hop_err,
+        msd_fit_start_ps=regression.t_start_fs / 1000 if regression else None,
         D_err_block=block_sem,
         D_err_hops=float(err_he),
         D_blocks=block_values,

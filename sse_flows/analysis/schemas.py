@@ -17,18 +17,35 @@ class TemperatureDiffusion(BaseModel):
 
     T: float = Field(description="Temperature (K).")
     D_cm2_s: float = Field(
-        description="Li tracer diffusivity (cm^2/s) from pymatgen's DiffusionAnalyzer "
-        "(drift-corrected MSD slope)."
+        description="Li tracer diffusivity (cm^2/s): generalised least squares on the "
+        "drift-corrected all-origin MSD with kinisi's covariance (D_method says which)."
     )
     D_err: float = Field(
-        description="Standard error of D (cm^2/s): the larger of the block-average SEM and "
-        "the He et al. 2018 hop-count estimate."
+        description="Standard deviation of D (cm^2/s): the GLS posterior's, times the "
+        "calibrated inflation (pymatgen fallback: the larger of the block SEM and He et al.)."
+    )
+    D_method: str = Field(
+        "pymatgen", description="Estimator of D_cm2_s: 'gls' or 'pymatgen (smoothed=...)'."
+    )
+    D_pymatgen_cm2_s: float | None = Field(
+        None, description="pymatgen DiffusionAnalyzer's D (cm^2/s), for comparison."
+    )
+    D_hop_cm2_s: float | None = Field(
+        None, description="Hop-rate D, a^2 N_hops / (6 N_Li t) (cm^2/s): an independent check."
+    )
+    D_hop_err: float | None = Field(
+        None, description="Counting error of D_hop_cm2_s (Poisson, widened by the dispersion "
+        "of hops per ion) (cm^2/s)."
+    )
+    msd_fit_start_ps: float | None = Field(
+        None, description="Start of the MSD window D is fitted on (ps); it ends at the run's end."
     )
     D_err_block: float | None = Field(
         None, description="Block-average standard error of D (cm^2/s); None if the run is short."
     )
     D_err_hops: float = Field(
-        description="He et al. 2018 estimate: D * (3.43/sqrt(n_eff) + 0.04) (cm^2/s)."
+        description="He et al. 2018 estimate of pymatgen's D error: D_pymatgen * "
+        "(3.43/sqrt(n_eff) + 0.04) (cm^2/s)."
     )
     D_blocks: list[float] = Field(
         default_factory=list, description="D of each contiguous block of the run (cm^2/s)."
@@ -49,7 +66,7 @@ class TemperatureDiffusion(BaseModel):
         description="Effective number of hops: total squared Li displacement over the run / a^2."
     )
     msd_exponent: float | None = Field(
-        description="Log-log slope of the all-origin Li MSD between 1/20 and 1/2 of the run "
+        description="Log-log slope of the all-origin Li MSD over the window D is fitted on "
         "(1 diffusive, ~0 caged); None when the run is too short."
     )
     msd_end_A2: float = Field(
@@ -108,7 +125,13 @@ class DiffusionDoc(BaseModel):
     ea_eV: float | None = Field(
         None, description="Activation energy (eV) from the weighted Arrhenius fit; None if < 2."
     )
-    ea_err_eV: float | None = Field(None, description="Standard error of ea_eV (eV).")
+    ea_err_eV: float | None = Field(
+        None, description="Standard deviation of ea_eV over the posterior draws (eV)."
+    )
+    p_superionic_md: float | None = Field(
+        None, description="Share of the Arrhenius posterior draws with sigma_RT >= the "
+        "superionic threshold (None without a confident fit)."
+    )
     ea_lower_bound_eV: float | None = Field(
         None,
         description="With fewer than 2 fit temperatures: smallest Ea compatible with the "

@@ -15,6 +15,10 @@ gives byte-identical files), writing every file atomically:
     features of its rows (:mod:`sse_flows.data.open_data`).
 ``structures``
     ``structures/*.json``: the packaged MD structures (:mod:`sse_flows.data.structure_builders`).
+``mp_structures``
+    ``mp_structures.json.gz``: one Materials Project structure per Li composition of the
+    snapshot that passes the element rule, from the raw CIF archive
+    (:mod:`sse_flows.data.mp_structures`; reads the snapshot built before it).
 
 Run them with :func:`build_all` (all by default, or ``only`` a subset).
 """
@@ -64,11 +68,18 @@ def _build_structures(raw_dir: Path, out_dir: Path) -> dict[str, str]:
     return {f"{STRUCTURES_DIR}/{path.name}": sha256(path) for path in sorted(written)}
 
 
+def _build_mp_structures(raw_dir: Path, out_dir: Path) -> dict[str, str]:
+    from sse_flows.data.mp_structures import build_mp_structure_files
+
+    return build_mp_structure_files(raw_dir, out_dir)
+
+
 _RUN: dict[str, Callable[[Path, Path], dict[str, str]]] = {
     "training": _build_training,
     "snapshot": _build_snapshot,
     "training_v2": _build_training_v2,
     "structures": _build_structures,
+    "mp_structures": _build_mp_structures,
 }
 #: Names of the builders, in the order :func:`build_all` runs them.
 BUILDERS = tuple(_RUN)

@@ -10,7 +10,8 @@ import click
 
 @click.group(name="data")
 def data() -> None:
-    """Build or inspect the derived datasets (training tables, MP 2019 snapshot, structures)."""
+    """Build or inspect the derived datasets (training tables, MP 2019 snapshot, structures,
+    MP structure table)."""
 
 
 def _only_option(ctx: click.Context, param: click.Parameter, value: str | None):
@@ -46,8 +47,8 @@ def _only_option(ctx: click.Context, param: click.Parameter, value: str | None):
     default=None,
     metavar="NAMES",
     callback=_only_option,
-    help="Comma list of builders to run: training, snapshot, training_v2, structures "
-    "(default: all).",
+    help="Comma list of builders to run: training, snapshot, training_v2, structures, "
+    "mp_structures (default: all).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object as the last line.")
 def build(
@@ -56,7 +57,9 @@ def build(
     """Derive the packaged data from the raw data (deterministic).
 
     Builders: training (training.csv), snapshot (MP 2019 snapshot), training_v2
-    (training_v2.csv and its structure features), structures (MD structures).
+    (training_v2.csv and its structure features), structures (MD structures),
+    mp_structures (mp_structures.json.gz, MP structures of the snapshot's Li compositions;
+    a few minutes: CHGNet ranks polymorphs).
     """
     from sse_flows.data import DATA_DIR
     from sse_flows.data.build import DataBuildError, build_all
@@ -80,11 +83,13 @@ def build(
 @data.command(name="info")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object as the last line.")
 def info(as_json: bool) -> None:
-    """Counts of the packaged training table and MP snapshot."""
+    """Counts of the packaged training table, MP snapshot and MP structure table."""
+    from sse_flows.data.mp_structure_table import load_mp_structure_table
     from sse_flows.data.tables import snapshot_metadata, training_metadata
 
     training = training_metadata()
     snapshot = snapshot_metadata()
+    structures = load_mp_structure_table().metadata.get("counts", {})
     summary = {
         "training": {
             **{
@@ -117,6 +122,12 @@ def info(as_json: bool) -> None:
             },
             "limits": snapshot["limits"],
         },
+        "mp_structures": {
+            k: structures[k]
+            for k in ("rows", "scope_compositions", "band_gap_step_rows",
+                      "band_gap_step_compositions", "atoms", "by_rule", "missing")
+            if k in structures
+        },
     }
     if as_json:
         click.echo(json.dumps(summary))
@@ -134,3 +145,11 @@ def info(as_json: bool) -> None:
         f"{s['with_material_id']}, MP e_hull {s['with_e_hull_mp']}"
     )
     click.echo("limits: " + "; ".join(s["limits"]))
+    m = summary["mp_structures"]
+    if m:
+        click.echo(
+            f"MP structures: {m['rows']} of {m['scope_compositions']} Li compositions without "
+            f"transition metals ({m['band_gap_step_rows']} of "
+            f"{m['band_gap_step_compositions']} past the band-gap step), {m['atoms']} atoms; "
+            f"by rule {m['by_rule']}"
+        )

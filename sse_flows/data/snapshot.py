@@ -175,7 +175,8 @@ def _snapshot_metadata(table: pd.DataFrame, raw: _RawTables, present: set[str]) 
             "MP as retrieved 2019-04-02 (matbench v0.1), before the MP2020 energy corrections",
             "no polymorphs: one record per reduced composition; formation energy is the "
             "minimum over that composition's entries",
-            "no crystal structures (the MD stage needs a structure from elsewhere)",
+            "no crystal structures (mp_structures.json.gz holds them, one per Li composition "
+            "without transition metals)",
             "no compounds added to MP after 2019 (e.g. Li3YCl6 is absent)",
             "material ids only where the roost table lists the composition",
         ],

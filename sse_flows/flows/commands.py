@@ -110,10 +110,20 @@ def _discovery_options(func):
             "--md-scope",
             default="candidates",
             show_default=True,
-            help="What MD runs on: 'candidates' (the vote's, at most --max-md), 'top-N' (the "
-            "N screened materials the model finds most probable) or 'pool' (every screened "
-            "material). top-N and pool run batched force-field MD, --md-materials-per-job "
-            "materials per job (FireWorks category 'gpu' with --md-device cuda).",
+            help="What MD runs on: 'candidates' (the vote's, at most --max-md, plus --md-top "
+            "by acquisition), 'top-N' (the N best screened materials by acquisition) or "
+            "'pool' (every screened material). top-N and pool run batched force-field MD, "
+            "--md-materials-per-job materials per job (FireWorks category 'gpu' with "
+            "--md-device cuda).",
+        ),
+        click.option(
+            "--md-top",
+            type=int,
+            default=None,
+            help="With --md-scope candidates, also MD-test the K best other screened "
+            "materials by acquisition (P(log10 sigma >= -4) from the model's interval, "
+            "widened out of domain) that have a structure within --md-max-atoms "
+            "[default: 3 for --recipe open, 0 for --recipe paper].",
         ),
         click.option(
             "--md-materials-per-job",
@@ -230,6 +240,7 @@ def build_maker(opts: dict, base_protocol: MDProtocol | None = None):
             recipe=opts.get("recipe", "open"),
             max_md=opts["max_md"],
             md_scope=opts["md_scope"],
+            md_top=opts.get("md_top"),
             md_materials_per_job=opts["md_materials_per_job"],
             control_formula=_none(opts["control"]),
             negative_control_formula=_none(opts["negative_control"]),
@@ -354,7 +365,7 @@ def results(workflow_id: int | None, as_json: bool) -> None:
         info, ranking = load_results(workflow_id)
     except StoreError as exc:
         raise click.ClickException(str(exc)) from exc
-    rows = results_rows(ranking)
+    rows = _with_selection(results_rows(ranking), ranking)
     if as_json:
         click.echo(
             json.dumps(
@@ -363,6 +374,7 @@ def results(workflow_id: int | None, as_json: bool) -> None:
                     "state": info["state"],
                     "md_reduced_protocol": (ranking or {}).get("md_reduced_protocol"),
                     "failed_stages": info.get("failed_stages", []),
+                    "selection_funnel": (ranking or {}).get("selection_funnel") or [],
                     "candidates": rows,
                 }
             )
@@ -378,8 +390,9 @@ def results(workflow_id: int | None, as_json: bool) -> None:
         return
     click.echo(f"workflow {info['workflow_id']}  {info['state']}")
     header = (
-        f"{'material':<12} {'formula':<16} {'GB':>4} {'LGBM':>4} {'p':>5} {'V_ox':>5} "
-        f"{'E_hull':>6} {'sigma_RT':>9} {'[low, high]':>21} {'Ea':>5} {'status':<12} verdict"
+        f"{'material':<12} {'formula':<16} {'GB':>4} {'LGBM':>4} {'p':>5} {'acq':>5} "
+        f"{'V_ox':>5} {'E_hull':>6} {'sigma_RT':>9} {'[low, high]':>21} {'Ea':>5} "
+        f"{'status':<12} {'MD verdict':<28} selected because"
     )
     click.echo(header)
     for row in rows:
@@ -393,15 +406,37 @@ def results(workflow_id: int | None, as_json: bool) -> None:
         click.echo(
             f"{name:<12} {row['formula']:<16} {_fmt(row['votes_gb'], 'd'):>4} "
             f"{_fmt(row['votes_lgbm'], 'd'):>4} {_fmt(row['p_superionic'], '.2f'):>5} "
+            f"{_fmt(row['acquisition_score'], '.2f'):>5} "
             f"{_fmt(row['v_ox'], '.2f'):>5} {_fmt(row['e_hull'], '.3f'):>6} "
             f"{_fmt(row['sigma_rt_S_cm'], '.1e'):>9} {interval:>21} {_fmt(row['ea_eV'], '.2f'):>5} "
-            f"{row['md_status']:<12} {row['verdict']}"
+            f"{row['md_status']:<12} {row['md_verdict']:<28} {row['selection_reason'] or '-'}"
         )
+    funnel = ranking.get("selection_funnel") or []
+    if funnel:
+        steps = " -> ".join(f"{stage['name'].replace('_', ' ')} {stage['count']}"
+                            for stage in funnel)  # fmt: skip
+        click.echo(f"selection funnel: {steps}")
     for line in ranking.get("controls") or []:
         click.echo(f"control check: {line}")
     if ranking.get("md_reduced_protocol"):
         click.echo("note: MD used a REDUCED protocol; sigma_RT is indicative only.")
     _exit_if_failed(info)
+
+
+#: fields of a ranking row that `results` adds to the candidate table's columns
+SELECTION_KEYS = ("selection_reason", "acquisition_score", "acquisition_rank", "in_domain")
+
+
+def _with_selection(rows: list[dict], ranking: dict | None) -> list[dict]:
+    """The table's rows with why each was selected, its acquisition and its MD verdict
+    label (``md_verdict``: "MD: superionic", ..., "not MD-tested")."""
+    from sse_flows.ranking.selection import md_verdict_label
+
+    candidates = (ranking or {}).get("candidates") or []
+    for row, candidate in zip(rows, candidates, strict=False):
+        row.update({key: candidate.get(key) for key in SELECTION_KEYS})
+        row["md_verdict"] = md_verdict_label(row.get("md_status"), row.get("verdict"))
+    return rows
 
 
 #: the demo's settings (CPU, < 20 minutes on 2 cores); all are CLI options
@@ -432,7 +467,9 @@ def demo(out: str | None, **opts) -> None:
     uses: --evaluation-splits 5, --max-md 1, --md-max-atoms 100, --md-engine chgnet (3-5x
     faster here than the default sevennet), and MD at 600,1000 K
     with 150 equilibration + 250-2,500 production steps (continued until D is known to
-    50 %) in >= 8 A cells (the defaults shown below are those of `submit`). The positive
+    50 %) in >= 8 A cells (the defaults shown below are those of `submit`). Besides the
+    vote's candidates it MD-tests the 3 best screened materials by acquisition that fit
+    (--md-top, open recipe; docs/models.md, "Acquisition"). The positive
     control (Li10GeP2S12) must come out superionic and the negative control (Li3PO4)
     must not. About 15-20 minutes on 2 CPU cores. Run it again with the same options and
     it reuses the finished workflow.

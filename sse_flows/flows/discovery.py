@@ -98,10 +98,15 @@ class DiscoveryFlowMaker(Maker):
         Most candidates sent to MD (most probable first) with ``md_scope="candidates"``;
         the controls are extra.
     md_scope
-        What MD runs on: "candidates" (the vote's candidates, the paper), "top-N" (the N
-        screened materials the model finds most probable, candidates or not) or "pool"
-        (every screened material, most probable first). The ranking joins the MD verdict
-        with the model's estimate (:mod:`sse_flows.ranking.evidence`).
+        What MD runs on: "candidates" (the vote's candidates, the paper, plus ``md_top``
+        by acquisition), "top-N" (the N best screened materials by acquisition,
+        candidates or not) or "pool" (every screened material, best first). The ranking
+        joins the MD verdict with the model's estimate (:mod:`sse_flows.ranking.evidence`).
+    md_top
+        With ``md_scope="candidates"``: the best ``md_top`` other screened materials by
+        acquisition (:mod:`sse_flows.ranking.acquisition`) that have a structure within
+        ``md_max_atoms`` also go to MD. None: the recipe's default (open 3, paper 0: the
+        paper's vote alone).
     md_materials_per_job
         Force-field MD of "top-N" and "pool" runs in batched jobs of this many materials
         (None: :data:`~sse_flows.flows.md_validation.POOL_MATERIALS_PER_JOB`); with
@@ -133,8 +138,8 @@ class DiscoveryFlowMaker(Maker):
         ``training_path``, ``vote_splits``, ``min_votes``, ``recipe``).
     selection_maker
         Maker of the choice of MD targets (None: a ``CandidateSelectionMaker`` from
-        ``max_md``, the controls, ``source``, ``structures_dir``, ``md_max_atoms`` and the
-        protocol's ``min_lattice_length``).
+        ``max_md``, ``md_scope``, ``md_top``, the controls, ``source``, ``structures_dir``,
+        ``md_max_atoms`` and the protocol's ``min_lattice_length``).
     md_validation_maker
         Maker of the MD fan-out (None: an ``MDValidationMaker`` from ``md_engine``,
         ``md_protocol``, ``md_device``).
@@ -164,6 +169,7 @@ class DiscoveryFlowMaker(Maker):
     recipe: str = "open"
     max_md: int = 3
     md_scope: str = "candidates"
+    md_top: int | None = None
     md_materials_per_job: int | None = None
     control_formula: str | None = "Li10GeP2S12"
     negative_control_formula: str | None = "Li3PO4"
@@ -244,6 +250,7 @@ class DiscoveryFlowMaker(Maker):
                 max_atoms=self.md_max_atoms,
                 min_lattice_length=self.md_protocol.min_lattice_length,
                 md_scope=self.md_scope,
+                md_top=self.md_top,
             ),
             "md_validation": MDValidationMaker(
                 engine=self.md_engine,
@@ -285,6 +292,7 @@ class DiscoveryFlowMaker(Maker):
             "md_max_atoms": self.md_max_atoms,
             # only when set, so flows built before these fields keep their hash
             **({"md_scope": self.md_scope} if self.md_scope != "candidates" else {}),
+            **({"md_top": self.md_top} if self.md_top is not None else {}),
             **({"md_materials_per_job": self.md_materials_per_job}
                if self.md_materials_per_job is not None else {}),
         }

@@ -254,5 +254,6 @@ def results_rows(ranking: dict[str, Any] | None) -> list[dict[str, Any]]:
         "log10_sigma_combined",
         "p_combined",
         "combined_from",
+        "log10_sigma_combined_is_upper_bound",
     )
     return [{key: row.get(key) for key in keys} for row in ranking.get("candidates", [])]

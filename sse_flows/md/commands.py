@@ -7,6 +7,7 @@ The protocol options (:func:`md_protocol_options`) are shared with ``submit`` an
 from __future__ import annotations
 
 import json
+import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -129,10 +130,83 @@ def protocol_from_options(base: MDProtocol, opts: dict[str, Any]) -> MDProtocol:
         raise click.UsageError(option_names(str(exc))) from None
 
 
-def read_structure(path: Path, order: bool = False):
+#: An argument of ``md`` that names a material of the structure library, not a file.
+_MP_ID = re.compile(r"mp-\d+")
+
+
+def argument_material_id(argument: str | Path) -> str | None:
+    """The MP id that the ``md`` argument is, or None (a file path or a formula)."""
+    text = str(argument)
+    if Path(text).is_file() or not _MP_ID.fullmatch(text):
+        return None
+    return text
+
+
+def resolve_structure(argument: str | Path):
+    """The structure that the ``md`` argument names: a file, else a library material.
+
+    An existing file is read (CIF, POSCAR/CONTCAR/.vasp, pymatgen JSON). Otherwise an
+    argument that is an MP id (``mp-22905``) or a reduced formula (``LiCl``) is looked up
+    in the offline :class:`~sse_flows.sources.structures.StructureLibrary` (package
+    structures, the packaged MP structure table, pymatgen's), so any screened material
+    runs without a file. An argument with a structure-file suffix or a folder part is
+    always a file.
+
+    Returns
+    -------
+    tuple
+        ``(structure, origin)``: origin is the file path, or the library's
+        ``'<tier>:<name>'``.
+
+    Raises
+    ------
+    StructureFileError
+        For an unreadable file, a missing file, or a name the library does not hold.
+    """
+    from pymatgen.core import Composition
+
+    from sse_flows.sources.structures import (
+        BARE_NAMES,
+        SUFFIXES,
+        StructureFileError,
+        StructureLibrary,
+    )
+    from sse_flows.sources.structures import read_structure as read_file
+
+    path = Path(argument)
+    looks_like_file = (
+        path.is_file()
+        or path.suffix.lower() in SUFFIXES
+        or path.name in BARE_NAMES
+        or len(path.parts) > 1
+    )
+    if looks_like_file:
+        return read_file(path), str(path)
+    text = str(argument)
+    material_id, formula = (text, None) if _MP_ID.fullmatch(text) else (None, text)
+    if formula is not None:
+        try:
+            formula = Composition(formula).reduced_formula
+        except Exception:  # not a formula either
+            formula = None
+    hit = None if material_id is None and formula is None else (
+        StructureLibrary().find(material_id, formula)
+    )
+    if hit is None:
+        raise StructureFileError(
+            f"{text} is neither a structure file nor a material of the structure library "
+            "(package structures, the MP structure table, pymatgen). Give a CIF, POSCAR or "
+            "pymatgen JSON file, or an MP id such as mp-22905 (Li-containing compositions of "
+            "the offline snapshot without transition metals)."
+        )
+    return hit.structure, hit.origin
+
+
+def read_structure(path: Path | str, order: bool = False):
     """Read an MD input cell, or raise a ClickException that names the file and the fix.
 
-    With ``order``, a disordered structure is first ordered
+    ``path`` is a structure file, or an MP id / reduced formula of the structure library
+    (:func:`resolve_structure`). With ``order``, a disordered structure is first ordered
     (:func:`sse_flows.md.ordering.order_structure`, seed 0: the same file gives the same
     cell). Returns ``(structure, ordering)``, ``ordering`` being the
     :class:`~sse_flows.md.schemas.OrderingDoc` or None when nothing was ordered.
@@ -140,12 +214,11 @@ def read_structure(path: Path, order: bool = False):
     from sse_flows.md.ordering import order_structure
     from sse_flows.md.protocol import MDStructureError, check_md_structure
     from sse_flows.sources.structures import StructureFileError
-    from sse_flows.sources.structures import read_structure as read_file
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            structure = read_file(path)
+            structure, _ = resolve_structure(path)
     except StructureFileError as exc:
         raise click.ClickException(str(exc)) from None
     ordering = None
@@ -224,7 +297,9 @@ def _summary(doc) -> str:
 
 
 @click.command("md")
-@click.argument("structure_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "structure_file", metavar="STRUCTURE", type=click.Path(dir_okay=False, path_type=Path)
+)
 @click.option(
     "--engine",
     type=click.Choice(MD_ENGINES),
@@ -280,7 +355,11 @@ def md(
     as_json: bool,
     **protocol_opts: Any,
 ) -> None:
-    """Run (chgnet, sevennet) or submit (vasp) the MD protocol of STRUCTURE_FILE.
+    """Run (chgnet, sevennet) or submit (vasp) the MD protocol of STRUCTURE.
+
+    STRUCTURE is a structure file (CIF, POSCAR, pymatgen JSON) or, without a file, an MP
+    id (mp-22905) or reduced formula of the offline structure library, which holds nearly
+    every screened material (an id is then recorded unless --material-id is given).
 
     The paper's protocol: NVT, 2 fs, 600/800/1000/1200 K, 3,000 equilibration + 10,000
     production steps, supercell lengths >= 10 A. The force fields first relax the cell
@@ -292,6 +371,7 @@ def md(
     structure, protocol, torch_device, ordering = md_setup(
         structure_file, engine, device, protocol_opts, order
     )
+    material_id = material_id or argument_material_id(structure_file)
     if ordering is not None:
         click.echo(
             f"ordered {ordering.formula_disordered} -> {ordering.formula_ordered} "

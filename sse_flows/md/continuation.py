@@ -267,3 +267,44 @@ def production_decision(
     ):
         updated.stop_reason = "too few hops"
     return updated
+
+
+def extension_temperature(
+    diffusion, records: dict[float, ProductionRecord], protocol: MDProtocol
+) -> float | None:
+    """The temperature that earns one more chunk, or None (see ``extension_chunks``).
+
+    Only an "undetermined" verdict earns more sampling, and only at a temperature that ran
+    (not skipped), ended without an engine error and with its host intact.
+
+    Parameters
+    ----------
+    diffusion
+        The ``DiffusionDoc`` of the runs so far (None: no analysis, nothing to extend).
+    records
+        Temperature -> its finished production record.
+    protocol
+        The protocol (``extension_chunks`` rounds left).
+    """
+    from sse_flows.analysis.verdict import diffusion_verdict, limiting_temperature
+
+    if protocol.extension_chunks <= 0 or diffusion is None:
+        return None
+    if diffusion_verdict(diffusion) != "undetermined":
+        return None
+    temperature = limiting_temperature(diffusion)
+    record = records.get(temperature) if temperature is not None else None
+    if record is None or record.chunks == 0 or record.error or (
+        record.stop_reason == "host unstable"
+    ):
+        return None
+    return temperature
+
+
+def extension_protocol(record: ProductionRecord, protocol: MDProtocol) -> MDProtocol:
+    """The protocol of one more chunk at ``record``'s temperature, one round used."""
+    return protocol.with_changes(
+        max_production_steps=max(record.production_steps, protocol.production_steps)
+        + protocol.chunk_steps,
+        extension_chunks=protocol.extension_chunks - 1,
+    )

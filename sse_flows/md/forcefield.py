@@ -428,7 +428,12 @@ def run_forcefield_md(
     calculator = load_calculator(engine, device)
     supercell, relaxation = prepare_supercell(structure, protocol, calculator)
     workdir = Path(workdir).resolve()
-    from sse_flows.md.continuation import hottest_first, skip_colder
+    from sse_flows.md.continuation import (
+        extension_protocol,
+        extension_temperature,
+        hottest_first,
+        skip_colder,
+    )
 
     hottest, colder = hottest_first(protocol)
     by_temperature = {}
@@ -442,14 +447,27 @@ def run_forcefield_md(
                     f"steps, hops {record.li_hops}, stop: {record.stop_reason}", flush=True,
                 )
         by_temperature[temperature] = record
-    records = [by_temperature[t] for t in protocol.run_temperatures]
-    return make_md_run_doc(
-        engine=engine,
-        unit_cell=structure,
-        supercell=supercell,
-        records=records,
-        protocol=protocol,
-        material_id=material_id,
-        relaxation=relaxation,
-        parameters={"device": device, "workdir": str(workdir)},
-    )
+    def document(current: MDProtocol):
+        return make_md_run_doc(
+            engine=engine,
+            unit_cell=structure,
+            supercell=supercell,
+            records=[by_temperature[t] for t in protocol.run_temperatures],
+            protocol=current,
+            material_id=material_id,
+            relaxation=relaxation,
+            parameters={"device": device, "workdir": str(workdir)},
+        )
+
+    doc = document(protocol)
+    current = protocol
+    while (temperature := extension_temperature(doc.diffusion, by_temperature, current)):
+        current = extension_protocol(by_temperature[temperature], current)
+        by_temperature[temperature] = md_chunk(
+            supercell, temperature, current, workdir, calculator, by_temperature[temperature]
+        )
+        if progress:
+            print(f"  {temperature:g} K extended (verdict undetermined): "  # noqa: T201
+                  f"{by_temperature[temperature].production_steps} steps", flush=True)
+        doc = document(current)
+    return doc

@@ -362,8 +362,13 @@ def collect_md(
     """Check and analyse every temperature of one material and make its ``MDRunDoc``.
 
     Runs even when some MD jobs died (their records arrive as ``None``): those
-    temperatures are reported as failed, not dropped.
+    temperatures are reported as failed, not dropped. With force fields and
+    ``extension_chunks`` left, an "undetermined" verdict replaces this job by one more
+    chunk at the limiting temperature and a new ``collect``
+    (:func:`sse_flows.md.continuation.extension_temperature`).
     """
+    from sse_flows.md.continuation import extension_protocol, extension_temperature
+
     md_protocol = MDProtocol.from_dict(protocol)
     records = [
         None if record is None else ProductionRecord.model_validate(record)
@@ -371,7 +376,7 @@ def collect_md(
     ]
     cell = MDCellDoc.model_validate(cell) if cell is not None else None
     supercell = Structure.from_dict(cell.supercell) if cell else unit_cell
-    return make_md_run_doc(
+    doc = make_md_run_doc(
         engine=engine,
         unit_cell=unit_cell,
         supercell=supercell,
@@ -382,3 +387,27 @@ def collect_md(
         step_skip=1 if engine == "vasp" else None,
         parameters=parameters,
     )
+    by_temperature = {
+        t: r for t, r in zip(md_protocol.run_temperatures, records, strict=True) if r is not None
+    }
+    temperature = (
+        None if engine == "vasp" or cell is None
+        else extension_temperature(doc.diffusion, by_temperature, md_protocol)
+    )
+    if temperature is None:
+        return doc
+    extended = extension_protocol(by_temperature[temperature], md_protocol).as_dict()
+    device = (parameters or {}).get("device", "cpu")
+    label = material_id or unit_cell.composition.reduced_formula
+    chunk = forcefield_md_chunk(
+        cell, temperature, extended, engine, device, by_temperature[temperature],
+        name_prefix=f"{engine} md {label}",
+    )
+    chunk.name = f"{engine} md {label} {temperature:g}K extension"
+    index = md_protocol.run_temperatures.index(temperature)
+    again = collect_md(
+        unit_cell, cell, [chunk.output if i == index else r for i, r in enumerate(records)],
+        extended, engine, material_id, parameters,
+    )
+    again.name = f"{engine} collect {label}"
+    return Response(replace=Flow([chunk, again], output=again.output))

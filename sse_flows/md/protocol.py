@@ -37,6 +37,7 @@ DEFAULT_MD_ENGINE = "sevennet"
 #: :meth:`MDProtocol.pair_key`): which fallback runs happen, and the continue-until limits.
 NOT_IN_PAIR_KEY: tuple[str, ...] = (
     "fallback_temperatures", "max_production_steps", "target_d_relative_error",
+    "extension_chunks",
 )
 
 
@@ -111,6 +112,12 @@ class MDProtocol:
         fallback restores a second usable temperature. Otherwise their records say
         "skipped: hottest host intact". Each must lie below the hottest temperature and
         differ from the others.
+    extension_chunks
+        Force-field engines: rounds of more sampling for a material whose verdict is
+        "undetermined" once every temperature has stopped: each round runs one more
+        ``chunk_steps`` chunk at the temperature whose longer run narrows the sigma_RT
+        interval most (:func:`sse_flows.analysis.verdict.limiting_temperature`), past
+        ``max_production_steps``, and analyses again. 0 (the paper): none.
     seed
         Seed of the initial velocities and of the stochastic thermostats.
     """
@@ -135,6 +142,7 @@ class MDProtocol:
     skip_colder_without_hops: bool = True
     fallback_temperatures: tuple[float, ...] = ()
     seed: int | None = 0
+    extension_chunks: int = 0
 
     def _float_tuple(self, name: str) -> tuple[float, ...]:
         """The field ``name`` as a tuple of floats (stored back), or a ValueError naming it."""
@@ -179,6 +187,8 @@ class MDProtocol:
             )
         if self.chunk_steps < 1:
             problems.append(f"chunk_steps must be >= 1, got {self.chunk_steps}")
+        if not 0 <= self.extension_chunks <= 100:
+            problems.append(f"extension_chunks must be in [0, 100], got {self.extension_chunks}")
         if not 0 < self.target_d_relative_error < 10:
             problems.append("target_d_relative_error must be in (0, 10)")
         if not 0 < self.min_lattice_length <= 50:
@@ -299,6 +309,8 @@ class MDProtocol:
         values = asdict(self)
         values["temperatures"] = list(self.temperatures)
         values["fallback_temperatures"] = list(self.fallback_temperatures)
+        if not self.extension_chunks:  # absent when unused: earlier flows keep their hash
+            values.pop("extension_chunks")
         return values
 
     def pair_key(self) -> dict[str, Any]:
@@ -309,7 +321,7 @@ class MDProtocol:
         ``max_production_steps`` is raised or ``target_d_relative_error`` tightened."""
         values = self.as_dict()
         for name in NOT_IN_PAIR_KEY:
-            values.pop(name)
+            values.pop(name, None)
         return values
 
     @classmethod

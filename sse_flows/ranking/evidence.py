@@ -8,7 +8,13 @@ no Li diffused. :func:`combine_log10_sigma` joins them the simplest honest way:
   1.645 for the model's 90 %, over 1.96 for the MD's 95 %), and the combined value is the
   inverse-variance weighted mean, with the combined standard error;
 * MD gave an upper bound only: the model's estimate, capped at the bound (the bound is
-  what the simulation can say; a model estimate above it is contradicted by it);
+  what the simulation can say; a model estimate above it is contradicted by it). A capped
+  value is itself a bound (``is_upper_bound``: shown as "<= x"), and the probability of
+  being superionic is the model's normal truncated at the bound: P(-4 <= L <= b) / P(L <= b),
+  0 when the bound is below -4;
+* the MD bound alone (no model estimate): a bound, never a value; its probability is 0
+  when the bound is below -4 and unknown (None) otherwise, since a bound above the
+  threshold says nothing about which side the material is on;
 * one of the two is missing (MD not run or failed; formula out of the model's domain):
   the other alone.
 
@@ -38,28 +44,54 @@ class CombinedEstimate:
     Attributes
     ----------
     log10_sigma
-        The combined estimate (None when neither piece of evidence exists).
+        The combined estimate, or the upper bound when ``is_upper_bound`` (None when
+        neither piece of evidence exists).
     stderr
-        Its standard error in decades (None with no estimate, or for a capped estimate).
+        Its standard error in decades (None with no estimate, or for a bound).
     source
         "model+md", "model capped by md bound", "md", "md bound", "model" or "none".
+    p_superionic
+        Probability that log10 sigma_RT >= -4 (module docstring; None when the evidence
+        cannot say).
+    is_upper_bound
+        True when ``log10_sigma`` is an upper bound, not an estimate.
     """
 
     log10_sigma: float | None
     stderr: float | None
     source: str
+    p_superionic: float | None = None
+    is_upper_bound: bool = False
 
-    @property
-    def p_superionic(self) -> float | None:
-        """Normal probability that log10 sigma_RT >= -4 (None without an estimate; 0 or 1
-        for an estimate without standard error, by which side of -4 it lies)."""
-        if self.log10_sigma is None:
-            return None
-        threshold = math.log10(SUPERIONIC_THRESHOLD_S_CM)
-        if not self.stderr:
-            return float(self.log10_sigma >= threshold)
-        z = (self.log10_sigma - threshold) / self.stderr
-        return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
+
+def _normal_cdf(x: float) -> float:
+    return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
+
+
+def probability_superionic(
+    mean: float, stderr: float | None, upper_bound: float | None = None
+) -> float:
+    """P(log10 sigma >= -4) for a normal estimate, truncated above at ``upper_bound``.
+
+    Parameters
+    ----------
+    mean, stderr
+        The estimate and its standard error (decades); no error: 0 or 1 by the side of -4.
+    upper_bound
+        log10 of an upper bound the value cannot exceed (None: none).
+    """
+    threshold = math.log10(SUPERIONIC_THRESHOLD_S_CM)
+    if upper_bound is not None and upper_bound < threshold:
+        return 0.0
+    if not stderr:
+        return float(mean >= threshold)
+    below_threshold = _normal_cdf((threshold - mean) / stderr)
+    if upper_bound is None:
+        return 1.0 - below_threshold
+    below_bound = _normal_cdf((upper_bound - mean) / stderr)
+    if below_bound <= 0.0:  # the model puts no weight under the bound: the bound decides
+        return 0.0 if upper_bound < threshold else 1.0
+    return max(below_bound - below_threshold, 0.0) / below_bound
 
 
 def _sigma(low: float | None, high: float | None, z: float) -> float:
@@ -98,20 +130,27 @@ def combine_log10_sigma(
     """
     md_bound = _log10(md_high_S_cm) if md_upper_bound else None
     md_value = None if md_upper_bound else _log10(md_sigma_S_cm)
+    threshold = math.log10(SUPERIONIC_THRESHOLD_S_CM)
     if md_bound is not None:
         if model_log10 is None:
-            return CombinedEstimate(md_bound, None, "md bound")
+            return CombinedEstimate(md_bound, None, "md bound",
+                                    0.0 if md_bound < threshold else None, True)
+        model_err = _sigma(model_low, model_high, Z_MODEL)
+        p = probability_superionic(model_log10, model_err, md_bound)
         if model_log10 > md_bound:
-            return CombinedEstimate(md_bound, None, "model capped by md bound")
-        return CombinedEstimate(model_log10, _sigma(model_low, model_high, Z_MODEL), "model")
+            return CombinedEstimate(md_bound, None, "model capped by md bound", p, True)
+        return CombinedEstimate(model_log10, model_err, "model", p)
     if md_value is None:
         if model_log10 is None:
             return CombinedEstimate(None, None, "none")
-        return CombinedEstimate(model_log10, _sigma(model_low, model_high, Z_MODEL), "model")
+        model_err = _sigma(model_low, model_high, Z_MODEL)
+        return CombinedEstimate(model_log10, model_err, "model",
+                                probability_superionic(model_log10, model_err))
     md_err = _sigma(_log10(md_low_S_cm), _log10(md_high_S_cm), Z_MD)
     if model_log10 is None:
-        return CombinedEstimate(md_value, md_err, "md")
+        return CombinedEstimate(md_value, md_err, "md", probability_superionic(md_value, md_err))
     model_err = _sigma(model_low, model_high, Z_MODEL)
     w_model, w_md = 1.0 / model_err**2, 1.0 / md_err**2
     value = (w_model * model_log10 + w_md * md_value) / (w_model + w_md)
-    return CombinedEstimate(value, (w_model + w_md) ** -0.5, "model+md")
+    stderr = (w_model + w_md) ** -0.5
+    return CombinedEstimate(value, stderr, "model+md", probability_superionic(value, stderr))

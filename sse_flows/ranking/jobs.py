@@ -10,13 +10,13 @@ from jobflow import Job, Maker, OnMissing, job
 from sse_flows.md.protocol import DEFAULT_MD_ENGINE, MDProtocol
 from sse_flows.models.schemas import VoteDoc
 from sse_flows.provenance import Provenance
+from sse_flows.ranking.acquisition import default_md_top
 from sse_flows.ranking.schemas import MDValidationDoc, RankingDoc
 from sse_flows.ranking.selection import (
     SelectionDoc,
-    candidate_rows,
-    choose_targets,
     parse_md_scope,
     rank,
+    select_md_targets,
 )
 from sse_flows.screening.schemas import ScreeningDoc
 
@@ -59,8 +59,11 @@ def select_candidates_job(
     max_atoms: int | None = None,
     min_lattice_length: float = 10.0,
     md_scope: str = "candidates",
+    md_top: int | None = None,
+    structure_log_odds: dict[str, float] | None = None,
 ) -> SelectionDoc:
-    """Join votes with stability, and choose the MD targets (plus the controls).
+    """Score every screened material by acquisition and choose the MD targets (plus the
+    controls); :func:`~sse_flows.ranking.selection.select_md_targets` does the work.
 
     Parameters
     ----------
@@ -83,23 +86,46 @@ def select_candidates_job(
     min_lattice_length
         The MD protocol's supercell rule (A), to count those atoms.
     md_scope
-        "candidates" (the vote's candidates, at most ``max_md``), "top-N" (the N most
-        probable screened materials, candidates or not) or "pool" (every screened
-        material); see :func:`~sse_flows.ranking.selection.parse_md_scope`.
+        "candidates" (the vote's candidates, at most ``max_md``, plus ``md_top`` by
+        acquisition), "top-N" (the N best screened materials by acquisition, candidates
+        or not) or "pool" (every screened material, best first); see
+        :func:`~sse_flows.ranking.selection.parse_md_scope`.
+    md_top
+        Screened materials sent to MD by acquisition beside the vote's candidates
+        ("candidates" scope); None: the recipe's default
+        (:data:`~sse_flows.ranking.acquisition.DEFAULT_MD_TOP`: open 3, paper 0, read from
+        the vote's ensemble).
+    structure_log_odds
+        A structure stage's log-odds shift of the acquisition per material (MP id, else
+        formula); None: none.
 
     Returns
     -------
     SelectionDoc
-        The candidate rows and the MD targets (sent to the ``data`` store).
+        The candidate rows, the MD targets (sent to the ``data`` store) and the funnel.
     """
+    import time
+
+    start = time.perf_counter()
     screening = ScreeningDoc.model_validate(screening)
     votes = VoteDoc.model_validate(votes)
-    rows = candidate_rows(screening, votes, md_scope)
     find = structure_finder(source, structures_dir)
     limit = max_md if md_scope == "candidates" else parse_md_scope(md_scope)
-    rows, targets = choose_targets(
-        rows, find, limit, control_formula, negative_control_formula, max_atoms,
-        min_lattice_length,
+    top = 0
+    if md_scope == "candidates":
+        top = default_md_top(votes.ensemble.recipe) if md_top is None else md_top
+    rows, targets, funnel = select_md_targets(
+        screening,
+        votes,
+        find,
+        md_scope=md_scope,
+        max_md=max_md,
+        md_top=top,
+        control_formula=control_formula,
+        negative_control_formula=negative_control_formula,
+        max_atoms=max_atoms,
+        min_lattice_length=min_lattice_length,
+        structure_log_odds=structure_log_odds,
     )
     parameters = {
         "max_md": max_md,
@@ -110,13 +136,19 @@ def select_candidates_job(
         "source": source,
         "structures_dir": structures_dir,
         "md_scope": md_scope,
+        "md_top": md_top,
+        "structure_log_odds": bool(structure_log_odds),
     }
     return SelectionDoc(
         rows=rows,
         targets=targets,
         max_md=limit,
         md_scope=md_scope,
+        md_top=top,
         n_screened=len(screening.survivors),
+        n_scored=next(stage.count for stage in funnel if stage.name == "scored"),
+        funnel=funnel,
+        seconds=time.perf_counter() - start,
         provenance=Provenance.make(parameters),
     )
 
@@ -186,6 +218,10 @@ class CandidateSelectionMaker(Maker):
         The MD protocol's supercell rule (A), to count those atoms.
     md_scope : str
         "candidates", "top-N" or "pool" (:func:`select_candidates_job`).
+    md_top : int or None
+        Screened materials sent to MD by acquisition beside the vote's candidates
+        ("candidates" scope; :mod:`sse_flows.ranking.acquisition`); None: the recipe's
+        default (open 3, paper 0).
     """
 
     name: str = "select candidates"
@@ -197,8 +233,9 @@ class CandidateSelectionMaker(Maker):
     max_atoms: int | None = None
     min_lattice_length: float = 10.0
     md_scope: str = "candidates"
+    md_top: int | None = None
 
-    def make(self, screening: Any, votes: Any) -> Job:
+    def make(self, screening: Any, votes: Any, structure_log_odds: Any = None) -> Job:
         """The selection job.
 
         Parameters
@@ -207,6 +244,9 @@ class CandidateSelectionMaker(Maker):
             The screening stage's output.
         votes : VoteDoc or OutputReference
             The vote stage's output.
+        structure_log_odds : dict, OutputReference or None
+            A structure stage's log-odds shift of the acquisition per material (MP id,
+            else formula); None: none.
 
         Returns
         -------
@@ -224,6 +264,8 @@ class CandidateSelectionMaker(Maker):
             max_atoms=self.max_atoms,
             min_lattice_length=self.min_lattice_length,
             md_scope=self.md_scope,
+            md_top=self.md_top,
+            structure_log_odds=structure_log_odds,
         )
         select.name = self.name
         return select

@@ -24,7 +24,8 @@ class CandidateDoc(BaseModel):
     role: Role = Field(
         "candidate",
         description="'candidate' (a screened material the MD scope selected: a vote "
-        "candidate, or any screened material with --md-scope top-N or pool), "
+        "candidate, one of the best --md-top by acquisition, or any screened material "
+        "with --md-scope top-N or pool), "
         "'positive_control' (a known fast conductor) or 'negative_control' (a known poor "
         "conductor), run beside the candidates to check the MD protocol.",
     )
@@ -45,6 +46,30 @@ class CandidateDoc(BaseModel):
     )
     log10_sigma_model_high: float | None = Field(
         None, description="Upper end of the model's 90 % interval of log10 sigma_RT."
+    )
+    in_domain: bool | None = Field(
+        None, description="Inside the model's applicability domain (None: not known)."
+    )
+    acquisition_score: float | None = Field(
+        None,
+        description="Probability-like worth of an MD test (sse_flows.ranking.acquisition): "
+        "P(log10 sigma_RT >= -4) under the model's interval, widened 1.5x out of domain; "
+        "the vote probability without a log10 sigma (paper recipe). None for controls.",
+    )
+    acquisition_rank: int | None = Field(
+        None,
+        description="Rank of acquisition_score among the screened materials the model "
+        "scored (1 = best). None for controls.",
+    )
+    acquisition_basis: str | None = Field(
+        None,
+        description="What the acquisition score rests on: 'model interval', 'model interval, "
+        "out of domain (sd x1.5)' or 'vote probability'.",
+    )
+    selection_reason: str | None = Field(
+        None,
+        description="Why the material is in the table: 'vote candidate', 'acquisition rank "
+        "2 of 274 (score 0.31)', 'positive control', 'negative control', ...",
     )
     band_gap: float | None = Field(None, description="PBE band gap (eV).")
     e_hull: float | None = Field(None, description="Energy above hull (eV/atom).")
@@ -91,18 +116,32 @@ class CandidateDoc(BaseModel):
         None, description="Standard error (decades) of log10_sigma_combined (None: capped)."
     )
     p_combined: float | None = Field(
-        None, description="Probability that sigma_RT >= 1e-4 S/cm from the combined estimate."
+        None, description="Probability that sigma_RT >= 1e-4 S/cm from the combined estimate "
+        "(None when the evidence cannot say, e.g. an MD upper bound above 1e-4 alone)."
     )
     combined_from: str | None = Field(
         None,
         description="What the combined estimate rests on: 'model+md', 'model capped by md "
         "bound', 'md', 'md bound', 'model' or 'none'.",
     )
+    log10_sigma_combined_is_upper_bound: bool = Field(
+        False,
+        description="True when log10_sigma_combined is an upper bound (an MD bound alone, or "
+        "the model capped by one), not an estimate: shown as '<= x'.",
+    )
     arrhenius: list[dict] = Field(
         default_factory=list,
         description="Per temperature: T (K), D (cm^2/s), D_err, li_hops, used_in_fit, "
-        "framework state (for the report's Arrhenius plot).",
+        "diffusive, framework state (for the report's Arrhenius plot).",
     )
+
+
+class SelectionStage(BaseModel):
+    """One step of the selection funnel: how many materials are left after it."""
+
+    name: str = Field(..., description="Step name, e.g. 'with_structure', 'md_targets'.")
+    description: str = Field(..., description="What the step keeps, with its parameter.")
+    count: int = Field(..., description="Materials left after (or chosen by) this step.")
 
 
 class RankingDoc(BaseModel):
@@ -115,6 +154,17 @@ class RankingDoc(BaseModel):
     )
     n_screened: int = Field(0, description="Materials that passed the screening funnel.")
     n_voted_candidates: int = Field(0, description="Materials selected by the vote rule.")
+    md_top: int | None = Field(
+        None,
+        description="Screened materials sent to MD by acquisition beside the vote's "
+        "candidates (--md-top, resolved; None: not recorded).",
+    )
+    selection_funnel: list[SelectionStage] = Field(
+        default_factory=list,
+        description="The selection stage's funnel (a copy of SelectionDoc.funnel): screened "
+        "-> with a structure -> within --md-max-atoms -> vote candidates -> acquisition "
+        "top K -> MD targets.",
+    )
     n_md_ok: int = Field(0, description="Materials whose MD validation finished.")
     n_superionic: int = Field(0, description="Candidates with an MD verdict of superionic.")
     md_reduced_protocol: bool = Field(

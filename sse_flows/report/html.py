@@ -209,6 +209,7 @@ class _Renderer:
             rows += [
                 ("screened materials", f"{rk.n_screened:,}"),
                 ("candidates by vote", f"{rk.n_voted_candidates:,}"),
+                *self._selection_summary(rk),
                 ("MD validations finished", f"{rk.n_md_ok:,}"),
                 ("MD verdict superionic", f"{rk.n_superionic:,}"),
                 ("controls", "not run" if rk.controls_passed is None
@@ -236,6 +237,45 @@ class _Renderer:
             parts.append(Safe("<h3>Workflow stages</h3>"))
             parts.append(_stage_table(stages))
         return Safe("".join(parts))
+
+    @staticmethod
+    def _selection_summary(rk: Any) -> list[tuple[str, str]]:
+        """The selection funnel's last steps as summary rows (none for older documents)."""
+        counts = {stage.name: stage.count for stage in rk.selection_funnel}
+        if "md_targets" not in counts:
+            return []
+        by_vote = counts.get("vote_candidates", 0)
+        by_acquisition = counts.get("acquisition_top", 0)
+        return [(
+            "screened materials sent to MD",
+            f"{counts['md_targets']:,} ({by_vote:,} vote candidates, {by_acquisition:,} by "
+            "acquisition; controls besides)",
+        )]  # fmt: skip
+
+    def _arrhenius_panels(self) -> tuple[list[str], list[Any], dict[int, str]]:
+        """Which Arrhenius panel shows each MD-tested row of the ranking.
+
+        Returns
+        -------
+        tuple
+            The diffusion documents' keys in panel order (those of ranked rows first, in
+            ranking order), the MD-tested rows without a diffusion document (drawn from
+            the ranking's own points), and row position -> where its plot is ("panel 2",
+            "ranking panel 1").
+        """
+        docs = self.inputs.diffusion
+        ranking = self.inputs.ranking
+        rows = list(ranking.candidates) if ranking is not None else []
+        matched = _match_diffusion(rows, docs)
+        ordered = [matched[i] for i in sorted(matched)]
+        ordered += [key for key in docs if key not in ordered]
+        where = {i: f"panel {ordered.index(key) + 1}" for i, key in matched.items()}
+        fallback = []
+        for i, row in enumerate(rows):
+            if row.md_status == "ok" and i not in matched and row.arrhenius:
+                fallback.append(row)
+                where[i] = f"ranking panel {len(fallback)}"
+        return ordered, fallback, where
 
     def _md_protocol(self) -> Safe | str:
         rk = self.inputs.ranking
@@ -421,25 +461,32 @@ class _Renderer:
     def candidates(self, doc: Any) -> Safe:
         if not doc.candidates:
             return _paragraph("The ranking holds no candidate.")
+        _, _, plots = self._arrhenius_panels()
         rows = []
         for i, c in enumerate(doc.candidates, start=1):
             role = c.role.replace("_", " ")
+            plot = plots.get(i - 1)
             rows.append((
                 i, _material_id(c.material_id), _formula(c.formula), role,
+                _reason_cell(c.selection_reason),
                 c.votes_gb if c.votes_gb is not None else "–",
                 c.votes_lgbm if c.votes_lgbm is not None else "–",
-                _fmt(c.p_superionic, 2), _fmt(c.v_ox, 2), _fmt(c.e_hull, 3),
+                _fmt(c.p_superionic, 2), _acquisition_cell(c), _fmt(c.v_ox, 2),
+                _fmt(c.e_hull, 3),
                 _md_cell(c), _sigma_cell(c.sigma_rt_S_cm, c.sigma_rt_low, c.sigma_rt_high),
                 _ea_cell(c.ea_eV, c.ea_err_eV),
                 c.li_hops if c.li_hops is not None else "–",
-                _verdict(c.verdict), _fmt(c.log10_sigma_model, 1),
+                _md_verdict(c.md_status, c.verdict),
+                Safe(f'<a href="#arrhenius">{escape(plot)}</a>') if plot else "–",
+                _fmt(c.log10_sigma_model, 1),
                 _fmt(c.log10_sigma_combined, 1), _fmt(c.p_combined, 2),
                 _notes(c.md_reason, c.diffusion_flags),
             ))  # fmt: skip
         table = _table(
-            ["#", "MP id", "formula", "role", "votes GB", "votes LGBM", "p", "V_ox (V)",
-             "E_hull (eV/at)", "MD", "sigma_RT (S/cm) [95 % interval]", "Ea (eV)", "Li hops",
-             "verdict", "log10 sigma model", "log10 sigma model + MD", "p model + MD",
+            ["#", "MP id", "formula", "role", "selected because", "votes GB", "votes LGBM",
+             "p", "acquisition (rank)", "V_ox (V)", "E_hull (eV/at)", "MD",
+             "sigma_RT (S/cm) [95 % interval]", "Ea (eV)", "Li hops", "verdict",
+             "Arrhenius plot", "log10 sigma model", "log10 sigma model + MD", "p model + MD",
              "reason / analysis flags"],
             rows, "numbers candidates",
         )  # fmt: skip
@@ -454,7 +501,12 @@ class _Renderer:
             f"close when >= {sci(CLOSE_THRESHOLD_S_CM)} S/cm, not superionic when its upper end "
             f"(or upper bound) is < {sci(CLOSE_THRESHOLD_S_CM)} S/cm; no diffusion "
             "when no simulated temperature showed Li diffusion in an intact host (only an "
-            "upper bound exists); otherwise undetermined. '<' marks an upper bound."
+            "upper bound exists); otherwise undetermined. '<' marks an upper bound. "
+            "'verdict' says 'MD: ...' for every material whose MD finished, and 'selected "
+            "because' why each material is in the table: the vote (the paper's rule), its "
+            "rank by acquisition (P(log10 sigma_RT >= -4) under the model's interval, "
+            "widened 1.5x out of the applicability domain; the vote probability for the "
+            "paper recipe), or a control."
         )
         controls = ""
         if doc.controls:
@@ -467,26 +519,61 @@ class _Renderer:
                 "<p>The MD protocol is trusted only when a famous fast conductor comes out "
                 f"superionic and a known poor conductor does not:</p><ul>{items}</ul>"
             )
-        return Safe(f'<div class="scroll">{table}</div>{note}{controls}')
+        return Safe(
+            f'<div class="scroll">{table}</div>{note}{controls}{_selection_funnel(doc)}'
+        )
 
     def arrhenius(self) -> Safe:
-        docs = self.inputs.diffusion
-        if not docs:
-            ranking = self.inputs.ranking
-            statuses = Counter(
-                c.md_status.replace("_", " ") for c in (ranking.candidates if ranking else [])
-                if c.md_status != "not_run"
-            )  # fmt: skip
-            if statuses:
-                counts = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
-                return Safe(
-                    f'<p class="not-run">No diffusion analysis to plot: MD {escape(counts)} '
-                    "(reasons in the candidate table).</p>"
-                )
-            return _not_run("md/analyze", "diffusion analysis")
+        ordered_keys, fallback, _ = self._arrhenius_panels()
+        parts = []
+        if self.inputs.diffusion:
+            parts.append(self._arrhenius_documents(ordered_keys))
+        if fallback:
+            parts.append(self._arrhenius_from_ranking(fallback))
+        if parts:
+            return Safe("".join(parts))
+        return self._no_arrhenius()
+
+    def _arrhenius_from_ranking(self, rows: list[Any]) -> Safe:
+        fig = self.figure(
+            "arrhenius_ranking",
+            lambda p: report_plotting.plot_ranking_arrhenius(rows, p),
+            "MD-tested materials whose diffusion document is not in this report: their "
+            "D(T) points from the candidate table (filled = used in the fit, open = "
+            "diffusive but excluded, crosses = not diffusive), titled with the MD verdict.",
+        )
+        items = [
+            (i, _material_id(r.material_id), _formula(r.formula),
+             _md_verdict(r.md_status, r.verdict), _reason_cell(r.selection_reason))
+            for i, r in enumerate(rows, start=1)
+        ]  # fmt: skip
+        table = _table(["ranking panel", "material", "formula", "verdict", "selected because"],
+                       items)  # fmt: skip
+        return Safe(f"<h3>From the candidate table</h3>{fig}{table}")
+
+    def _no_arrhenius(self) -> Safe:
+        """Why there is nothing to plot: the MD statuses of the ranking, or not run."""
+        ranking = self.inputs.ranking
+        statuses = Counter(
+            c.md_status.replace("_", " ") for c in (ranking.candidates if ranking else [])
+            if c.md_status != "not_run"
+        )  # fmt: skip
+        if statuses:
+            counts = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
+            return Safe(
+                f'<p class="not-run">No diffusion analysis to plot: MD {escape(counts)} '
+                "(reasons in the candidate table).</p>"
+            )
+        return _not_run("md/analyze", "diffusion analysis")
+
+    def _arrhenius_documents(self, ordered_keys: list[str]) -> Safe:
         from sse_flows.analysis.plotting import plot_arrhenius
 
+        docs = {key: self.inputs.diffusion[key] for key in ordered_keys}
         ordered = list(docs.values())
+        ranking = self.inputs.ranking
+        ranked = list(ranking.candidates) if ranking is not None else []
+        row_of = {key: ranked[i] for i, key in _match_diffusion(ranked, docs).items()}
 
         def draw(path: Path) -> None:
             import matplotlib.pyplot as plt
@@ -504,15 +591,19 @@ class _Renderer:
             "interval.",
         )
         rows = []
-        for label, d in docs.items():
+        for panel, (label, d) in enumerate(docs.items(), start=1):
+            row = row_of.get(label)
             temps = Safe(
                 "<br>".join(
                     f"{t.T:g} K: {t.li_hops}{'' if t.diffusive else ' ✗'}" for t in d.temperatures
                 )
             )
             rows.append((
-                _material_id(d.material_id) if d.material_id else label,
-                _formula(d.formula), d.n_atoms if d.n_atoms is not None else "–",
+                panel, _material_id(d.material_id) if d.material_id else label,
+                _formula(d.formula),
+                _md_verdict(row.md_status, row.verdict) if row is not None else "–",
+                _reason_cell(row.selection_reason) if row is not None else "–",
+                d.n_atoms if d.n_atoms is not None else "–",
                 _ea_cell(d.ea_eV, d.ea_err_eV, d.ea_lower_bound_eV),
                 _sigma_cell(d.sigma_rt_S_cm, d.sigma_rt_low, d.sigma_rt_high,
                             d.sigma_rt_is_upper_bound),
@@ -520,7 +611,8 @@ class _Renderer:
                 _notes(None, d.flags),
             ))  # fmt: skip
         table = _table(
-            ["material", "formula", "atoms", "Ea (eV)", "sigma_RT (S/cm) [interval]",
+            ["panel", "material", "formula", "verdict", "selected because", "atoms", "Ea (eV)",
+             "sigma_RT (S/cm) [interval]",
              "sigma_RT as published workflow", "T in fit", "Li hops (✗: not diffusive)", "flags"],
             rows, "numbers",
         )  # fmt: skip
@@ -620,6 +712,98 @@ def _ea_cell(ea: float | None, err: float | None, lower_bound: float | None = No
     if lower_bound is not None:
         return f"> {lower_bound:.2f}"
     return "–"
+
+
+def _reason_cell(reason: str | None) -> Safe:
+    return Safe(f'<span class="reason">{escape(reason)}</span>') if reason else Safe("–")
+
+
+def _acquisition_cell(c: Any) -> str:
+    if c.acquisition_score is None:
+        return "–"
+    rank = f" (#{c.acquisition_rank})" if c.acquisition_rank is not None else ""
+    return f"{c.acquisition_score:.2f}{rank}"
+
+
+def _md_verdict(md_status: str, verdict: str) -> Safe:
+    """"MD: superionic", ... for a finished MD (coloured by verdict); else why not."""
+    from sse_flows.ranking.selection import md_verdict_label
+
+    label = md_verdict_label(md_status, verdict)
+    cls = _VERDICT_CLASS.get(verdict, "muted") if md_status == "ok" else "muted"
+    return Safe(f'<span class="{cls}">{escape(label)}</span>')
+
+
+def _reduced(formula: str | None) -> str | None:
+    if not formula:
+        return None
+    try:
+        from pymatgen.core import Composition
+
+        return Composition(formula).reduced_formula
+    except Exception:  # not a formula: compared as written
+        return str(formula)
+
+
+def _row_label(row: Any) -> str:
+    """The MD target label of a ranking row (``selection.MDTarget.label``)."""
+    if row.role == "candidate":
+        return row.material_id or row.formula
+    return f"{row.role.split('_')[0]}:{row.formula}"
+
+
+def _match_diffusion(rows: Sequence[Any], docs: dict[str, Any]) -> dict[int, str]:
+    """Row position -> key of its diffusion document, for the rows whose MD finished.
+
+    A document matches a row by its material id (the MD target's label, or the MP id),
+    by the label in its key (``"<formula> (<label>)"``, as the JobStore reader names
+    them), or else by its formula when exactly one unmatched row has that formula.
+    """
+    by_id: dict[str, str] = {}
+    for key, doc in docs.items():
+        if doc.material_id:
+            by_id.setdefault(str(doc.material_id), key)
+    matched: dict[int, str] = {}
+    used: set[str] = set()
+    tested = [(i, row) for i, row in enumerate(rows) if row.md_status == "ok"]
+    for i, row in tested:
+        label = _row_label(row)
+        key = by_id.get(label) or (by_id.get(row.material_id) if row.material_id else None)
+        if key is None:
+            key = next((k for k in docs if k.endswith(f"({label})") or k == label), None)
+        if key is not None and key not in used:
+            matched[i] = key
+            used.add(key)
+    for i, row in tested:
+        if i in matched:
+            continue
+        formula = _reduced(row.formula)
+        same = [k for k, d in docs.items() if k not in used and _reduced(d.formula) == formula]
+        rivals = [j for j, r in tested if j not in matched and _reduced(r.formula) == formula]
+        if len(same) == 1 and len(rivals) == 1:
+            matched[i] = same[0]
+            used.add(same[0])
+    return matched
+
+
+def _selection_funnel(doc: Any) -> Safe:
+    """The selection stage's funnel as a table (nothing for documents without one)."""
+    if not doc.selection_funnel:
+        return Safe("")
+    rows = [(stage.name.replace("_", " "), stage.description, f"{stage.count:,}")
+            for stage in doc.selection_funnel]  # fmt: skip
+    note = _paragraph(
+        "Every screened material the model scored gets an acquisition score, "
+        "P(log10 sigma_RT >= -4) under a normal with the model's log10 sigma_RT as mean and "
+        "its interval's half-width over z as standard deviation, 1.5x wider outside the "
+        "applicability domain so that uncertain materials get a chance (the vote "
+        "probability for the paper recipe). The vote's candidates go to MD first; then the "
+        "best --md-top others by acquisition that have a structure within --md-max-atoms."
+    )
+    return Safe(
+        "<h3>Selection funnel (which screened materials go to MD)</h3>"
+        f"{_table(['step', 'keeps', 'materials'], rows, 'numbers')}{note}"
+    )
 
 
 _VERDICT_CLASS = {

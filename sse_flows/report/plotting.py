@@ -1,4 +1,5 @@
-"""Figures of the report that no stage draws itself (funnel, anion classes, vote histograms).
+"""Figures of the report that no stage draws itself (funnel, anion classes, vote histograms,
+and Arrhenius points of MD-tested rows whose diffusion document the report lacks).
 
 The model figures (accuracy distributions, confusion matrices, importances) come from
 :mod:`sse_flows.models.plotting` and the Arrhenius plots from :mod:`sse_flows.analysis.plotting`
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sse_flows.models.schemas import VoteDoc
+from sse_flows.ranking.schemas import CandidateDoc
 from sse_flows.report.paper import PAPER_ANION_CLASSES, PAPER_FUNNEL
 from sse_flows.screening.schemas import ScreeningDoc
 
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "plain_text",
     "plot_anion_classes",
+    "plot_ranking_arrhenius",
     "plot_screening_funnel",
     "plot_vote_histograms",
     "save_figure",
@@ -162,4 +165,58 @@ def plot_vote_histograms(doc: VoteDoc, path: str | Path | None = None) -> Figure
         ax.set_ylabel("materials")
         ax.set_title(f"{plain_text(alg)}: {len(values):,} materials", fontsize=9)
         ax.grid(alpha=0.3)
+    return _finish(fig, path)
+
+
+def plot_ranking_arrhenius(
+    rows: list[CandidateDoc], path: str | Path | None = None, ncols: int = 3
+) -> Figure:
+    """Arrhenius points of MD-tested rows from the candidate table's own ``arrhenius`` column.
+
+    The report draws the full Arrhenius plot (fit line, room-temperature interval) from a
+    material's diffusion document; this figure is for the MD-tested rows whose document
+    the report did not receive: log10 D against 1000/T, filled with error bars where the
+    temperature was in the fit, open where diffusive but excluded, crosses where not
+    diffusive. One panel per row, titled with the material and its MD verdict.
+
+    Parameters
+    ----------
+    rows
+        Candidate-table rows (those without Arrhenius points get an empty panel saying so).
+    path
+        PNG file to write; ``None`` only returns the figure.
+    ncols
+        Panels per row of the figure.
+    """
+    n = max(len(rows), 1)
+    ncols = max(1, min(ncols, n))
+    nrows = int(np.ceil(n / ncols))
+    fig = _new_figure(4.0 * ncols, 3.3 * nrows)
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    for ax, row in zip(axes.flat, rows, strict=False):
+        points = [pt for pt in row.arrhenius if pt.get("T") and pt.get("D_cm2_s")]
+        for pt in points:
+            x, d = 1000.0 / float(pt["T"]), float(pt["D_cm2_s"])
+            err = pt.get("D_err")
+            if pt.get("used_in_fit") and err:
+                low = max(d - float(err), 0.05 * d)
+                yerr = [[np.log10(d) - np.log10(low)], [np.log10(d + float(err)) - np.log10(d)]]
+                ax.errorbar(x, np.log10(d), yerr=yerr, fmt="o", color="C0", capsize=3)
+            elif pt.get("used_in_fit"):
+                ax.plot(x, np.log10(d), "o", color="C0")
+            elif pt.get("diffusive", (pt.get("li_hops") or 0) > 0):
+                ax.plot(x, np.log10(d), "o", mfc="none", color="C1")
+            else:
+                ax.plot(x, np.log10(d), "x", color="C3")
+        if not points:
+            ax.text(0.5, 0.5, "no diffusion coefficients", ha="center", va="center",
+                    transform=ax.transAxes, color="C3")  # fmt: skip
+        name = row.material_id or row.formula
+        title = f"{name} {row.formula}" if row.material_id else name
+        ax.set_title(plain_text(f"{title}: MD {row.verdict}"), fontsize=8)
+        ax.set_xlabel("1000/T (1/K)")
+        ax.set_ylabel("log10 D (cm2/s)")
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(rows):]:
+        ax.axis("off")
     return _finish(fig, path)

@@ -17,6 +17,7 @@ CSV_COLUMNS = (
     "v_ox",
     "v_red",
     "anion_class",
+    "structure_origin",
 )
 
 
@@ -44,12 +45,16 @@ def write_survivors_csv(doc, path: Path) -> None:
     "out",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Write the survivors (mp id, formula, band gap, e_hull, v_ox, v_red, anion class) "
-    "to this CSV file.",
+    help="Write the survivors (mp id, formula, band gap, e_hull, v_ox, v_red, anion class, "
+    "where their MD structure comes from) to this CSV file.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON line.")
 def screen(source_name: str | None, out: Path | None, as_json: bool) -> None:
-    """Run the four-step screening funnel (no TM, gap, E_hull, V_ox) over the Li pool."""
+    """Run the four-step screening funnel (no TM, gap, E_hull, V_ox) over the Li pool.
+
+    Also counts the survivors that have a structure for MD offline (package structures,
+    the packaged MP structure table, pymatgen's), by where it comes from.
+    """
     from sse_flows.screening.funnel import screen_source
     from sse_flows.sources import SourceUnavailableError, get_source
 
@@ -73,6 +78,8 @@ def screen(source_name: str | None, out: Path | None, as_json: bool) -> None:
         click.echo(f"  {stage.count:>6}  {stage.name:<20} {stage.description}")
     classes = ", ".join(f"{k} {v}" for k, v in doc.anion_classes.items())
     click.echo(f"Anion classes of the {len(doc.survivors)} survivors: {classes}")
+    if doc.structure_coverage is not None:
+        click.echo(f"Structures for MD (offline): {doc.structure_coverage.line()}")
     if doc.hull_agreement is not None and doc.hull_agreement.n_compared:
         agreement = doc.hull_agreement
         click.echo(

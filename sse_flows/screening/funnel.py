@@ -24,7 +24,12 @@ from sse_flows.screening.anions import anion_class, anion_elements, class_breakd
 from sse_flows.screening.criteria import ScreeningCriteria
 from sse_flows.screening.hull import e_above_hull, hull_agreement
 from sse_flows.screening.phase_diagrams import PhaseDiagramCache
-from sse_flows.screening.schemas import FunnelStage, ScreenedMaterial, ScreeningDoc
+from sse_flows.screening.schemas import (
+    FunnelStage,
+    ScreenedMaterial,
+    ScreeningDoc,
+    StructureCoverage,
+)
 from sse_flows.screening.voltage import stability_window
 
 
@@ -189,6 +194,39 @@ def _hull_and_voltage(
     return on_hull, computed_e_hull
 
 
+def structure_coverage(
+    on_hull: Sequence[ScreenedMaterial],
+    survivors: Sequence[ScreenedMaterial],
+    library: Any | None = None,
+) -> StructureCoverage:
+    """Look up the structure of every on-hull material, and count the survivors with one.
+
+    Sets ``structure_origin`` of each material of ``on_hull`` (the survivors are among
+    them) from ``library`` (a :class:`~sse_flows.sources.structures.StructureLibrary`;
+    default: the offline one, no user folder), by MP id, else reduced formula.
+    """
+    from sse_flows.sources.structures import StructureLibrary
+
+    library = library if library is not None else StructureLibrary()
+    listed = {id(material) for material in on_hull}
+    for material in [*on_hull, *(m for m in survivors if id(m) not in listed)]:
+        hit = library.find(material.material_id, material.formula)
+        material.structure_origin = None if hit is None else hit.origin
+    tiers: dict[str, int] = defaultdict(int)
+    for material in survivors:
+        if material.structure_origin is not None:
+            tiers[material.structure_origin.split(":", 1)[0]] += 1
+    found = sum(tiers.values())
+    return StructureCoverage(
+        n_survivors=len(survivors),
+        n_with_structure=found,
+        by_tier=dict(sorted(tiers.items(), key=lambda kv: (-kv[1], kv[0]))),
+        missing=[m.material_id or m.formula for m in survivors if m.structure_origin is None],
+        library="offline" if getattr(library, "user_dir", None) is None
+        else f"user folder {library.user_dir}, then offline",
+    )
+
+
 def run_funnel(
     records: Sequence[RecordLike],
     phase_diagrams: PhaseDiagramCache,
@@ -199,6 +237,8 @@ def run_funnel(
     e_hull_from: Literal["source", "computed"] = "source",
     reference_e_hull: Mapping[str, float] | None = None,
     progress: bool = True,
+    find_structures: bool = True,
+    structure_library: Any | None = None,
 ) -> ScreeningDoc:
     """Screen ``records`` and return the funnel document.
 
@@ -221,6 +261,12 @@ def run_funnel(
         compared with it (``ScreeningDoc.hull_agreement``).
     progress
         Show a tqdm bar over the phase-diagram work on stderr.
+    find_structures
+        Look up an MD structure for every on-hull material (:func:`structure_coverage`)
+        and store the survivors' coverage (``ScreeningDoc.structure_coverage``).
+    structure_library
+        The :class:`~sse_flows.sources.structures.StructureLibrary` to search (default:
+        the offline one).
     """
     criteria = criteria or ScreeningCriteria()
     descriptions = _stage_descriptions(criteria)
@@ -242,6 +288,10 @@ def run_funnel(
     log.keep("on_hull", on_hull)
     survivors = [m for m in on_hull if criteria.passes_oxidation_voltage(m.v_ox)]
     log.keep("oxidation_voltage", survivors)
+    coverage = None
+    if find_structures:
+        with timer.stage("structures"):
+            coverage = structure_coverage(on_hull, survivors, structure_library)
 
     agreement = None
     if reference_e_hull is not None and computed_e_hull:
@@ -259,6 +309,7 @@ def run_funnel(
         hull_agreement=agreement,
         n_phase_diagrams=len(phase_diagrams) - n_before,
         stage_seconds=timer.rounded(),
+        structure_coverage=coverage,
         provenance=Provenance.make(
             parameters=parameters,
             data_version=data_version,

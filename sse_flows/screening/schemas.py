@@ -41,6 +41,43 @@ class ScreenedMaterial(BaseModel):
     anion_elements: list[str] = Field(
         default_factory=list, description="Elements acting as anions (charge-balance rule)."
     )
+    structure_origin: str | None = Field(
+        None,
+        description="Where the offline structure library finds the material's structure, "
+        "'<tier>:<name>' (tiers: user, package, mp_structures, pymatgen; see "
+        "sse_flows.sources.structures); None when it has none or was not asked.",
+    )
+
+
+class StructureCoverage(BaseModel):
+    """How many survivors have a structure for MD offline, and from which tier."""
+
+    n_survivors: int = Field(..., description="Number of survivors looked up.")
+    n_with_structure: int = Field(..., description="Survivors with a structure.")
+    by_tier: dict[str, int] = Field(
+        default_factory=dict,
+        description="Library tier (package, mp_structures, pymatgen, user) -> survivors "
+        "whose structure comes from it, largest first.",
+    )
+    missing: list[str] = Field(
+        default_factory=list,
+        description="Survivors without a structure (material id, else reduced formula).",
+    )
+    library: str = Field(
+        "offline",
+        description="The library searched: 'offline' (package files, the packaged MP "
+        "structure table, pymatgen) or the user folder placed before them. Live MP is "
+        "not queried.",
+    )
+
+    def line(self) -> str:
+        """One line for the terminal: counts by tier and the survivors without one."""
+        tiers = ", ".join(f"{tier} {count}" for tier, count in self.by_tier.items())
+        text = f"{self.n_with_structure} of {self.n_survivors} survivors have a structure"
+        text += f" ({tiers})" if tiers else ""
+        if self.missing:
+            text += f"; none for {', '.join(self.missing)}"
+        return text
 
 
 class ScreeningDoc(BaseModel):
@@ -77,6 +114,11 @@ class ScreeningDoc(BaseModel):
     stage_seconds: dict[str, float] = Field(
         default_factory=dict, description="Wall time of each part of the run (s)."
     )
+    structure_coverage: StructureCoverage | None = Field(
+        None,
+        description="Survivors with an offline structure for MD, by library tier (None "
+        "when structures were not looked up, e.g. documents written before this field).",
+    )
     provenance: Provenance = Field(..., description="Parameters, code and data versions.")
 
     def stage_counts(self) -> dict[str, int]:
@@ -85,7 +127,10 @@ class ScreeningDoc(BaseModel):
 
     def summary(self) -> dict[str, object]:
         """The compact JSON summary printed by ``sse-flows screen --json``."""
-        return {
+        summary: dict[str, object] = {
             "stages": [{"name": s.name, "count": s.count} for s in self.stages],
             "anion_classes": self.anion_classes,
         }
+        if self.structure_coverage is not None:
+            summary["structure_coverage"] = self.structure_coverage.model_dump()
+        return summary

@@ -245,3 +245,103 @@ def test_md_scope_pool_runs_every_screened_material_in_batched_jobs(sse_home, tm
     controls = [r for r in ranking.candidates if r.role != "candidate"]
     assert [r.md_status for r in controls] == ["ok", "ok"]
     assert all(r.combined_from in ("md", "md bound") for r in controls)  # paper: no log10
+
+
+def test_md_top_is_hashed_only_when_given_and_reaches_the_selection_job():
+    default = DiscoveryFlowMaker(vote_splits=7)
+    assert "md_top" not in default.parameters()  # flows built before md_top keep their hash
+    assert DiscoveryFlowMaker(vote_splits=7, md_top=None).parameter_hash() == (
+        default.parameter_hash()
+    )
+    assert default.selection_maker.md_top is None  # the job takes the recipe's default
+    three = DiscoveryFlowMaker(vote_splits=7, md_top=3)
+    assert three.parameters()["md_top"] == 3
+    assert three.parameter_hash() != default.parameter_hash()
+    assert "stage_makers" not in three.parameters()  # the default Maker, from the flat field
+    assert three.selection_maker.md_top == 3
+    assert three.make().jobs[3].function_kwargs["md_top"] == 3
+    assert DiscoveryFlowMaker(md_top=0).parameters()["md_top"] == 0  # explicit 0 is a choice
+    with pytest.raises(ParameterError, match="md_top"):
+        DiscoveryFlowMaker(md_top=-1)
+    with pytest.raises(ParameterError, match="md-scope candidates"):
+        DiscoveryFlowMaker(md_top=2, md_scope="top-5")
+    assert DiscoveryFlowMaker(md_top=0, md_scope="pool").md_top == 0
+
+
+@job(data=["survivors", "on_hull", "stage_members"], output_schema=ScreeningDoc)
+def screen_formulas_job(source_name: str, criteria: dict, formulas: list[str]) -> ScreeningDoc:
+    """The real funnel, then only the survivors with these formulas go on."""
+    from sse_flows.screening.criteria import ScreeningCriteria
+    from sse_flows.screening.funnel import screen_source
+    from sse_flows.sources import get_source
+
+    doc = screen_source(
+        get_source(source_name), ScreeningCriteria.model_validate(criteria), progress=False
+    )
+    doc.survivors = [m for m in doc.survivors if m.formula in formulas]
+    return doc
+
+
+@dataclass
+class FormulaScreeningMaker(ScreeningMaker):
+    """A screening stage that passes on only the survivors named in ``formulas``."""
+
+    name: str = "screen some formulas"
+    formulas: tuple[str, ...] = ()
+
+    def make(self):
+        """The screening job that keeps ``formulas``."""
+        new_job = screen_formulas_job(
+            self.source_name, self.criteria.model_dump(mode="json"), list(self.formulas)
+        )
+        new_job.name = self.name
+        return new_job
+
+
+@pytest.mark.slow
+def test_md_top_sends_the_best_screened_material_to_md_and_the_report_plots_it(
+    sse_home, tmp_path
+):
+    """--md-top 1 MD-tests the best screened material outside the vote that has a
+    structure, and its MD document reaches the ranking and the report."""
+    from sse_flows.flows.results import md_outputs
+    from sse_flows.report.html import render_html
+    from sse_flows.report.inputs import ReportInputs
+
+    tiny_md = MDProtocol(
+        temperatures=(1000.0,), equilibration_steps=4, production_steps=8, chunk_steps=8,
+        trajectory_interval=2, min_lattice_length=4.0, relax=False,
+    )
+    # Li3PO4 fails the paper's vote (an oxide) and has a packaged structure
+    screening = FormulaScreeningMaker(formulas=("LiAlCl4", "LiAsF6", "Li3PO4"))
+    maker = DiscoveryFlowMaker(screening_maker=screening, **{**TINY, "min_votes": 2},
+                               md_top=1, md_engine="chgnet", md_protocol=tiny_md)  # fmt: skip
+    flow = maker.make()
+    store = JobStore(MemoryStore(), additional_stores={"data": MemoryStore()})
+    responses = run_locally(flow, store=store, create_folders=True, root_dir=tmp_path,
+                            ensure_success=True)  # fmt: skip
+    ranking = RankingDoc.model_validate(responses[flow.jobs[-1].uuid][1].output)
+    assert ranking.md_top == 1
+    tested = [r for r in ranking.candidates if r.selection_reason
+              and r.selection_reason.startswith("acquisition rank")]  # fmt: skip
+    assert len(tested) == 1 and tested[0].selection_reason.endswith(
+        f"of 3 (score {tested[0].acquisition_score:.2f})")
+    assert tested[0].passed_vote is False and tested[0].md_status == "ok"
+    assert all(r.selection_reason == "vote candidate" for r in ranking.candidates
+               if r is not tested[0])  # max_md 0: the vote's candidates are listed, not run
+    funnel = {stage.name: stage.count for stage in ranking.selection_funnel}
+    assert funnel["screened"] == funnel["scored"] == 3 and funnel["with_structure"] >= 1
+    assert funnel["vote_candidates"] == 0
+    assert funnel["acquisition_top"] == funnel["md_targets"] == 1
+    # the report reads the MD documents as `sse-flows report` does, and plots this one
+    diffusion = {
+        f"{doc['formula']} ({doc.get('material_id') or doc['formula']})": doc["diffusion"]
+        for doc in md_outputs(store, flow.uuid) if doc.get("diffusion")
+    }
+    assert list(diffusion) == [f"{tested[0].formula} ({tested[0].material_id})"]
+    inputs = ReportInputs.from_documents(ranking=ranking, diffusion=diffusion)
+    html = render_html(inputs, tmp_path)
+    assert '<a href="#arrhenius">panel 1</a>' in html
+    assert f"MD: {tested[0].verdict}" in html
+    arrhenius = html.split('id="arrhenius"', 1)[1].split("</section>", 1)[0]
+    assert tested[0].selection_reason in arrhenius

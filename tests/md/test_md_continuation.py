@@ -226,3 +226,43 @@ def test_the_stop_decision_reads_the_window_the_document_analyses(tmp_path, li2o
                           protocol)
     (run_doc,) = doc.runs
     assert run_doc.discarded_frames >= unsettled and run_doc.framework.stable
+
+
+def test_an_undetermined_verdict_earns_a_chunk_at_the_limiting_temperature():
+    """Two short Arrhenius points 200 K apart leave a wide interval ("undetermined"): the
+    coldest run, whose longer run narrows it most, gets one more chunk past the limit; a
+    decided verdict, a host that broke, or no rounds left get none."""
+    from sse_flows.analysis import analyze_runs
+    from sse_flows.analysis.synthetic import arrhenius_hop_rate
+    from sse_flows.analysis.verdict import diffusion_verdict
+    from sse_flows.md.continuation import extension_protocol, extension_temperature
+
+    runs = [random_walk_run(arrhenius_hop_rate(t, 0.45), temperature=t, n_frames=120,
+                            time_step_fs=25.0, n_cells=3, seed=i)
+            for i, t in enumerate((800.0, 1000.0))]
+    doc = analyze_runs(runs)
+    assert doc.n_fit == 2 and diffusion_verdict(doc) == "undetermined"
+    protocol = MDProtocol(temperatures=(800.0, 1000.0), production_steps=500,
+                          max_production_steps=1000, chunk_steps=250, trajectory_interval=5,
+                          extension_chunks=2)
+    records = {t: ProductionRecord(temperature=t, production_steps=1000, chunks=4,
+                                   stop_reason="maximum length reached") for t in (800, 1000)}
+    assert extension_temperature(doc, records, protocol) == 800.0
+    longer = extension_protocol(records[800.0], protocol)
+    assert longer.max_production_steps == 1250 and longer.extension_chunks == 1
+    assert longer.pair_key() == protocol.pair_key()  # the checkpoint stays valid
+    assert longer.next_chunk_steps(1000) == 250  # exactly one more chunk
+    # no rounds left, or the limiting run's host broke: nothing more
+    assert extension_temperature(doc, records, protocol.with_changes(extension_chunks=0)) is None
+    records[800.0].stop_reason = "host unstable"
+    assert extension_temperature(doc, records, protocol) is None
+
+
+def test_extension_rounds_leave_earlier_flows_unchanged():
+    """extension_chunks = 0 is absent from the protocol's dict: flows and cells hashed
+    before the field existed keep their hash."""
+    assert "extension_chunks" not in MDProtocol().as_dict()
+    assert MDProtocol(extension_chunks=2).as_dict()["extension_chunks"] == 2
+    assert MDProtocol.from_dict(MDProtocol(extension_chunks=2).as_dict()).extension_chunks == 2
+    with pytest.raises(ValueError, match="extension_chunks"):
+        MDProtocol(extension_chunks=-1)

@@ -36,3 +36,30 @@ def test_either_alone_and_neither():
     assert alone.source == "model" and alone.stderr == pytest.approx(1.0, rel=1e-3)
     none = combine_log10_sigma(None)
     assert none.log10_sigma is None and none.p_superionic is None and none.source == "none"
+
+
+def test_an_md_bound_alone_is_a_bound_with_no_probability():
+    """Li3PO4 in the demo: no Li hop at any temperature, no model estimate (a control): the
+    MD's upper bound of 2.8 S/cm is a bound, not a value, and says nothing about p."""
+    bound = combine_log10_sigma(None, md_high_S_cm=2.8, md_upper_bound=True)
+    assert bound.source == "md bound" and bound.is_upper_bound
+    assert bound.log10_sigma == pytest.approx(math.log10(2.8))
+    assert bound.p_superionic is None and bound.stderr is None
+    # a bound below 1e-4 S/cm does decide: not superionic
+    low = combine_log10_sigma(None, md_high_S_cm=3e-6, md_upper_bound=True)
+    assert low.is_upper_bound and low.p_superionic == 0.0
+
+
+def test_a_bound_above_the_threshold_truncates_the_model():
+    # model -3 +- 1 decade, MD bound at -3.5: the model is capped, and the probability is
+    # the model's normal truncated at -3.5: P(-4 <= L <= -3.5) / P(L <= -3.5)
+    capped = combine_log10_sigma(-3.0, -3.0 - Z_MODEL, -3.0 + Z_MODEL, None, None,
+                                 10**-3.5, md_upper_bound=True)
+    assert capped.is_upper_bound and capped.log10_sigma == pytest.approx(-3.5)
+
+    def cdf(x):
+        return 0.5 * (1 + math.erf(x / 2**0.5))
+
+    expected = (cdf(-0.5) - cdf(-1.0)) / cdf(-0.5)
+    assert capped.p_superionic == pytest.approx(expected, rel=1e-6)
+    assert 0 < capped.p_superionic < 1

@@ -216,11 +216,18 @@ def test_verdict_thresholds_follow_the_paper():
 
 
 def test_verdict_is_decided_on_the_whole_interval():
-    # Li3ErBr6-like: point superionic, interval reaches below 1e-4 -> only "close" is sure
-    assert verdict(1.3e-3, 9e-5, 1.9e-2) == "close"
+    # Li3ErBr6-like: point superionic, interval reaches below 1e-4 and spans 2.3 decades
+    # -> neither superionic nor a narrow "close": undetermined, earns more sampling
+    assert verdict(1.3e-3, 9e-5, 1.9e-2) == "undetermined"
+    assert verdict(1.3e-3, 9e-5, 8e-3) == "close"
     assert verdict(2e-2, 2.2e-3, 0.19) == "superionic"
     # a 20-decade interval across every threshold decides nothing
     assert verdict(2.9e-22, 1e-32, 1e-3) == "undetermined"
+    # "close" needs a narrow interval: [4e-5, 4e+1] (6 decades, the demo's old LGPS
+    # verdict) says nothing, [2e-5, 1.9e-3] (2 decades) says near 1e-4
+    assert verdict(4.0, 3.9e-5, 4.1e5) == "undetermined"
+    assert verdict(2e-4, 2e-5, 1.9e-3) == "close"
+    assert verdict(2e-4, 2e-5, 2.1e-3) == "undetermined"
     assert verdict(3e-7, 1e-9, 5e-6) == "not superionic"
     # an upper bound alone: decided only when below the "close" threshold
     assert verdict(None, None, 3.8e-6) == "not superionic"
@@ -298,3 +305,192 @@ def test_every_stage_job_declares_its_document():
     }
     for job_function, schema in expected.items():
         assert job_function().output_schema is schema, job_function.__name__
+
+
+# ------------------------------------------------------------------ acquisition selection
+def _cell(n_sites: int) -> dict:
+    """A cubic 5 A cell of ``n_sites`` atoms (its >= 10 A MD supercell: 8 x n_sites atoms)."""
+    from pymatgen.core import Lattice, Structure
+
+    coords = [[0, 0, 0], [0.5, 0.5, 0.5], [0.5, 0, 0], [0, 0.5, 0]][:n_sites]
+    species = ["Li", "Cl", "Li", "Cl"][:n_sites]
+    return Structure(Lattice.cubic(5.0), species, coords).as_dict()
+
+
+#: material id -> (formula, log10 sigma, interval half-width, in domain, vote candidate)
+POOL = {
+    "mp-10": ("LiVote", -4.5, 1.6, True, True),
+    "mp-11": ("LiTopNoStructure", -3.0, 1.6, True, False),
+    "mp-12": ("LiTooBig", -3.2, 1.6, True, False),
+    "mp-13": ("LiGoodA", -3.5, 1.6, True, False),
+    "mp-14": ("LiOutOfDomain", -5.0, 3.0, False, False),
+    "mp-15": ("LiGoodB", -4.2, 1.6, True, False),
+    "mp-16": ("LiSlow", -6.0, 1.6, True, False),
+}
+
+
+def _pool_docs(recipe: str = "open"):
+    """Screening and vote documents of POOL (plus one unfeaturizable survivor)."""
+    from sse_flows.models.schemas import EnsembleSpec
+
+    materials = [
+        ScreenedMaterial(material_id=mid, formula=f, band_gap=3.0, e_above_hull=0.0,
+                         e_above_hull_source="source", v_ox=4.0, v_red=0.5,
+                         anion_class="halide")
+        for mid, (f, *_rest) in POOL.items()
+    ] + [ScreenedMaterial(material_id="mp-17", formula="LiErr", e_above_hull_source="source",
+                          anion_class="other")]  # fmt: skip
+    screening = ScreeningDoc.model_construct(on_hull=materials, survivors=materials)
+    votes = [
+        MaterialVote(material_id=mid, formula=f, votes={"gb": 100 if cand else 0,
+                     "lgbm": 100 if cand else 0}, p_superionic=0.6 if cand else 0.2,
+                     candidate=cand, log10_sigma=mu, log10_sigma_low=mu - half,
+                     log10_sigma_high=mu + half, in_domain=domain)
+        for mid, (f, mu, half, domain, cand) in POOL.items()
+    ] + [MaterialVote(material_id="mp-17", formula="LiErr", error="cannot featurize")]  # fmt: skip
+    ensemble = EnsembleSpec.model_construct(recipe=recipe, interval_level=0.9)
+    vote_doc = VoteDoc.model_construct(
+        candidates=[v for v in votes if v.candidate], votes=votes, ensemble=ensemble
+    )
+    return screening, vote_doc
+
+
+def _pool_finder(material_id, formula):
+    """No structure for the best-scored material, a too-large one for the second."""
+    if material_id == "mp-11":
+        return None
+    if material_id == "mp-12":
+        return _cell(4), "test:big"  # 32-atom supercell
+    return _cell(2), "test:small"  # 16-atom supercell
+
+
+def test_md_top_adds_the_best_k_by_acquisition_that_have_a_structure_that_fits():
+    from sse_flows.ranking.selection import select_md_targets
+
+    screening, votes = _pool_docs()
+    rows, targets, funnel = select_md_targets(
+        screening, votes, _pool_finder, md_scope="candidates", max_md=3, md_top=2,
+        control_formula="Li10GeP2S12", negative_control_formula=None, max_atoms=20,
+    )  # fmt: skip
+    # the vote's candidate, then the best two others that can run: the best-scored material
+    # has no structure and the second a 32-atom supercell above the limit of 20
+    assert [t.formula for t in targets] == ["LiVote", "LiGoodA", "LiGoodB", "Li10GeP2S12"]
+    assert [t.role for t in targets][-1] == "positive_control"
+    by = {r.formula: r for r in rows}
+    assert list(by) == ["LiVote", "LiGoodA", "LiGoodB", "Li10GeP2S12"]
+    assert by["LiVote"].selection_reason == "vote candidate"
+    assert by["LiGoodA"].selection_reason == "acquisition rank 3 of 7 (score 0.70)"
+    assert by["LiGoodB"].selection_reason == "acquisition rank 4 of 7 (score 0.42)"
+    assert by["Li10GeP2S12"].selection_reason == "positive control"
+    assert by["Li10GeP2S12"].acquisition_score is None
+    # the out-of-domain material (-5 +- 3) ranks above the in-domain vote candidate (-4.5 +-
+    # 1.6): the exploration term
+    assert by["LiVote"].acquisition_rank == 6
+    assert by["LiGoodA"].passed_vote is False and by["LiGoodA"].in_domain is True
+    assert [(s.name, s.count) for s in funnel] == [
+        ("screened", 8), ("scored", 7), ("with_structure", 6), ("within_max_atoms", 5),
+        ("vote_candidates", 1), ("acquisition_top", 2), ("md_targets", 3),
+    ]
+    assert "20 atoms" in funnel[3].description and "1 control)" in funnel[6].description
+    # one more goes to the out-of-domain material
+    _, targets, _ = select_md_targets(screening, votes, _pool_finder, md_top=3, max_atoms=20)
+    assert [t.formula for t in targets] == ["LiVote", "LiGoodA", "LiGoodB", "LiOutOfDomain"]
+    # a screened material with a control's formula is left to the control: the next one runs
+    _, targets, _ = select_md_targets(screening, votes, _pool_finder, md_top=2, max_atoms=20,
+                                      negative_control_formula="LiGoodA")  # fmt: skip
+    assert [t.formula for t in targets] == ["LiVote", "LiGoodB", "LiOutOfDomain", "LiGoodA"]
+    assert targets[-1].role == "negative_control"
+
+
+def test_md_top_zero_is_the_vote_alone_and_max_md_still_caps_the_vote():
+    from sse_flows.ranking.selection import select_md_targets
+
+    screening, votes = _pool_docs("paper")
+    rows, targets, funnel = select_md_targets(
+        screening, votes, _pool_finder, max_md=3, md_top=0, control_formula="Li10GeP2S12",
+        negative_control_formula="Li3PO4",
+    )  # fmt: skip
+    assert [t.formula for t in targets] == ["LiVote", "Li10GeP2S12", "Li3PO4"]
+    assert [r.formula for r in rows] == ["LiVote", "Li10GeP2S12", "Li3PO4"]
+    assert {s.name: s.count for s in funnel}["acquisition_top"] == 0
+    # max_md = 0: the candidate says why it did not run; without --md-max-atoms the large
+    # cell is the best-scored material that has a structure
+    rows, targets, funnel = select_md_targets(screening, votes, _pool_finder, max_md=0,
+                                              md_top=1)  # fmt: skip
+    assert [t.formula for t in targets] == ["LiTooBig"]
+    assert "only the 0 most probable" in rows[0].md_reason
+    assert [r.formula for r in rows] == ["LiVote", "LiTooBig"]
+    assert {s.name: s.count for s in funnel}["within_max_atoms"] == 6
+
+
+def test_top_n_scope_orders_by_acquisition_and_skips_what_cannot_run():
+    from sse_flows.ranking.selection import select_md_targets
+
+    screening, votes = _pool_docs()
+    rows, targets, funnel = select_md_targets(
+        screening, votes, _pool_finder, md_scope="top-2", md_top=5, max_atoms=20,
+        control_formula=None,
+    )  # fmt: skip
+    assert [t.formula for t in targets] == ["LiGoodA", "LiGoodB"]  # md_top is ignored here
+    assert [r.acquisition_rank for r in rows] == list(range(1, 8))  # every scored material
+    by = {r.formula: r for r in rows}
+    assert by["LiTopNoStructure"].md_status == "no_structure"
+    assert "above the limit of 20" in by["LiTooBig"].md_reason
+    assert "only the 2 best by acquisition" in by["LiOutOfDomain"].md_reason
+    assert by["LiVote"].selection_reason.startswith("vote candidate; acquisition rank 6 of 7")
+    assert {s.name: s.count for s in funnel}["md_targets"] == 2
+
+
+def test_selection_job_takes_the_recipe_default_of_md_top(monkeypatch):
+    from sse_flows.ranking import jobs
+
+    monkeypatch.setattr(jobs, "structure_finder", lambda source, folder: _pool_finder)
+    kwargs = dict(control_formula=None, negative_control_formula=None, max_atoms=20)
+    for recipe, md_top, expected in (("open", None, 3), ("paper", None, 0), ("paper", 1, 1)):
+        screening, votes = _pool_docs(recipe)
+        doc = jobs.select_candidates_job.original(screening, votes, md_top=md_top, **kwargs)
+        assert doc.md_top == expected, recipe
+        assert len(doc.targets) == 1 + expected  # the vote's candidate and K by acquisition
+        assert doc.n_scored == 7 and doc.funnel[-1].count == 1 + expected
+        assert doc.seconds >= 0
+    # outside the candidates scope md_top does not apply
+    doc = jobs.select_candidates_job.original(*_pool_docs(), md_scope="top-1", **kwargs)
+    assert doc.md_top == 0 and [t.formula for t in doc.targets] == ["LiGoodA"]
+
+
+def test_ranking_keeps_the_selection_funnel_and_reasons():
+    from sse_flows.ranking.selection import md_verdict_label, select_md_targets
+
+    screening, votes = _pool_docs()
+    rows, targets, funnel = select_md_targets(screening, votes, _pool_finder, md_top=1,
+                                              max_atoms=20, control_formula=None)  # fmt: skip
+    selection = SelectionDoc(rows=rows, targets=targets, max_md=3, md_top=1, funnel=funnel,
+                             n_screened=8, provenance=Provenance())  # fmt: skip
+    results = {"mp-13": _md_doc("ok", sigma=2e-3, low=1e-3, high=4e-3, ea=0.2, hops=[40, 90])}
+    ranking = rank(selection, results, "chgnet", "reduced", True)
+    assert ranking.selection_funnel == funnel and ranking.md_top == 1
+    top = ranking.candidates[0]
+    assert top.formula == "LiGoodA" and top.verdict == "superionic"
+    assert top.selection_reason.startswith("acquisition rank 3 of 7")
+    assert md_verdict_label(top.md_status, top.verdict) == "MD: superionic"
+    vote = next(r for r in ranking.candidates if r.formula == "LiVote")
+    assert vote.md_status == "failed"  # its target got no MD document
+    assert md_verdict_label(vote.md_status, vote.verdict) == "MD failed"
+    assert md_verdict_label("not_run", "undetermined") == "not MD-tested"
+    assert md_verdict_label("ok", "no diffusion") == "MD: no diffusion"
+    assert ranking.n_voted_candidates == 1
+
+
+def test_old_selection_and_ranking_documents_still_load():
+    from sse_flows.ranking.schemas import RankingDoc
+
+    old_row = {"material_id": "mp-1", "formula": "LiA", "md_status": "ok",
+               "verdict": "close"}  # fmt: skip
+    row = CandidateDoc.model_validate(old_row)
+    assert row.selection_reason is None and row.acquisition_score is None
+    ranking = RankingDoc.model_validate({"candidates": [old_row]})
+    assert ranking.selection_funnel == [] and ranking.md_top is None
+    selection = SelectionDoc.model_validate(
+        {"rows": [old_row], "targets": [], "max_md": 3, "provenance": {}}
+    )
+    assert selection.funnel == [] and selection.md_top is None and selection.n_scored == 0

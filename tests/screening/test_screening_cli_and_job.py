@@ -22,9 +22,13 @@ def test_cli_json_and_csv(tmp_path, sse_home, snapshot_doc):
         rows = list(csv.DictReader(handle))
     assert len(rows) == summary["stages"][-1]["count"]
     assert set(rows[0]) == {
-        "material_id", "formula", "band_gap", "e_above_hull", "v_ox", "v_red", "anion_class"
+        "material_id", "formula", "band_gap", "e_above_hull", "v_ox", "v_red", "anion_class",
+        "structure_origin",
     }
     assert all(float(row["v_ox"]) > 3.7 for row in rows)
+    coverage = summary["structure_coverage"]
+    assert sum(bool(row["structure_origin"]) for row in rows) == coverage["n_with_structure"]
+    assert coverage["n_survivors"] == len(rows)
 
 
 def test_job_output_and_data_store(sse_home, snapshot_doc):
