@@ -38,6 +38,8 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_VERDICT_FAILED = 3
+#: an MD control did not get its known answer (``demo``, ``results --check-controls``)
+EXIT_CONTROL_FAILED = 4
 EXIT_SIGINT = 130
 EXIT_SIGTERM = 143
 

@@ -11,6 +11,7 @@ from sse_flows.md.commands import md_protocol_options, protocol_from_options
 from sse_flows.md.makers import MD_ENGINES
 from sse_flows.md.protocol import DEFAULT_MD_ENGINE, DEMO_PROTOCOL, MDProtocol
 from sse_flows.validation import (
+    EXIT_CONTROL_FAILED,
     EXIT_VERDICT_FAILED,
     ParameterError,
     validated,
@@ -348,6 +349,20 @@ def _exit_if_failed(info: dict) -> None:
     ctx.exit(EXIT_VERDICT_FAILED)
 
 
+def _exit_if_control_failed(ranking: dict | None) -> None:
+    """Exit 4 with a one-line reason when an MD control did not get its known answer."""
+    if not ranking or ranking.get("controls_passed") is not False:
+        return
+    failed = [line.removeprefix("FAIL ") for line in ranking.get("controls") or []
+              if line.startswith("FAIL")]
+    error = click.ClickException(
+        "control check failed: " + "; ".join(failed)
+        + " (the MD verdicts of this run are not trustworthy)"
+    )
+    error.exit_code = EXIT_CONTROL_FAILED
+    raise error
+
+
 def _fmt(value, spec):
     return "-" if value is None else format(value, spec)
 
@@ -355,9 +370,15 @@ def _fmt(value, spec):
 @click.command()
 @click.argument("workflow_id", type=int, required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option(
+    "--check-controls", is_flag=True,
+    help="Exit 4 with a one-line reason when an MD control did not get its known answer.",
+)
 @validated("results")
-def results(workflow_id: int | None, as_json: bool) -> None:
-    """The candidate table (votes, stability, MD sigma_RT with interval, Ea, status)."""
+def results(workflow_id: int | None, as_json: bool, check_controls: bool = False) -> None:
+    """The candidate table (votes, stability, MD sigma_RT with interval, Ea, status).
+
+    A sigma_RT shown as "<=x" is an upper bound (no confident Arrhenius fit)."""
     from sse_flows.flows.results import load_results, results_rows
     from sse_flows.stores import StoreError
 
@@ -376,10 +397,14 @@ def results(workflow_id: int | None, as_json: bool) -> None:
                     "failed_stages": info.get("failed_stages", []),
                     "selection_funnel": (ranking or {}).get("selection_funnel") or [],
                     "candidates": rows,
+                    "controls": (ranking or {}).get("controls") or [],
+                    "controls_passed": (ranking or {}).get("controls_passed"),
                 }
             )
         )
         _exit_if_failed(info)
+        if check_controls:
+            _exit_if_control_failed(ranking)
         return
     if ranking is None:
         click.echo(
@@ -401,6 +426,9 @@ def results(workflow_id: int | None, as_json: bool) -> None:
             if row["sigma_rt_low"] is not None
             else "-"
         )
+        sigma = _fmt(row["sigma_rt_S_cm"], ".1e")
+        if row["sigma_rt_S_cm"] is None and row["sigma_rt_high"] is not None:
+            sigma = f"<={row['sigma_rt_high']:.1e}"  # an upper bound, not a value
         name = row["material_id"] or {"positive_control": "control+",
                                        "negative_control": "control-"}.get(row["role"], "-")
         click.echo(
@@ -408,7 +436,7 @@ def results(workflow_id: int | None, as_json: bool) -> None:
             f"{_fmt(row['votes_lgbm'], 'd'):>4} {_fmt(row['p_superionic'], '.2f'):>5} "
             f"{_fmt(row['acquisition_score'], '.2f'):>5} "
             f"{_fmt(row['v_ox'], '.2f'):>5} {_fmt(row['e_hull'], '.3f'):>6} "
-            f"{_fmt(row['sigma_rt_S_cm'], '.1e'):>9} {interval:>21} {_fmt(row['ea_eV'], '.2f'):>5} "
+            f"{sigma:>9} {interval:>21} {_fmt(row['ea_eV'], '.2f'):>5} "
             f"{row['md_status']:<12} {row['md_verdict']:<28} {row['selection_reason'] or '-'}"
         )
     funnel = ranking.get("selection_funnel") or []
@@ -421,6 +449,8 @@ def results(workflow_id: int | None, as_json: bool) -> None:
     if ranking.get("md_reduced_protocol"):
         click.echo("note: MD used a REDUCED protocol; sigma_RT is indicative only.")
     _exit_if_failed(info)
+    if check_controls:
+        _exit_if_control_failed(ranking)
 
 
 #: fields of a ranking row that `results` adds to the candidate table's columns
@@ -522,9 +552,4 @@ def demo(out: str | None, **opts) -> None:
         )
         error.exit_code = EXIT_VERDICT_FAILED  # it ran; a stage failed
         raise error
-    if ranking and ranking.get("controls_passed") is False:
-        click.echo(
-            "WARNING: an MD control did not get its known answer: the MD verdicts of this "
-            "run are not trustworthy (see the control checks above)",
-            err=True,
-        )
+    _exit_if_control_failed(ranking)

@@ -479,7 +479,8 @@ class _Renderer:
                 _md_verdict(c.md_status, c.verdict),
                 Safe(f'<a href="#arrhenius">{escape(plot)}</a>') if plot else "–",
                 _fmt(c.log10_sigma_model, 1),
-                _fmt(c.log10_sigma_combined, 1), _fmt(c.p_combined, 2),
+                ("≤ " if c.log10_sigma_combined_is_upper_bound else "")
+                + _fmt(c.log10_sigma_combined, 1), _fmt(c.p_combined, 2),
                 _notes(c.md_reason, c.diffusion_flags),
             ))  # fmt: skip
         table = _table(
@@ -641,7 +642,24 @@ class _Renderer:
                 Safe(f"<details><summary>parameters</summary><pre>{escape(params)}</pre>"
                      "</details>"),
             ))  # fmt: skip
-        return _table(["document", "code", "data version", "parameter hash", "created", ""], rows)
+        table = _table(["document", "code", "data version", "parameter hash", "created", ""],
+                       rows)
+        return Safe(f"{table}{self._structure_attribution()}")
+
+    def _structure_attribution(self) -> Safe:
+        """The credit line of the Materials Project structures the MD ran on, when any did."""
+        ranking = self.inputs.ranking
+        used = sorted({
+            c.structure_origin.split(":", 1)[1] for c in (ranking.candidates if ranking else [])
+            if (c.structure_origin or "").startswith("mp_structures:")
+        })
+        if not used:
+            return Safe("")
+        return _paragraph(
+            f"MD structures of {', '.join(used)}: Materials Project (CC BY 4.0; Jain et al., "
+            "APL Mater. 1, 011002 (2013)), via fxcoudert/topology_databases @ 41163fcf52ff "
+            "(Coudert et al., ChemRxiv 2024, doi 10.26434/chemrxiv-2024-gsk41)."
+        )
 
 
 def _shorten(text: str, limit: int) -> str:

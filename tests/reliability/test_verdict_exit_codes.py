@@ -56,3 +56,68 @@ def test_demo_exits_3_when_a_stage_fizzles(sse_home, monkeypatch, tmp_path):
         if line.startswith("report:")
     )
     assert "FIZZLED" in Path(index).read_text(encoding="utf-8")
+
+
+def _ranking_with_controls(lgps_verdict: str) -> dict:
+    from sse_flows.ranking.schemas import CandidateDoc
+    from sse_flows.ranking.selection import check_controls
+
+    rows = [
+        CandidateDoc(formula="Li10GeP2S12", role="positive_control", md_status="ok",
+                     verdict=lgps_verdict),
+        CandidateDoc(formula="Li3PO4", role="negative_control", md_status="ok",
+                     verdict="no diffusion"),
+    ]
+    lines, passed = check_controls(rows)
+    return {"candidates": [r.model_dump(mode="json") for r in rows], "controls": lines,
+            "controls_passed": passed}
+
+
+def test_results_check_controls_exits_4_on_a_failed_control(sse_home, monkeypatch):
+    from sse_flows.flows import results as results_module
+    from sse_flows.validation import EXIT_CONTROL_FAILED
+
+    info = {"workflow_id": 7, "state": "COMPLETED", "failed_stages": []}
+    ranking = _ranking_with_controls("undetermined")
+    monkeypatch.setattr(results_module, "load_results", lambda workflow_id: (info, ranking))
+    plain = CliRunner().invoke(cli, ["results"])
+    assert plain.exit_code == 0, plain.output  # the table alone is not a check
+    checked = CliRunner().invoke(cli, ["results", "--check-controls"])
+    assert checked.exit_code == EXIT_CONTROL_FAILED == 4
+    last = checked.output.strip().splitlines()[-1]
+    assert last.startswith("Error: control check failed: positive_control Li10GeP2S12")
+    assert "found undetermined" in last and "Traceback" not in checked.output
+    as_json = CliRunner().invoke(cli, ["results", "--json", "--check-controls"])
+    assert as_json.exit_code == 4
+    assert json.loads(as_json.output.splitlines()[0])["controls_passed"] is False
+    passed = _ranking_with_controls("superionic")
+    monkeypatch.setattr(results_module, "load_results", lambda workflow_id: (info, passed))
+    assert CliRunner().invoke(cli, ["results", "--check-controls"]).exit_code == 0
+
+
+def test_demo_exits_4_when_a_control_fails(sse_home, monkeypatch, tmp_path):
+    sys.path.insert(0, str(HERE))
+    from jobflow import Flow
+    from quick_jobs import sleepy
+
+    from sse_flows.flows import results as results_module
+    from sse_flows.flows.discovery import DiscoveryFlowMaker
+
+    def quick(self):
+        job = sleepy("ok", 0.0, str(tmp_path))
+        job.name = "ok"
+        return Flow([job], name="control-check")
+
+    monkeypatch.setattr(DiscoveryFlowMaker, "make", quick)
+    real = results_module.load_results
+
+    def with_failed_control(workflow_id=None, settings=None):
+        info, _ = real(workflow_id, settings) if settings else real(workflow_id)
+        return info, _ranking_with_controls("close")
+
+    monkeypatch.setattr(results_module, "load_results", with_failed_control)
+    result = CliRunner().invoke(cli, ["demo"])
+    assert result.exit_code == 4, result.output
+    last = result.output.strip().splitlines()[-1]
+    assert last == ("Error: control check failed: positive_control Li10GeP2S12: expected "
+                    "superionic, found close (the MD verdicts of this run are not trustworthy)")
