@@ -5,6 +5,10 @@ Usage::
     nice -n 15 .venv/bin/python benchmarks/structure_stage.py            # geometry only
     nice -n 15 .venv/bin/python benchmarks/structure_stage.py --bvse     # + bvlain, test CIFs
 
+The geometry run takes about a minute (most of it training the open model); ``--bvse``
+adds about 45 minutes of one core (bvlain's results are kept in ``--bvse-cache``, a file
+in the temporary folder, so a rerun only computes what is missing).
+
 Measures every descriptor of :mod:`sse_flows.structure_stage.descriptors` (and, with
 ``--bvse``, the bvlain BVSE percolation barriers on the 67 OBELiX test CIFs; bvlain must be
 installed) three ways:
@@ -224,6 +228,26 @@ def incremental_value(
         "log_loss_model_plus_shift_grouped_cv": float(log_loss(labels, p_both)),
         "coef_per_sd": c_full,
         "coef_90ci": [float(low), float(high)],
+    }
+
+
+def leave_one_out_shift(z: np.ndarray, model_logit: np.ndarray, labels: np.ndarray) -> dict:
+    """Exploratory (fitted on the scored rows themselves): leave-one-out ``model + c z`` AUC.
+
+    Used only on the OBELiX test rows, to ask whether a descriptor could help even when its
+    coefficient is fitted on those rows; never to choose what the package ships.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    shifted = np.zeros(len(z))
+    for i in range(len(z)):
+        others = np.arange(len(z)) != i
+        _, c = fit_shift(model_logit[others], z[others], labels[others])
+        shifted[i] = model_logit[i] + c * z[i]
+    return {
+        "auc_model": float(roc_auc_score(labels, model_logit)),
+        "auc_model_plus_shift_loo": float(roc_auc_score(labels, shifted)),
+        "coef_per_sd_all_rows": fit_shift(model_logit, z, labels)[1],
     }
 
 
@@ -502,6 +526,22 @@ def main() -> None:  # noqa: C901 - a linear script
             combined = logit_test + result["coef_per_sd"] * z
             test_eval[f"auc_model_plus_{name}"] = float(roc_auc_score(labels_test, combined))
     report["test_once"] = test_eval
+    kept = [name for name, result in beyond["descriptors"].items() if result.get("kept")]
+    helped = [n for n in kept if test_eval[f"auc_model_plus_{n}"] > test_eval["auc_model"]]
+    report["decision"] = {
+        "kept_on_train": kept,
+        "kept_and_raising_test_auc": helped,
+        "structure_score": (
+            f"a shift on {helped}" if helped else "0 for every material (SCORE_DESCRIPTOR None)"
+        ),
+    }
+    exploratory = {}
+    for name in DESCRIPTOR_NAMES:
+        values = ranked_values(test_rows, name)
+        if np.isfinite(values).all() and values.std() > 0:
+            z = (values - values.mean()) / values.std()
+            exploratory[name] = leave_one_out_shift(z, logit_test, labels_test)
+    report["test_exploratory_loo"] = exploratory
 
     # --- AIMD nine ------------------------------------------------------------------------
     reference = aimd_reference(args.raw)
@@ -556,8 +596,20 @@ def main() -> None:  # noqa: C901 - a linear script
             bv_scores[name]["spearman_with_model_residual"] = float(
                 spearmanr(values[ok], residual[ok])[0]
             )
+            logit_by_id = dict(zip(test_table["id"], logit_test, strict=True))
+            logit_b = np.array([logit_by_id.get(i, np.nan) for i in table["id"]])
+            both = np.isfinite(values) & np.isfinite(logit_b)
+            z = (values[both] - values[both].mean()) / values[both].std()
+            bv_scores[name]["exploratory_loo"] = leave_one_out_shift(
+                z, logit_b[both], labels_b[both]
+            )
         e3 = np.array([r.get("bvse_barrier_3d_eV") or np.inf for r in rows if not r["error"]])
         l3 = np.array([lab for r, lab in zip(rows, labels_b, strict=True) if not r["error"]])
+        p_by_id = dict(zip(test_table["id"], test_pred["p_superionic"], strict=True))
+        p3 = np.array(
+            [p_by_id.get(i, np.nan) for i, r in zip(table["id"], rows, strict=True)
+             if not r["error"]]
+        )  # fmt: skip
         report["bvse_test"] = {
             "settings": "bvlain 0.25.1, resolution 0.2 A, mobile ion Li1+, defaults; one "
             "species per site, element oxidation states of guess_oxidation_states",
@@ -568,6 +620,11 @@ def main() -> None:  # noqa: C901 - a linear script
                 "n": int((e3 < 0.5).sum()),
                 "n_superionic": int(l3[e3 < 0.5].sum()),
                 "base_rate": float(l3.mean()),
+                "n_with_model_p_ge_0.5": int((p3[e3 < 0.5] >= 0.5).sum()),
+            },
+            "model_p_ge_0.5": {
+                "n": int((p3 >= 0.5).sum()),
+                "n_superionic": int(l3[p3 >= 0.5].sum()),
             },
             "timing": _timing([r["bvse_s"] for r in bvse.values() if "bvse_s" in r]),
         }

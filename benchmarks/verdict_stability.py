@@ -118,10 +118,10 @@ def _reanalyze(workdir: Path) -> tuple[str, int, dict]:
     for path in sorted(workdir.glob("production_*K_*.traj")):
         temperature = float(path.name.split("_")[1].rstrip("K"))
         files.setdefault(temperature, []).append(str(path))
-    temperatures = sorted(files)
+    paths = [path for t in sorted(files) for path in files[t]]
     doc.diffusion = analyze_trajectories(
-        [files[t] for t in temperatures], temperatures=temperatures
-    ) if temperatures else None
+        paths, temperatures=[t for t in sorted(files) for _ in files[t]]
+    ) if paths else None
     return workdir.parent.name, int(workdir.name[4:]), _summary(doc, None)
 
 

@@ -53,7 +53,7 @@ class StructureDescriptorsMaker(Maker):
         Li-Li cutoff (A) of the fixed-cutoff network descriptors.
     with_bvse : bool
         Also compute the bvlain BVSE barriers (off: they add nothing measurable beyond the
-        composition model, see docs/models.md, and cost about a thousand times more).
+        composition model, see docs/models.md, and cost thousands of times more).
     """
 
     name: str = "structure descriptors"

@@ -49,9 +49,7 @@ class StructureDescriptorsDoc(BaseModel):
         description="1 - (occupancy-weighted volume of Shannon ionic spheres) / cell volume.",
     )
     li_per_nm3: float | None = Field(None, description="Li atoms per nm^3 (occupancy-weighted).")
-    volume_per_anion_A3: float | None = Field(
-        None, description="Cell volume per anion atom (A^3)."
-    )
+    volume_per_anion_A3: float | None = Field(None, description="Cell volume per anion atom (A^3).")
     oxidation_states: dict[str, int] = Field(
         default_factory=dict,
         description="Element -> oxidation state used for the ionic radii (the structure's own, "
@@ -92,6 +90,18 @@ class StructureStageDoc(BaseModel):
     provenance: Provenance = Field(
         default_factory=Provenance, description="Parameters and versions of this run."
     )
+
+    def log_odds(self) -> dict[str, float]:
+        """Each material's ``structure_score``, keyed by label (MP id, else formula).
+
+        The mapping the selection stage's ``structure_log_odds`` takes.
+
+        Returns
+        -------
+        dict of str to float
+            Label -> log-odds shift (0.0 for every material while the score is off).
+        """
+        return {doc.label: doc.structure_score for doc in self.documents}
 
     def by_label(self) -> dict[str, StructureDescriptorsDoc]:
         """The documents keyed by their label.

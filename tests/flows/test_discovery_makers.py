@@ -238,6 +238,9 @@ def test_md_scope_pool_runs_every_screened_material_in_batched_jobs(sse_home, tm
     ranking = RankingDoc.model_validate(responses[flow.jobs[-1].uuid][1].output)
     materials = [r for r in ranking.candidates if r.role == "candidate"]
     assert len(materials) == 3  # all three screened materials, whatever the vote said
+    # offline, each finds its structure in the packaged MP table and gets an MD document
+    assert all((r.structure_origin or "").startswith("mp_structures:") for r in materials)
+    assert [r.md_status for r in materials] == ["ok"] * 3
     assert ranking.n_voted_candidates == sum(r.passed_vote for r in materials)
     batch = store.query_one({"name": "md batch 1"}, load=True)
     assert batch is not None and set(batch["output"]["results"]) >= {

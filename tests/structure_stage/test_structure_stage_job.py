@@ -51,6 +51,7 @@ def test_describe_materials_types_and_soft_errors(materials):
     assert by_label["mp-0"].error and by_label["mp-0"].li_li_min_A is None
     assert by_label["mp-1"].error == "ValueError: no structure"
     assert all(d.structure_score == 0.0 for d in doc.documents if d.error)
+    assert doc.log_odds() == dict.fromkeys(by_label, 0.0)  # the score is off by default
 
 
 def test_job_returns_the_stage_document(sse_home, materials):
