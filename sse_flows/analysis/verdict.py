@@ -13,7 +13,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sse_flows.constants import CLOSE_THRESHOLD_S_CM, K_B_EV, SUPERIONIC_THRESHOLD_S_CM
+from sse_flows.constants import (
+    CLOSE_THRESHOLD_S_CM,
+    K_B_EV,
+    ROOM_TEMPERATURE_K,
+    SUPERIONIC_THRESHOLD_S_CM,
+)
 
 if TYPE_CHECKING:
     from sse_flows.analysis.schemas import DiffusionDoc
@@ -68,7 +73,9 @@ def diffusion_verdict(diffusion: DiffusionDoc) -> str:
 
 
 def limiting_temperature(
-    diffusion: DiffusionDoc, room_temperature: float = 300.0, min_rel_err: float = 0.05
+    diffusion: DiffusionDoc,
+    room_temperature: float = ROOM_TEMPERATURE_K,
+    min_rel_err: float = 0.05,
 ) -> float | None:
     """The temperature whose doubled sampling narrows the sigma_RT interval most.
 

@@ -237,7 +237,7 @@ def test_an_undetermined_verdict_earns_a_chunk_at_the_limiting_temperature():
     from sse_flows.analysis.verdict import diffusion_verdict
     from sse_flows.md.continuation import extension_protocol, extension_temperature
 
-    runs = [random_walk_run(arrhenius_hop_rate(t, 0.45), temperature=t, n_frames=120,
+    runs = [random_walk_run(arrhenius_hop_rate(t, 0.3), temperature=t, n_frames=200,
                             time_step_fs=25.0, n_cells=3, seed=i)
             for i, t in enumerate((800.0, 1000.0))]
     doc = analyze_runs(runs)
