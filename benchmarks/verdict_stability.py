@@ -125,6 +125,19 @@ def _reanalyze(workdir: Path) -> tuple[str, int, dict]:
     return workdir.parent.name, int(workdir.name[4:]), _summary(doc, None)
 
 
+def _walls_from_log(path: Path) -> dict[tuple[str, int], float]:
+    """(formula, seed) -> wall time (s) from the lines this script prints per finished run."""
+    import re
+
+    pattern = re.compile(r"^(\S+) seed (\d+): .*, (\d+) s$")
+    walls = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        match = pattern.match(line.strip())
+        if match:
+            walls[(match.group(1), int(match.group(2)))] = float(match.group(3))
+    return walls
+
+
 def _control_summary(formula: str, rows: list[dict]) -> dict:
     """Verdict shares and spreads of one control over its seeds."""
     verdicts = [r["verdict"] for r in rows]
@@ -174,7 +187,13 @@ def _record(result: dict, path: Path) -> None:
         f"- date: {result['date']}; machine: {result['machine']}",
         f"- engine: {result['engine']}; protocol: {result['protocol']}",
         f"- seeds per control: {result['n_seeds']}; runs side by side: {result['jobs']} "
-        f"({result['threads']} torch thread(s) each); wall time {result['wall_s']:.0f} s",
+        f"({result['threads']} torch thread(s) each); "
+        + ("analysis recomputed from the stored trajectories (`--reanalyze`); MD wall "
+           "times from the run that made them" if result.get("reanalyzed")
+           else f"wall time {result['wall_s']:.0f} s"),
+        "- wall times are per run with one torch thread, while other jobs shared the 2 "
+        "cores when the load average says so: "
+        f"{result.get('load_average', '-')}",
         "",
         "| control | seeds | verdicts | median log10 sigma_RT | sd | median Ea (eV) | sd Ea "
         "| median wall (s) |",
@@ -232,6 +251,9 @@ def main() -> None:
     parser.add_argument("--workdir", default=str(ROOT / "benchmarks" / "work" / "verdicts"))
     parser.add_argument("--reanalyze", action="store_true",
                         help="recompute the stored runs' analysis only (no MD)")
+    parser.add_argument("--log", type=Path, default=None,
+                        help="with --reanalyze: the output of an interrupted run, for the "
+                        "wall times of the runs it finished")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--record", type=Path,
                         default=ROOT / "docs" / "benchmarks" / "verdict_stability.md")
@@ -244,8 +266,10 @@ def main() -> None:
         folders = [p for c in controls for p in sorted((Path(args.workdir) / c).glob("seed*"))
                    if (p / "md_run_doc.json").exists()]
         old = json.loads(args.out.read_text()) if args.out and args.out.exists() else {}
+        walls = _walls_from_log(args.log) if args.log else {}
         for formula, seed, row in map(_reanalyze, folders):
-            row["wall_s"] = old.get("runs", {}).get(formula, {}).get(str(seed), {}).get("wall_s")
+            row["wall_s"] = old.get("runs", {}).get(formula, {}).get(str(seed), {}).get(
+                "wall_s", walls.get((formula, seed)))
             runs[formula][str(seed)] = row
     else:
         tasks = [(c, seed, args) for seed in range(args.seeds) for c in controls]
@@ -269,6 +293,8 @@ def main() -> None:
         "jobs": args.jobs,
         "threads": args.threads,
         "wall_s": time.perf_counter() - start,
+        "reanalyzed": bool(args.reanalyze),
+        "load_average": " / ".join(f"{x:.1f}" for x in os.getloadavg()),
         "results_file": out.name,
         "summary": summary,
         "targets": _targets(summary),

@@ -294,10 +294,14 @@ class MDProtocol:
             production += f"-{self.production_limit} (until D is known to " + (
                 f"{self.target_d_relative_error:.0%})"
             )
+        extension = (
+            f", up to {self.extension_chunks} more chunk(s) for an undetermined verdict"
+            if self.extension_chunks else ""
+        )
         return (
             f"{kind}: {engine + ', ' if engine else ''}{temps}, {self.equilibration_steps} "
             f"equilibration + {production} production steps of {self.time_step_fs:g} fs, "
-            f"supercell >= {self.min_lattice_length:g} A"
+            f"supercell >= {self.min_lattice_length:g} A{extension}"
         )
 
     def with_changes(self, **changes: Any) -> MDProtocol:
