@@ -181,7 +181,6 @@ def _fitted_sigma(
     doc: dict[str, Any] = {
         "ea_eV": fit.ea_eV,
         "ea_err_eV": posterior.ea_err_eV,
-        "p_superionic_md": posterior.probability_above(target.room_temperature, d_threshold),
         "d0_cm2_s": fit.d0_cm2_s,
         "d_rt_cm2_s": d_rt,
         "reduced_chi2": fit.reduced_chi2,
@@ -192,6 +191,9 @@ def _fitted_sigma(
     flags += _contradiction_flags(fit, entries, fit_entries, target.z)
     if confident:
         doc.update(sigma_rt_S_cm=sigma, sigma_rt_low=sigma_low, sigma_rt_high=sigma_high)
+        doc["p_superionic_md"] = posterior.probability_above(
+            target.room_temperature, d_threshold
+        )
         doc.update(_superionic_verdict(sigma_low, sigma_high, target.superionic_threshold))
     doc["confident"] = confident
     return doc, flags
