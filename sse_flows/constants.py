@@ -55,6 +55,9 @@ def sci(value: float) -> str:
 #: ``scipy.constants.k / scipy.constants.e``, which pymatgen uses).
 K_B_EV = 1.380649e-23 / 1.602176634e-19
 
+#: A diffusivity of 1 A^2/fs in cm^2/s (1e-16 cm^2 / 1e-15 s).
+A2_PER_FS_TO_CM2_PER_S = 0.1
+
 # ----------------------------------------------------------------------------- the paper
 #: The paper's screening funnel: materials left after each stage of
 #: :func:`sse_flows.screening.funnel.run_funnel` (MP polymorphs, 2021-2022 database).

@@ -32,6 +32,8 @@ from sse_flows.constants import K_B_EV, ROOM_TEMPERATURE_K
 __all__ = [
     "ArrheniusFit",
     "ArrheniusPosterior",
+    "arrhenius_design",
+    "arrhenius_weights",
     "fit_arrhenius_sampled",
     "K_B_EV",
     "conductivity_S_cm",
@@ -83,6 +85,22 @@ class ArrheniusFit:
         return float(np.exp(value)), float(np.exp(value - z * sd)), float(np.exp(value + z * sd))
 
 
+def arrhenius_design(temperatures: Sequence[float]) -> np.ndarray:
+    """Rows (1, -1/(k_B T)) of the linear model ln D = ln D0 - Ea / (k_B T)."""
+    temps = np.asarray(temperatures, dtype=float)
+    return np.column_stack([np.ones_like(temps), -1.0 / (K_B_EV * temps)])
+
+
+def arrhenius_weights(
+    diffusivities: Sequence[float], diffusivity_errors: Sequence[float], min_rel_err: float = 0.05
+) -> np.ndarray:
+    """Weights 1/var(ln D) of the fit: 1/(D_err/D)**2, the relative error floored at
+    ``min_rel_err`` so a single very precise point cannot dominate."""
+    d = np.asarray(diffusivities, dtype=float)
+    rel = np.maximum(np.asarray(diffusivity_errors, dtype=float) / d, min_rel_err)
+    return 1.0 / rel**2
+
+
 def fit_arrhenius_weighted(
     temperatures: Sequence[float],
     diffusivities: Sequence[float],
@@ -110,12 +128,9 @@ def fit_arrhenius_weighted(
     if np.any(d <= 0):
         raise ValueError("diffusivities must be positive for an Arrhenius fit")
     equal_weights = diffusivity_errors is None
-    if equal_weights:
-        rel = np.ones_like(d)
-    else:
-        rel = np.maximum(np.asarray(diffusivity_errors, dtype=float) / d, min_rel_err)
-    weights = 1.0 / rel**2
-    design = np.column_stack([np.ones_like(temps), -1.0 / (K_B_EV * temps)])
+    weights = (np.ones_like(d) if equal_weights
+               else arrhenius_weights(d, diffusivity_errors, min_rel_err))
+    design = arrhenius_design(temps)
     y = np.log(d)
     normal = design.T @ (weights[:, None] * design)
     cov = np.linalg.inv(normal)
@@ -202,16 +217,14 @@ def fit_arrhenius_sampled(
     from scipy.stats import truncnorm
 
     fit = fit_arrhenius_weighted(temperatures, diffusivities, diffusivity_errors, min_rel_err)
-    temps = np.asarray(temperatures, dtype=float)
     d = np.asarray(diffusivities, dtype=float)
     err = np.maximum(np.asarray(diffusivity_errors, dtype=float), min_rel_err * d)
     rng = np.random.default_rng(seed)
     draws = truncnorm.rvs(-d / err, np.inf, loc=d, scale=err, size=(n_samples, len(d)),
                           random_state=rng)
     draws = np.maximum(draws, d * 1e-6)  # a draw at the truncation point stays finite
-    rel = err / d
-    weights = 1.0 / rel**2
-    design = np.column_stack([np.ones_like(temps), -1.0 / (K_B_EV * temps)])
+    weights = arrhenius_weights(d, err, min_rel_err)
+    design = arrhenius_design(temperatures)
     solve = np.linalg.inv(design.T @ (weights[:, None] * design)) @ design.T * weights
     params = np.log(draws) @ solve.T  # (n_samples, 2): ln D0, Ea
     if fit.reduced_chi2 is not None and fit.reduced_chi2 > 1:

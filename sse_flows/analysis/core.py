@@ -67,6 +67,11 @@ class _Extrapolation:
     superionic_threshold: float
     max_interval_decades: float
 
+    @property
+    def level(self) -> float:
+        """Coverage of the two-sided interval with normal quantile ``z`` (0.95 for 1.96)."""
+        return float(2 * _normal_cdf(self.z) - 1)
+
     def sigma(self, d_cm2_s: float) -> float:
         """Nernst-Einstein conductivity (S/cm) of a diffusivity at the room temperature."""
         return conductivity_S_cm(d_cm2_s, self.structure, self.room_temperature, self.specie)
@@ -174,8 +179,7 @@ def _fitted_sigma(
         [e.D_err for e in fit_entries],
     )
     fit = posterior.fit
-    level = 2 * _normal_cdf(target.z) - 1
-    d_rt, d_low, d_high = posterior.diffusivity(target.room_temperature, level=level)
+    d_rt, d_low, d_high = posterior.diffusivity(target.room_temperature, level=target.level)
     sigma, sigma_low, sigma_high = target.sigma(d_rt), target.sigma(d_low), target.sigma(d_high)
     d_threshold = d_rt * target.superionic_threshold / sigma if sigma > 0 else np.inf
     doc: dict[str, Any] = {
@@ -330,7 +334,7 @@ def analyze_runs(
         n_fit=len(fit_entries),
         sigma_rt_library_S_cm=_library_sigma(entries, structure, specie, room_temperature),
         flags=flags,
-        interval_level=float(2 * _normal_cdf(z) - 1),
+        interval_level=target.level,
         provenance=Provenance.make(
             parameters=_parameters(settings, target),
             inputs={"sources": sources, "temperatures_K": temps},

@@ -58,6 +58,7 @@ from sse_flows.analysis.stability import (
     StabilitySettings,
     framework_stability,
 )
+from sse_flows.constants import A2_PER_FS_TO_CM2_PER_S
 
 __all__ = [
     "DiffusionSettings",
@@ -68,8 +69,6 @@ __all__ = [
     "msd_exponent",
 ]
 
-#: 1 A^2/fs = 1e-16 cm^2 / 1e-15 s = 0.1 cm^2/s
-A2_PER_FS_TO_CM2_PER_S = 0.1
 
 
 @dataclass(frozen=True)

@@ -29,10 +29,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sse_flows.constants import A2_PER_FS_TO_CM2_PER_S
+
 __all__ = ["MSDRegression", "msd_gls", "reconditioned"]
 
-#: 1 A^2/fs = 0.1 cm^2/s
-A2_PER_FS_TO_CM2_PER_S = 0.1
 
 
 @dataclass(frozen=True)

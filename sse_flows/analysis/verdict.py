@@ -15,7 +15,6 @@ import numpy as np
 
 from sse_flows.constants import (
     CLOSE_THRESHOLD_S_CM,
-    K_B_EV,
     ROOM_TEMPERATURE_K,
     SUPERIONIC_THRESHOLD_S_CM,
 )
@@ -102,9 +101,12 @@ def limiting_temperature(
             key=lambda t: t.T,
         )
         return waiting[0].T if waiting else None
-    x = np.array([[1.0, -1.0 / (K_B_EV * t.T)] for t in fitted])
-    weights = np.array([1.0 / max(t.D_err / t.D_cm2_s, min_rel_err) ** 2 for t in fitted])
-    target = np.array([1.0, -1.0 / (K_B_EV * room_temperature)])
+    from sse_flows.analysis.arrhenius import arrhenius_design, arrhenius_weights
+
+    x = arrhenius_design([t.T for t in fitted])
+    weights = arrhenius_weights([t.D_cm2_s for t in fitted], [t.D_err for t in fitted],
+                                min_rel_err)
+    target = arrhenius_design([room_temperature])[0]
 
     def variance(w: np.ndarray) -> float:
         return float(target @ np.linalg.inv(x.T @ (w[:, None] * x)) @ target)

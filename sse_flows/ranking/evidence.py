@@ -27,12 +27,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from statistics import NormalDist
 
 from sse_flows.constants import SUPERIONIC_THRESHOLD_S_CM
 
 #: z of the model's two-sided 90 % interval and of the MD's 95 % interval.
 Z_MODEL = 1.6448536269514722
 Z_MD = 1.959963984540054
+_STANDARD_NORMAL = NormalDist()
 #: Standard error (decades) given to an estimate whose interval is missing or empty.
 DEFAULT_SIGMA_DECADES = 1.0
 
@@ -64,10 +66,6 @@ class CombinedEstimate:
     is_upper_bound: bool = False
 
 
-def _normal_cdf(x: float) -> float:
-    return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
-
-
 def probability_superionic(
     mean: float, stderr: float | None, upper_bound: float | None = None
 ) -> float:
@@ -85,10 +83,10 @@ def probability_superionic(
         return 0.0
     if not stderr:
         return float(mean >= threshold)
-    below_threshold = _normal_cdf((threshold - mean) / stderr)
+    below_threshold = _STANDARD_NORMAL.cdf((threshold - mean) / stderr)
     if upper_bound is None:
         return 1.0 - below_threshold
-    below_bound = _normal_cdf((upper_bound - mean) / stderr)
+    below_bound = _STANDARD_NORMAL.cdf((upper_bound - mean) / stderr)
     if below_bound <= 0.0:  # the model puts no weight under the bound: the bound decides
         return 0.0 if upper_bound < threshold else 1.0
     return max(below_bound - below_threshold, 0.0) / below_bound
