@@ -123,7 +123,9 @@ def protocol_from_options(base: MDProtocol, opts: dict[str, Any]) -> MDProtocol:
     if "production_steps" in changes and "max_production_steps" not in changes:
         changes["max_production_steps"] = None
     if "production_steps" in changes and "chunk_steps" not in changes:
-        changes["chunk_steps"] = min(base.chunk_steps, changes["production_steps"])
+        # derived, so it must stay valid when --steps is not: an error then names --steps
+        # alone, the option the user gave, not --chunk-steps, which they did not
+        changes["chunk_steps"] = min(base.chunk_steps, max(1, changes["production_steps"]))
     try:
         return base.with_changes(**changes)
     except ValueError as exc:

@@ -197,7 +197,8 @@ class MDProtocol:
             )
         if self.trajectory_interval < 1:
             problems.append(f"trajectory_interval must be >= 1, got {self.trajectory_interval}")
-        elif self.trajectory_interval > self.production_steps:
+        elif self.production_steps >= 1 and self.trajectory_interval > self.production_steps:
+            # (no production at all is the root cause, reported above, not the interval)
             problems.append(
                 f"trajectory_interval ({self.trajectory_interval}) is longer than the "
                 f"production ({self.production_steps} steps): no frames would be written"

@@ -82,7 +82,10 @@ class Case:
 CASES = [
     # ---- submit / demo: every option is checked before anything is submitted ----------
     Case("submit-max-md-negative", ["submit", "--max-md", "-1"], 2, "'--max-md': must be >= 0"),
-    Case("submit-steps-zero", ["submit", "--steps", "0"], 2, "--steps must be >= 1"),
+    # the line ends after the root cause: --chunk-steps, which the user did not give, is
+    # not named
+    Case("submit-steps-zero", ["submit", "--steps", "0"], 2,
+         "invalid MD protocol: --steps must be >= 1, got 0\n"),
     Case("submit-steps-negative", ["submit", "--steps", "-5"], 2, "--steps must be >= 1"),
     Case("submit-temperatures-nonpositive", ["submit", "--temperatures", "-300,0"], 2,
          "--temperatures must be in (0, 5000] K"),
