@@ -174,6 +174,114 @@ def _composition_amounts(formula: Any, composition: Composition) -> dict[str, fl
     return amounts
 
 
+#: separators of hydrates and adducts (``LiCl·H2O``, ``LiCl*H2O``); a ``.`` counts when an
+#: element or a group follows it (``LiCl.H2O``), not a digit (``Li.5O`` is an amount)
+_ADDUCT_SEPARATOR = re.compile(r"\s*(?:[·•∙⋅*]|\.(?=\s*[A-Z(\[]))\s*")
+_ADDUCT_COUNT = re.compile(r"^(\d+(?:\.\d*)?|\.\d+)?(.+)$")
+#: most case readings of a formula tried for a "did you mean" suggestion
+_MAX_READINGS = 64
+
+
+def _as_one_formula(amounts: Mapping[str, float]) -> str:
+    """``{"Li": 1, "H": 2, "Cl": 1, "O": 1}`` -> ``"LiH2ClO"`` (pymatgen's element order)."""
+    composition = Composition(amounts)
+    if all(float(amount).is_integer() for amount in composition.values()):
+        composition = composition.reduced_composition
+    return "".join(
+        f"{el.symbol}{'' if amount == 1 else f'{amount:g}'}"
+        for el, amount in sorted(composition.items(), key=lambda item: item[0].X)
+    )
+
+
+def _adduct_problem(formula: str) -> str | None:
+    """Why a hydrate or adduct (``LiCl·H2O``) is refused, with the one formula to write."""
+    parts = _ADDUCT_SEPARATOR.split(formula.strip())
+    if len(parts) < 2 or not all(parts):
+        return None
+    refusal = "hydrates and adducts (A·nB, A.B, A*B) are not supported"
+    total: dict[str, float] = {}
+    for part in parts:
+        count, text = _ADDUCT_COUNT.match(part).groups()
+        try:
+            amounts = parse_formula(text)
+        except FormulaError as exc:
+            if "." in formula and not re.search(r"[·•∙⋅*]", formula):
+                return None  # "A.B" that is not two formulas: the caller names the problem
+            return f"{refusal}, and {text!r} is not a formula either ({exc.reason})"
+        for symbol, amount in amounts.items():
+            total[symbol] = total.get(symbol, 0.0) + amount * float(count or 1)
+    main, *added = (_ADDUCT_COUNT.match(part).group(2) for part in parts)
+    drop = "the water" if set(added) == {"H2O"} else " and ".join(added)
+    return (
+        f"{refusal}: write the whole composition as one formula ({_as_one_formula(total)}) "
+        f"or drop {drop} ({main})"
+    )
+
+
+def _case_readings(letters: str) -> list[str]:
+    """Ways to read a run of letters as element symbols, ignoring their case."""
+    readings: list[str] = []
+
+    def walk(rest: str, done: str) -> None:
+        if len(readings) >= _MAX_READINGS:
+            return
+        if not rest:
+            readings.append(done)
+            return
+        for size in (2, 1):
+            symbol = rest[:size].capitalize()
+            if len(rest) >= size and symbol in _ELEMENTS:
+                walk(rest[size:], done + symbol)
+
+    walk(letters, "")
+    return readings
+
+
+def suggest_formulas(formula: str, limit: int = 3) -> list[str]:
+    """Formulas that ``formula`` may mean once the case of its element symbols is fixed.
+
+    ``"LI3PS4"`` -> ``["Li3PS4"]``, ``"LICOO2"`` -> ``["LiCoO2", "LiCOO2"]``: readings
+    with fewer rare elements (Z > 83, Tc, Pm), then fewer symbols, first. Only readings
+    that parse are returned, never ``formula`` itself.
+    """
+    if not isinstance(formula, str) or _NOT_FORMULA.search(formula):
+        return []
+    pieces = re.split(r"([A-Za-z]+)", re.sub(r"\s+", "", formula))
+    options: list[list[str]] = []
+    for index, piece in enumerate(pieces):
+        if index % 2:  # a run of letters
+            readings = _case_readings(piece)
+            if not readings:
+                return []
+            options.append(readings)
+        else:
+            options.append([piece])
+    suggestions = []
+    for combination in itertools.islice(itertools.product(*options), _MAX_READINGS):
+        candidate = "".join(combination)
+        if candidate == formula or candidate in suggestions:
+            continue
+        try:
+            parse_formula(candidate)
+        except FormulaError:
+            continue
+        suggestions.append(candidate)
+    suggestions.sort(key=_reading_rank)
+    return suggestions[:limit]
+
+
+def _reading_rank(formula: str) -> tuple[int, int]:
+    """Likelier readings first: fewer rare elements (Z > 83, Tc, Pm), then fewer symbols."""
+    symbols = re.findall(r"[A-Z][a-z]?", formula)
+    rare = sum(1 for s in symbols if Element(s).Z > 83 or s in ("Tc", "Pm"))
+    return rare, len(symbols)
+
+
+def _did_you_mean(formula: str) -> str:
+    suggestions = suggest_formulas(formula)
+    return f"; did you mean {' or '.join(suggestions)}?" if suggestions else ""
+
+
 def parse_formula(formula: str | Composition) -> dict[str, float]:
     """Element amounts of a formula: the one formula parser of sse-flows.
 
@@ -209,6 +317,9 @@ def parse_formula(formula: str | Composition) -> dict[str, float]:
             raise FormulaError(formula, f"not a formula string ({type(formula).__name__})")
         if not formula.strip():
             raise FormulaError(formula, "empty formula")
+        adduct = _adduct_problem(formula)
+        if adduct:
+            raise FormulaError(formula, adduct)
         if _NOT_FORMULA.search(formula):
             raise FormulaError(formula, "characters that are not a formula")
         amounts = _simple_amounts(re.sub(r"\s+", "", formula))
@@ -220,9 +331,16 @@ def parse_formula(formula: str | Composition) -> dict[str, float]:
                 if "negative" in message:
                     raise FormulaError(formula, "negative amount") from exc
                 if "Element" in message or "Species" in message:
-                    raise FormulaError(formula, f"unknown element ({message})") from exc
-                raise FormulaError(formula, f"unparseable ({message})") from exc
-            amounts = _composition_amounts(formula, composition)
+                    reason = f"unknown element ({message})"
+                else:
+                    reason = f"unparseable ({message})"
+                raise FormulaError(formula, reason + _did_you_mean(formula)) from exc
+            try:
+                amounts = _composition_amounts(formula, composition)
+            except FormulaError as exc:
+                if not exc.reason.startswith("unknown element"):
+                    raise
+                raise FormulaError(formula, exc.reason + _did_you_mean(formula)) from None
     if not amounts:
         raise FormulaError(formula, "empty composition (no element with amount > 0)")
     return amounts

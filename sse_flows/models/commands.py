@@ -193,7 +193,12 @@ def predict(formulas_csv, output, training, min_votes, n_splits, n_jobs, cache, 
     """
     import pandas as pd
 
-    from sse_flows.models.prediction import predictions_frame, vote_pool
+    from sse_flows.models.prediction import (
+        duplicate_rows,
+        duplicates_notice,
+        predictions_frame,
+        vote_pool,
+    )
 
     start = time.perf_counter()
     try:
@@ -225,18 +230,24 @@ def predict(formulas_csv, output, training, min_votes, n_splits, n_jobs, cache, 
     extra = [c for c in table.columns if c not in frame.columns and c not in RESERVED_COLUMNS]
     for column in extra:
         frame[column] = table[column].to_numpy()
-    output.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(output, index=False)
+    _write_csv_atomic(frame, output)
+    duplicates = duplicate_rows(table["formula"].tolist())
     summary = {
         "output": str(output),
         "n_formulas": doc.n_materials,
         "n_errors": doc.n_errors,
         "n_candidates": doc.n_candidates,
+        "n_duplicates": len(duplicates),
         "min_votes": doc.min_votes,
         "recipe": recipe,
         "n_out_of_domain": sum(1 for v in doc.votes if v.in_domain is False and not v.error),
+        "cache_problem": doc.ensemble.cache_problem,
         "seconds": round(time.perf_counter() - start, 2),
     }
+    if duplicates:
+        click.echo(f"Note: {duplicates_notice(table['formula'].tolist(), duplicates)}", err=True)
+    if doc.ensemble.cache_problem:
+        click.echo(f"Warning: {doc.ensemble.cache_problem}.", err=True)
     if as_json:
         click.echo(json.dumps(summary))
         return
@@ -247,3 +258,30 @@ def predict(formulas_csv, output, training, min_votes, n_splits, n_jobs, cache, 
     for vote in doc.votes:
         if vote.error:
             click.echo(f"  skipped {vote.formula!r}: {vote.error}", err=True)
+
+
+def _write_csv_atomic(frame, output: Path) -> None:
+    """Write ``frame`` to ``output`` through a file beside it, so a failure leaves none.
+
+    A link is followed (its target is replaced); an existing output that is not a regular
+    file (a pipe, a device) is written directly.
+    """
+    import os
+    import tempfile
+
+    target = output.resolve() if output.exists() else output
+    if target.exists() and not target.is_file():
+        frame.to_csv(target, index=False)
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            frame.to_csv(handle, index=False)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # the mode a plain new file gets, not mkstemp's 0600
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

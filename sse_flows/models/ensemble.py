@@ -308,17 +308,64 @@ def load_or_train_ensemble(
     )
     ensemble.spec.model_path = None
     if cache:
-        ensemble.save(path)
+        cache_ensemble(ensemble, path)
     return ensemble
 
 
 def dump_ensemble(ensemble, path: str | Path) -> Path:
     """Write a fitted ensemble (paper or open recipe) with joblib, recording the path in
-    its spec; returns the path."""
+    its spec; returns the path.
+
+    The file is written next to ``path`` and renamed into place, so a failure (a full or
+    read-only disk, a kill) leaves no partial file; the ``OSError`` is raised and the
+    spec's ``model_path`` stays unset.
+    """
+    import os
+    import tempfile
+
     import joblib
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     ensemble.spec.model_path = str(path)
-    joblib.dump(ensemble, path)
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        os.close(fd)
+        joblib.dump(ensemble, tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # the mode a plain new file gets, not mkstemp's 0600
+        os.replace(tmp, path)
+    except BaseException:
+        ensemble.spec.model_path = None
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        raise
     return path
+
+
+def cache_ensemble(ensemble, path: str | Path) -> Path | None:
+    """Keep a freshly fitted ensemble in the model cache, when the cache can be written.
+
+    A cache that cannot be written (a read-only ``$SSE_FLOWS_HOME/models``, a full disk)
+    does not cost the fitted models: the problem is recorded in the spec's
+    ``cache_problem`` (the commands print it as one warning) and the ensemble is used
+    uncached.
+
+    Returns
+    -------
+    pathlib.Path or None
+        The cache file, or None when it could not be written.
+    """
+    ensemble.spec.cache_problem = None
+    try:
+        return dump_ensemble(ensemble, path)
+    except OSError as exc:
+        folder = Path(path).parent
+        ensemble.spec.cache_problem = (
+            f"the fitted models could not be cached in {folder} "
+            f"({exc.strerror or type(exc).__name__}), so the next run fits them again; make "
+            "the folder writable, or pass --no-cache"
+        )
+        return None

@@ -565,13 +565,17 @@ def load_or_train_open_ensemble(
     if cache and path.is_file():
         try:
             ensemble = joblib.load(path)
+            # a spec pickled before new fields existed gets their defaults
+            ensemble.spec = EnsembleSpec.model_validate(dict(ensemble.spec.__dict__))
             if ensemble.spec.training_hash == training_set.data_hash:
                 return ensemble
         except Exception:  # a corrupt or incompatible cache file is rebuilt
             pass
     ensemble = train_open_ensemble(training_set, n_members=n_members, n_jobs=n_jobs)
     if cache:
-        ensemble.save(path)
+        from sse_flows.models.ensemble import cache_ensemble
+
+        cache_ensemble(ensemble, path)
     return ensemble
 
 

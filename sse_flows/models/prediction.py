@@ -230,6 +230,48 @@ def vote_pool(
     )
 
 
+def duplicate_rows(formulas: Sequence[Any]) -> dict[int, int]:
+    """Rows whose formula is the composition of an earlier row: ``{row: first row}``.
+
+    Two formulas are the same composition when their atomic fractions agree
+    (:func:`sse_flows.data.formulas.composition_key`: ``Li3PS4``, ``Li6P2S8`` and
+    ``Li3 P S4`` are one); a formula that cannot be parsed is compared as written. Rows
+    count from 0, in input order.
+    """
+    from sse_flows.data.formulas import FormulaError, composition_key, parse_formula
+
+    first: dict[str, int] = {}
+    duplicates: dict[int, int] = {}
+    for row, formula in enumerate(formulas):
+        try:
+            key = composition_key(parse_formula(formula))
+        except (FormulaError, TypeError, ValueError):
+            key = f"unparsed:{str(formula).strip()}"
+        if key in first:
+            duplicates[row] = first[key]
+        else:
+            first[key] = row
+    return duplicates
+
+
+def duplicates_notice(formulas: Sequence[Any], duplicates: dict[int, int], shown: int = 3) -> str:
+    """One line saying how many rows repeat an earlier composition, and which (1-based)."""
+    groups: dict[int, list[int]] = {}
+    for row, first in duplicates.items():
+        groups.setdefault(first, []).append(row)
+    examples = [
+        f"{formulas[first]!r} (row {first + 1}) again in row(s) "
+        + ", ".join(str(row + 1) for row in rows)
+        for first, rows in list(groups.items())[:shown]
+    ]
+    more = f"; {len(groups) - shown} more" if len(groups) > shown else ""
+    return (
+        f"{len(duplicates)} row(s) repeat the composition of an earlier row: "
+        f"{'; '.join(examples)}{more}. They are kept (one output row per input row, with "
+        "the same prediction); remove them from the input to predict each composition once."
+    )
+
+
 def predictions_frame(doc: VoteDoc) -> pd.DataFrame:
     """The ``sse-flows predict`` table.
 

@@ -152,6 +152,12 @@ class EnsembleSpec(BaseModel):
     model_path: str | None = Field(
         None, description="joblib file holding the fitted models, when persisted."
     )
+    cache_problem: str | None = Field(
+        None,
+        description="Why the fitted models could not be written to the model cache "
+        "($SSE_FLOWS_HOME/models), naming the folder; they were used uncached. None when "
+        "cached, loaded from the cache or run with caching off.",
+    )
     param_selection: str = Field(
         ..., description="How params were chosen (e.g. grouped-CV search on the full table)."
     )
