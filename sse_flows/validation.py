@@ -299,12 +299,52 @@ def check_discovery_parameters(params: Mapping[str, Any]) -> None:
             raise ParameterError(
                 "structures_dir", f"{path} is not a folder; give a folder of structure files"
             )
-    if params.get("training_path") is not None and not Path(params["training_path"]).is_file():
-        raise ParameterError(
-            "training_path", f"{params['training_path']} is not a file; give a training CSV"
-        )
+    if params.get("training_path") is not None:
+        check_training_table(params["training_path"])
     if "md_protocol" in params:
         check_protocol(params["md_protocol"])
+
+
+def check_training_table(
+    path: Path | str, name: str = "training_path", option: str = "--training"
+) -> None:
+    """Refuse, before any training, a user training table the training would refuse.
+
+    The same rules the training applies, in the same words: the CSV is read and checked
+    row by row (:func:`sse_flows.data.tables.load_training_table`: the columns
+    ``formula`` and ``sigma_S_cm``, parseable formulas, numeric conductivities, no
+    duplicate rows), then the class counts
+    (:func:`sse_flows.models.evaluation.check_class_counts`: at least
+    ``MIN_ROWS_PER_CLASS`` superionic and non-superionic rows, or the split protocol
+    cannot stratify). Only the table is read: nothing is featurized or fitted.
+
+    Raises
+    ------
+    ParameterError
+        Naming the file, the rule and the counts, with the fix.
+    """
+    from sse_flows.constants import SUPERIONIC_THRESHOLD_S_CM
+    from sse_flows.data.tables import load_training_table
+    from sse_flows.models.evaluation import check_class_counts
+
+    fix = "fix the CSV, or omit the option to use the packaged table"
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise ParameterError(name, f"{path} is not a file; give a training CSV", option)
+    try:
+        table = load_training_table(path)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ParameterError(name, f"cannot use {exc}; {fix}", option) from None
+    try:
+        check_class_counts(table["label"].to_numpy())
+    except ValueError as exc:
+        threshold = f"{SUPERIONIC_THRESHOLD_S_CM:.0e}".replace("e-0", "e-")  # 1e-4
+        raise ParameterError(
+            name,
+            f"{path}: {exc} (superionic: sigma_S_cm >= {threshold} S/cm); add rows of the "
+            "smaller class, or omit the option to use the packaged table",
+            option,
+        ) from None
 
 
 def _check_li_formula(name: str, formula: Any) -> None:
@@ -329,11 +369,42 @@ def _first_existing(path: Path) -> Path:
     return path
 
 
+#: kernel file systems that show files but never take new ones (/proc, /sys, ...)
+VIRTUAL_FILE_SYSTEMS = frozenset(
+    {"proc", "sysfs", "cgroup", "cgroup2", "debugfs", "tracefs", "securityfs", "configfs",
+     "pstore", "bpf", "efivarfs", "fusectl", "binfmt_misc", "autofs"}
+)  # fmt: skip
+
+
+def file_system_type(path: Path) -> str | None:
+    """Type of the file system ``path`` lies on (``"proc"``, ``"ext4"``), from
+    ``/proc/mounts``; None where that cannot be read (not Linux)."""
+    try:
+        lines = Path("/proc/mounts").read_text().splitlines()
+    except OSError:
+        return None
+    path = Path(os.path.abspath(path))
+    best, best_type = None, None
+    for line in lines:
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        mount = Path(fields[1].replace("\\040", " "))
+        if (path == mount or mount in path.parents) and (
+            best is None or len(mount.parts) > len(best.parts)
+        ):
+            best, best_type = mount, fields[2]
+    return best_type
+
+
 def _probe_writable(folder: Path) -> str | None:
     """None when a file can be created in ``folder``, else the reason."""
     try:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".sse_flows_probe")
     except OSError as exc:
+        kind = file_system_type(folder)
+        if kind in VIRTUAL_FILE_SYSTEMS:
+            return f"a {kind} file system, kept by the kernel: no regular file can be written there"
         return exc.strerror or type(exc).__name__
     os.close(fd)
     os.unlink(tmp)
@@ -458,6 +529,8 @@ def check_home(settings=None, write: bool = True) -> None:
 # --------------------------------------------------------------------------------------
 def _check_train(params: dict[str, Any]) -> None:
     parse_algorithms(params["algorithms"])
+    if params.get("training") is not None:
+        check_training_table(params["training"], "training")
     if params.get("save_doc") is not None:
         check_output_file(params["save_doc"], "save_doc", [params.get("training")], "--save-doc")
     if params.get("figures") is not None:
@@ -472,6 +545,8 @@ def _check_predict(params: dict[str, Any]) -> None:
         [params.get("formulas_csv"), params.get("training")],
         "--output",
     )
+    if params.get("training") is not None:
+        check_training_table(params["training"], "training")
     if params.get("min_votes") is not None:
         from sse_flows.models.prediction import default_members
 
@@ -525,6 +600,7 @@ def _check_discovery_command(params: dict[str, Any]) -> None:
     if params.get("temperatures") is not None:
         parse_temperatures(params["temperatures"])
     fields = {
+        "training_path": params.get("training"),
         "algorithms": params["algorithms"],
         "evaluation_splits": params["evaluation_splits"],
         "vote_splits": params["vote_splits"],
