@@ -57,7 +57,9 @@ DISCOVERY_OPTIONS = {
     "algorithms": "--algorithms",
     "evaluation_splits": "--evaluation-splits",
     "grouped_evaluation": "--grouped",
+    "evaluation_cluster_repeats": "--evaluation-cluster-repeats",
     "vote_splits": "--vote-splits",
+    "md_processes": "--md-processes",
     "min_votes": "--min-votes",
     "recipe": "--recipe",
     "max_md": "--max-md",
@@ -259,9 +261,15 @@ def check_discovery_parameters(params: Mapping[str, Any]) -> None:
     splits_hint = "(the paper uses 100)"
     if "evaluation_splits" in params:
         check_int("evaluation_splits", params["evaluation_splits"], 2, MAX_SPLITS, splits_hint)
+    if "evaluation_cluster_repeats" in params:
+        check_int("evaluation_cluster_repeats", params["evaluation_cluster_repeats"], 1, 20)
     vote_splits = params.get("vote_splits")
-    if "vote_splits" in params:
+    if vote_splits is not None:
         vote_splits = check_int("vote_splits", vote_splits, 1, MAX_SPLITS, splits_hint)
+    elif "recipe" in params:
+        from sse_flows.models.prediction import default_members
+
+        vote_splits = default_members(params["recipe"])
     if params.get("min_votes") is not None:
         check_int(
             "min_votes",
@@ -288,6 +296,9 @@ def check_discovery_parameters(params: Mapping[str, Any]) -> None:
             )
     if params.get("md_materials_per_job") is not None:
         check_int("md_materials_per_job", params["md_materials_per_job"], 1)
+    if "md_processes" in params:
+        check_int("md_processes", params["md_processes"], 1, 64,
+                  "(one per CPU core of the machine that runs the MD is the useful most)")
     if params.get("md_max_atoms") is not None:
         check_int("md_max_atoms", params["md_max_atoms"], 1)
     for name in ("control_formula", "negative_control_formula"):
@@ -603,10 +614,13 @@ def _check_discovery_command(params: dict[str, Any]) -> None:
         "training_path": params.get("training"),
         "algorithms": params["algorithms"],
         "evaluation_splits": params["evaluation_splits"],
+        "evaluation_cluster_repeats": params["evaluation_cluster_repeats"],
         "vote_splits": params["vote_splits"],
+        "recipe": params.get("recipe", "open"),
         "min_votes": params["min_votes"],
         "max_md": params["max_md"],
         "md_max_atoms": params["md_max_atoms"],
+        "md_processes": params.get("md_processes", 1),
         "md_scope": params.get("md_scope", "candidates"),
         "md_top": params.get("md_top"),
     }

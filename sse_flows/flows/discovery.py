@@ -87,8 +87,11 @@ class DiscoveryFlowMaker(Maker):
         Random splits of the nine-algorithm evaluation.
     grouped_evaluation
         Also evaluate on grouped splits (leave-one-family-out, composition clusters).
+    evaluation_cluster_repeats
+        Repeats of the composition-cluster 5-fold of the grouped evaluation.
     vote_splits
-        Splits (models per algorithm) of the GB + LightGBM vote.
+        Models per algorithm of the GB + LightGBM vote; None: the recipe's own number (100
+        for ``paper``, :data:`~sse_flows.models.open_recipe.N_MEMBERS` for ``open``).
     min_votes
         Votes (of ``vote_splits``) each of GB and LightGBM must give; None = unanimous.
     recipe
@@ -112,6 +115,10 @@ class DiscoveryFlowMaker(Maker):
         (None: :data:`~sse_flows.flows.md_validation.POOL_MATERIALS_PER_JOB`); with
         ``md_device="cuda"`` they go to the ``gpu`` FireWorks category. The "candidates"
         scope runs one MD flow per material.
+    md_processes
+        With the "candidates" scope, force fields on the CPU: > 1 runs every MD target in
+        one job, this many side by side, one process and one torch thread each
+        (:func:`sse_flows.md.parallel.run_parallel_md`); 1: one MD flow per material.
     control_formula
         Known fast conductor run through the same MD as a positive control (None: none).
     negative_control_formula
@@ -164,13 +171,15 @@ class DiscoveryFlowMaker(Maker):
     algorithms: list[str] = field(default_factory=lambda: ["all"])
     evaluation_splits: int = 100
     grouped_evaluation: bool = True
-    vote_splits: int = 100
+    evaluation_cluster_repeats: int = 2
+    vote_splits: int | None = None
     min_votes: int | None = None
     recipe: str = "open"
     max_md: int = 3
     md_scope: str = "candidates"
     md_top: int | None = None
     md_materials_per_job: int | None = None
+    md_processes: int = 1
     control_formula: str | None = "Li10GeP2S12"
     negative_control_formula: str | None = "Li3PO4"
     structures_dir: str | None = None
@@ -233,6 +242,7 @@ class DiscoveryFlowMaker(Maker):
                 algorithms=list(self.algorithms),
                 n_splits=self.evaluation_splits,
                 grouped=self.grouped_evaluation,
+                n_cluster_repeats=self.evaluation_cluster_repeats,
                 recipe=self.recipe,
             ),
             "vote": VoteMaker(
@@ -258,6 +268,7 @@ class DiscoveryFlowMaker(Maker):
                 device=self.md_device,
                 materials_per_job=None if self.md_scope == "candidates"
                 else self.md_materials_per_job or POOL_MATERIALS_PER_JOB,
+                processes=self.md_processes,
             ),
             "ranking": RankingMaker(engine=self.md_engine, protocol=self.md_protocol),
         }
@@ -280,6 +291,9 @@ class DiscoveryFlowMaker(Maker):
             "evaluation_splits": self.evaluation_splits,
             "grouped_evaluation": self.grouped_evaluation,
             "vote_splits": self.vote_splits,
+            # only when not the default, so flows built before this field keep their hash
+            **({"evaluation_cluster_repeats": self.evaluation_cluster_repeats}
+               if self.evaluation_cluster_repeats != 2 else {}),
             "min_votes": self.min_votes,
             "recipe": self.recipe,
             "max_md": self.max_md,
@@ -293,6 +307,7 @@ class DiscoveryFlowMaker(Maker):
             # only when set, so flows built before these fields keep their hash
             **({"md_scope": self.md_scope} if self.md_scope != "candidates" else {}),
             **({"md_top": self.md_top} if self.md_top is not None else {}),
+            **({"md_processes": self.md_processes} if self.md_processes != 1 else {}),
             **({"md_materials_per_job": self.md_materials_per_job}
                if self.md_materials_per_job is not None else {}),
         }

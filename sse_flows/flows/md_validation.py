@@ -47,6 +47,14 @@ def runs_batched(engine: str, materials_per_job: int | None) -> bool:
     return bool(materials_per_job) and engine != "vasp"
 
 
+def runs_parallel(engine: str, device: str, materials_per_job: int | None,
+                  processes: int) -> bool:
+    """Whether the MD stage runs its targets side by side in one job (force fields on the
+    CPU with ``processes`` > 1 and no batched pool jobs)."""
+    return (processes > 1 and engine != "vasp" and device == "cpu"
+            and not runs_batched(engine, materials_per_job))
+
+
 def md_category(device: str, batched: bool) -> str:
     """FireWorks category of an MD job: :data:`GPU_CATEGORY` for batched MD on CUDA, else
     :data:`MD_CATEGORY`."""
@@ -79,6 +87,7 @@ def validate_candidates_job(
     protocol: dict[str, Any],
     device: str = "cpu",
     materials_per_job: int | None = None,
+    processes: int = 1,
 ) -> Response:
     """Fan out: one MD flow per selected material, or batched jobs of many materials.
 
@@ -95,6 +104,9 @@ def validate_candidates_job(
     materials_per_job : int or None
         None: one MD flow per material. N: force-field MD in batched jobs of up to N
         materials each (the pool-wide mode; ignored for VASP).
+    processes : int
+        > 1 (force fields on the CPU, no ``materials_per_job``): one job runs every target,
+        ``processes`` materials side by side (:func:`sse_flows.md.jobs.parallel_md_job`).
 
     Returns
     -------
@@ -112,6 +124,8 @@ def validate_candidates_job(
         return Response(output=MDValidationDoc())
     if runs_batched(engine, materials_per_job):
         return Response(replace=_pool_flow(selection, engine, protocol, device, materials_per_job))
+    if runs_parallel(engine, device, materials_per_job, processes):
+        return Response(replace=_parallel_flow(selection, engine, protocol, processes))
     kwargs = {} if engine == "vasp" else {"device": device}
     maker = md_maker(engine, MDProtocol.from_dict(protocol), **kwargs)
     flows, outputs = [], {}
@@ -145,6 +159,20 @@ def _pool_flow(
     return Flow(jobs, output={"results": outputs}, name="md validation")
 
 
+def _parallel_flow(
+    selection: SelectionDoc, engine: str, protocol: dict[str, Any], processes: int
+) -> Flow:
+    """One job running every target, ``processes`` at a time; output: label -> MDRunDoc."""
+    from sse_flows.md.jobs import parallel_md_job
+
+    targets = [t.model_dump() for t in selection.targets]
+    md_job = parallel_md_job(targets, protocol, engine, processes)
+    md_job.name = "md parallel"
+    with_category(md_job, MD_CATEGORY)
+    outputs = {t["label"]: md_job.output.results[t["label"]] for t in targets}
+    return Flow([md_job], output={"results": outputs}, name="md validation")
+
+
 @dataclass
 class MDValidationMaker(Maker):
     """Maker of the MD validation stage (:func:`validate_candidates_job`).
@@ -162,6 +190,9 @@ class MDValidationMaker(Maker):
     materials_per_job : int or None
         None: one MD flow per material (category ``md``). N: batched force-field jobs of
         up to N materials (the pool-wide mode; category ``gpu`` on CUDA, else ``md``).
+    processes : int
+        Force-field MD on the CPU: > 1 runs the targets side by side in one job, one
+        process and one torch thread each (used when ``materials_per_job`` is None).
     """
 
     name: str = "md validation"
@@ -169,6 +200,7 @@ class MDValidationMaker(Maker):
     protocol: MDProtocol = field(default_factory=MDProtocol)
     device: str = "cpu"
     materials_per_job: int | None = None
+    processes: int = 1
 
     def make(self, selection: Any) -> Job:
         """The fan-out job for ``selection`` (a SelectionDoc or an output reference).
@@ -186,7 +218,7 @@ class MDValidationMaker(Maker):
         """
         validate = validate_candidates_job(
             selection, self.engine, self.protocol.as_dict(), self.device,
-            self.materials_per_job,
+            self.materials_per_job, self.processes,
         )
         validate.name = self.name
         # jobflow would otherwise pass this job's own category on to the MD flows

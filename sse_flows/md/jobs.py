@@ -202,6 +202,64 @@ def pool_md_job(
     )
 
 
+@job(output_schema=PoolMDDoc, data=["results"])
+def parallel_md_job(
+    targets: list[dict[str, Any]],
+    protocol: dict[str, Any],
+    engine: str = DEFAULT_MD_ENGINE,
+    processes: int = 2,
+) -> PoolMDDoc:
+    """The force-field protocol of several materials side by side on the CPU
+    (:func:`~sse_flows.md.parallel.run_parallel_md`: one process and one torch thread per
+    material, ``processes`` at a time; the positive control starts first).
+
+    Parameters
+    ----------
+    targets
+        MD targets (``label``, ``material_id``, ``role``, ``structure`` as
+        Structure.as_dict()).
+    protocol
+        :meth:`MDProtocol.as_dict` of the protocol.
+    engine
+        "sevennet" or "chgnet".
+    processes
+        Materials run at once.
+
+    Returns
+    -------
+    PoolMDDoc
+        Target label -> ``MDRunDoc``; the trajectories stay in :func:`pool_workdir`, one
+        sub-folder per label.
+    """
+    import time
+
+    from sse_flows.analysis.verdict import diffusion_verdict
+    from sse_flows.md.parallel import run_parallel_md
+
+    start = time.perf_counter()
+
+    def done(label: str, doc) -> None:
+        summary = diffusion_verdict(doc.diffusion) if doc.diffusion is not None else doc.status
+        print(f"[md] {label}: {summary} ({time.perf_counter() - start:.0f} s)",  # noqa: T201
+              flush=True)
+
+    docs = run_parallel_md(
+        [Structure.from_dict(t["structure"]) for t in targets],
+        MDProtocol.from_dict(protocol),
+        pool_workdir(),
+        labels=[t["label"] for t in targets],
+        material_ids=[t.get("material_id") for t in targets],
+        engine=engine,
+        processes=processes,
+        long_first=[t.get("role") == "positive_control" for t in targets],
+        on_done=done,
+    )
+    return PoolMDDoc(
+        results={t["label"]: doc for t, doc in zip(targets, docs, strict=True)},
+        engine=engine, device="cpu", seconds=time.perf_counter() - start,
+    )
+
+
 # ---------------------------------------------------------------------- VASP
 @job(output_schema=RestartCellDoc)
 def structure_from_contcar(dir_name: str) -> RestartCellDoc:

@@ -47,7 +47,7 @@ def vote_job(
     materials: list[str] | list[dict[str, Any]],
     training_path: str | None = None,
     min_votes: int | dict[str, int] | None = None,
-    n_splits: int = 100,
+    n_splits: int | None = 100,
     n_jobs: int = 2,
     cache: bool = True,
     recipe: str = "paper",
@@ -63,7 +63,8 @@ def vote_job(
     min_votes
         Candidate rule (votes needed from each algorithm); ``None`` = unanimous.
     n_splits
-        Models per algorithm (one per stratified 80/20 split, seeds 0..n_splits-1).
+        Models per algorithm (one per stratified 80/20 split, seeds 0..n_splits-1); None:
+        the recipe's own number.
     n_jobs
         joblib workers for the training.
     cache
@@ -162,8 +163,8 @@ class VoteMaker(Maker):
         User training CSV; ``None`` for the recipe's packaged table.
     min_votes : int, dict or None
         Candidate rule (votes needed from each algorithm); ``None`` = unanimous.
-    n_splits : int
-        Models per algorithm.
+    n_splits : int or None
+        Models per algorithm; None: the recipe's own number (100 ``paper``, 10 ``open``).
     n_jobs : int
         joblib workers for the training.
     cache : bool
@@ -175,7 +176,7 @@ class VoteMaker(Maker):
     name: str = "vote"
     training_path: str | None = None
     min_votes: int | dict[str, int] | None = None
-    n_splits: int = 100
+    n_splits: int | None = 100
     n_jobs: int = 2
     cache: bool = True
     recipe: str = "paper"

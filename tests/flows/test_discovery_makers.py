@@ -348,3 +348,29 @@ def test_md_top_sends_the_best_screened_material_to_md_and_the_report_plots_it(
     assert f"MD: {tested[0].verdict}" in html
     arrhenius = html.split('id="arrhenius"', 1)[1].split("</section>", 1)[0]
     assert tested[0].selection_reason in arrhenius
+
+
+def test_the_vote_takes_the_recipes_member_count_unless_vote_splits_is_given():
+    from sse_flows.models.open_recipe import N_MEMBERS
+    from sse_flows.models.prediction import default_members
+
+    open_default = DiscoveryFlowMaker()
+    assert open_default.vote_maker.n_splits is None  # the recipe decides, not the paper's 100
+    assert default_members("open") == N_MEMBERS < 100
+    assert default_members("paper") == 100
+    assert DiscoveryFlowMaker(vote_splits=7).vote_maker.n_splits == 7
+    # min_votes is checked against the recipe's member count before any work
+    with pytest.raises(ParameterError, match="min_votes"):
+        DiscoveryFlowMaker(min_votes=N_MEMBERS + 1)
+    assert DiscoveryFlowMaker(recipe="paper", min_votes=N_MEMBERS + 1).min_votes == N_MEMBERS + 1
+
+
+def test_cluster_repeats_reach_the_evaluation_and_are_hashed_only_when_changed():
+    default = DiscoveryFlowMaker(vote_splits=7)
+    assert "evaluation_cluster_repeats" not in default.parameters()
+    assert default.evaluation_maker.n_cluster_repeats == 2
+    one = DiscoveryFlowMaker(vote_splits=7, evaluation_cluster_repeats=1)
+    assert one.evaluation_maker.n_cluster_repeats == 1
+    assert one.parameter_hash() != default.parameter_hash()
+    with pytest.raises(ParameterError, match="evaluation_cluster_repeats"):
+        DiscoveryFlowMaker(evaluation_cluster_repeats=0)
