@@ -516,16 +516,18 @@ DEMO_DEFAULTS = {
 def demo(out: str | None, **opts) -> None:
     """The main job, on the embedded default: submit the discovery flow, run it, report.
 
-    Uses the offline snapshot and CHGNet on a REDUCED MD protocol. Unless given, the demo
-    uses: --evaluation-splits 5, --max-md 1, --md-max-atoms 100, --md-engine chgnet (3-5x
-    faster here than the default sevennet), and MD at 600,1000 K
-    with 150 equilibration + 250-2,500 production steps (continued until D is known to
-    50 %) in >= 8 A cells (the defaults shown below are those of `submit`). Besides the
-    vote's candidates it MD-tests the 3 best screened materials by acquisition that fit
-    (--md-top, open recipe; docs/models.md, "Acquisition"). The positive
-    control (Li10GeP2S12) must come out superionic and the negative control (Li3PO4)
-    must not. About 15-20 minutes on 2 CPU cores. Run it again with the same options and
-    it reuses the finished workflow.
+    Uses the offline snapshot, the open recipe and CHGNet on a REDUCED MD protocol. Unless
+    given, the demo uses: --evaluation-splits 2 --evaluation-cluster-repeats 1 (the
+    nine-algorithm evaluation on 2 random, 5 composition-cluster and the family splits),
+    --max-md 1, --md-max-atoms 100, --md-engine chgnet, --md-processes 2 (two materials
+    side by side, one thread each), and MD at 1000 and 600 K (800 K as fallback) with 150
+    equilibration + 500-2,000 production steps (continued until D is known to 30 %, up to
+    2 more chunks for an undetermined verdict) in >= 8 A cells; the defaults shown below
+    are those of `submit`. Besides the vote's candidates it MD-tests the 3 best screened
+    materials by acquisition that fit (--md-top, open recipe). The positive control
+    (Li10GeP2S12) must come out superionic and the negative control (Li3PO4) must not,
+    or the command exits 4. Run it again with the same options and it reuses the finished
+    workflow.
     """
     import time
 

@@ -139,6 +139,13 @@ def forcefield_md_chunk(
     return Response(replace=following)
 
 
+def _target_structure(target: dict[str, Any]) -> Structure:
+    """A target's structure: a dict when the job runs in-process, already a Structure when
+    FireWorks passed the target through its LaunchPad (MontyDecoder revives it)."""
+    structure = target["structure"]
+    return structure if isinstance(structure, Structure) else Structure.from_dict(structure)
+
+
 def pool_workdir() -> Path:
     """Where a pool MD job writes: ``$SSE_FLOWS_HOME/md/pool/<job uuid>`` inside a jobflow
     job (the same folder when FireWorks reruns the job in a new launch directory, so the
@@ -188,7 +195,7 @@ def pool_md_job(
 
     start = time.perf_counter()
     docs = run_pool_md(
-        [Structure.from_dict(t["structure"]) for t in targets],
+        [_target_structure(t) for t in targets],
         MDProtocol.from_dict(protocol),
         pool_workdir(),
         labels=[t["label"] for t in targets],
@@ -244,7 +251,7 @@ def parallel_md_job(
               flush=True)
 
     docs = run_parallel_md(
-        [Structure.from_dict(t["structure"]) for t in targets],
+        [_target_structure(t) for t in targets],
         MDProtocol.from_dict(protocol),
         pool_workdir(),
         labels=[t["label"] for t in targets],

@@ -86,3 +86,16 @@ def test_md_processes_makes_the_stage_one_side_by_side_job_and_is_hashed_only_wh
     assert not runs_parallel("chgnet", "cpu", None, 1)
     with pytest.raises(ParameterError, match="md_processes"):
         DiscoveryFlowMaker(md_processes=0)
+
+
+def test_md_jobs_take_a_target_structure_as_dict_or_as_revived_by_fireworks(li2o):
+    """FireWorks' MontyDecoder turns a target's structure dict back into a Structure before
+    the job runs; run_locally passes the dict. Both reach the engine as a Structure."""
+    from monty.json import MontyDecoder
+
+    from sse_flows.md.jobs import _target_structure
+
+    target = {"label": "a", "structure": li2o.as_dict()}
+    revived = MontyDecoder().process_decoded(target)
+    assert isinstance(revived["structure"], Structure)
+    assert _target_structure(target) == _target_structure(revived) == li2o
