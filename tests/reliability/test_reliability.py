@@ -164,8 +164,9 @@ CASES = [
          "cannot write in /sys", needs="sys"),
     Case("analyze-plot-unknown-format", ["analyze", "{tmp}/runs", "--plot", "{tmp}/plot.xyz"],
          2, "cannot write .xyz"),
-    Case("analyze-independent-runs-same-temperature", ["analyze", "{tmp}/runs"], 1,
-         "run2.json does not start where {tmp}/runs/run1.json ended"),
+    # three runs at 900 K without run ids: analysed as replicas, never joined by proximity
+    Case("analyze-independent-runs-same-temperature", ["analyze", "{tmp}/runs"], 0,
+         "900 K: 3 replicas (independent runs)"),
     # ---- SSE_FLOWS_HOME ----------------------------------------------------------------
     Case("home-empty", ["status"], 2, "SSE_FLOWS_HOME is empty", home=""),
     Case("home-is-a-file", ["submit"], 2, "is a file, not a folder", home="{tmp}/a_file"),
