@@ -246,6 +246,11 @@ def _optimizer_state(atoms, cell_filter, optimizer, before: dict[str, float]) ->
     }
 
 
+#: What a usable checkpoint holds (one without them is ignored: the relaxation restarts).
+_CHECKPOINT_FIELDS = {"nsteps", "positions", "cell", "orig_cell", "vel", "dt", "a", "Nsteps",
+                      "before"}
+
+
 def _restore(atoms, cell_filter, optimizer, state: dict[str, Any]) -> None:
     """Put a relaxation back where :func:`_optimizer_state` saw it."""
     atoms.set_cell(np.asarray(state["cell"]), scale_atoms=False)
@@ -306,7 +311,7 @@ def relax_for_md(
     cell_filter = FrechetCellFilter(atoms)
     optimizer = FIRE(cell_filter, logfile=None)
     state = None if cache is None else cache.load_checkpoint(key)
-    if state is not None and len(state.get("positions", [])) == n:
+    if state is not None and _CHECKPOINT_FIELDS <= set(state) and len(state["positions"]) == n:
         before = state["before"]
         _restore(atoms, cell_filter, optimizer, state)
         logger.info("relaxation resumed at step %d of %s", optimizer.nsteps, key[:12])
