@@ -19,6 +19,7 @@ from its trajectories with the current analysis (no MD). Writes
 ``docs/benchmarks/verdict_stability.md``.
 
     python benchmarks/verdict_stability.py --seeds 5 --jobs 2     # 2 CPU cores
+    python benchmarks/verdict_stability.py --seeds 5 --first-seed 3 --keep   # add seeds 3, 4
 """
 
 from __future__ import annotations
@@ -108,6 +109,30 @@ def _run_one(task: tuple) -> tuple[str, int, dict]:
     return formula, seed, _summary(doc, wall)
 
 
+def _results_path(args) -> Path:
+    return args.out or ROOT / f"benchmarks/results/verdict_stability_{args.engine}.json"
+
+
+def _kept_runs(args, controls: list[str]) -> dict[str, dict[str, dict]]:
+    """The runs of the results file, refused when its protocol is not this run's."""
+    path = _results_path(args)
+    old = json.loads(path.read_text()) if path.exists() else {}
+    fields = {k: v for k, v in _protocol(args, 0).as_dict().items() if k != "seed"}
+    if old and old.get("protocol_fields") != fields:
+        raise SystemExit(f"--keep: {path} was made with another protocol; rerun all seeds")
+    return {c: dict(old.get("runs", {}).get(c, {})) for c in controls}
+
+
+def _kept_note(args) -> dict:
+    """Which seeds a ``--keep`` run took from the results file, and that run's load."""
+    path = _results_path(args)
+    old = json.loads(path.read_text()) if path.exists() else {}
+    seeds = sorted({int(s) for rows in old.get("runs", {}).values() for s in rows
+                    if int(s) < args.first_seed})
+    return {"kept_seeds": ", ".join(map(str, seeds)),
+            "kept_load_average": old.get("kept_load_average") or old.get("load_average")}
+
+
 def _reanalyze(workdir: Path) -> tuple[str, int, dict]:
     """Recompute a stored run's document from its trajectories with the current analysis."""
     from sse_flows.analysis import analyze_trajectories
@@ -190,7 +215,10 @@ def _record(result: dict, path: Path) -> None:
         f"({result['threads']} torch thread(s) each); "
         + ("analysis recomputed from the stored trajectories (`--reanalyze`); MD wall "
            "times from the run that made them" if result.get("reanalyzed")
-           else f"wall time {result['wall_s']:.0f} s"),
+           else f"wall time {result['wall_s']:.0f} s")
+        + (f"; seeds {result['kept_seeds']} kept from an earlier run of the same protocol "
+           f"(load average then: {result['kept_load_average']})"
+           if result.get("kept_seeds") else ""),
         "- wall times are per run with one torch thread, while other jobs shared the 2 "
         "cores when the load average says so: "
         f"{result.get('load_average', '-')}",
@@ -238,6 +266,10 @@ def _record(result: dict, path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 per control")
+    parser.add_argument("--first-seed", dest="first_seed", type=int, default=0,
+                        help="run seeds FIRST..N-1 only (with --keep: add seeds to a record)")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the runs already in the results file (same protocol only)")
     parser.add_argument("--controls", default=",".join(CONTROLS))
     parser.add_argument("--engine", default="chgnet", choices=["chgnet", "sevennet"])
     parser.add_argument("--jobs", type=int, default=2, help="runs side by side")
@@ -272,7 +304,10 @@ def main() -> None:
                 "wall_s", walls.get((formula, seed)))
             runs[formula][str(seed)] = row
     else:
-        tasks = [(c, seed, args) for seed in range(args.seeds) for c in controls]
+        if args.keep:
+            runs = _kept_runs(args, controls)
+        tasks = [(c, seed, args) for seed in range(args.first_seed, args.seeds)
+                 for c in controls]
         os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
         with ProcessPoolExecutor(max_workers=args.jobs) as pool:
             for formula, seed, row in pool.map(_run_one, tasks):
@@ -281,7 +316,7 @@ def main() -> None:
                       f"{row['sigma_rt_S_cm']}, Ea {row['ea_eV']}, {row['wall_s']:.0f} s",
                       flush=True)
     summary = {c: _control_summary(c, list(runs[c].values())) for c in controls if runs[c]}
-    out = args.out or ROOT / f"benchmarks/results/verdict_stability_{args.engine}.json"
+    out = _results_path(args)
     result = {
         "benchmark": "verdict_stability",
         "date": time.strftime("%Y-%m-%d"),
@@ -294,6 +329,7 @@ def main() -> None:
         "threads": args.threads,
         "wall_s": time.perf_counter() - start,
         "reanalyzed": bool(args.reanalyze),
+        **(_kept_note(args) if args.keep and not args.reanalyze else {}),
         "load_average": " / ".join(f"{x:.1f}" for x in os.getloadavg()),
         "results_file": out.name,
         "summary": summary,

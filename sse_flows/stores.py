@@ -57,7 +57,9 @@ def job_store_spec(settings: SseFlowsSettings | None = None) -> dict[str, Any]:
     return get_job_store(settings, connect=False).as_dict()
 
 
-def get_job_store(settings: SseFlowsSettings | None = None, connect: bool = True) -> JobStore:
+def get_job_store(
+    settings: SseFlowsSettings | None = None, connect: bool = True, read_only: bool = False
+) -> JobStore:
     """Build the JobStore (``docs`` + additional ``data`` store) from settings.
 
     Parameters
@@ -68,6 +70,11 @@ def get_job_store(settings: SseFlowsSettings | None = None, connect: bool = True
         Connect (and, for the embedded store, create the database files) before returning.
         Creating the embedded database once, up front, avoids MontyDB's race when several
         processes create the same new database at once.
+    read_only
+        The caller only reads (``results``, ``report``). An embedded JobStore that cannot
+        be written (a read-only ``SSE_FLOWS_HOME``) is then read from a temporary copy,
+        because MontyDB writes its configuration and SQLite its WAL index on every
+        connection; the copy is removed when the process exits.
     """
     from jobflow import JobStore
 
@@ -76,6 +83,9 @@ def get_job_store(settings: SseFlowsSettings | None = None, connect: bool = True
         from maggma.stores import MontyStore
 
         path = settings.embedded_dir / JOBSTORE_DIR
+        if read_only and _cannot_write_tree(path):
+            check_job_store_files(path)
+            path = _temporary_copy(path)
         path.mkdir(parents=True, exist_ok=True)
         docs = MontyStore("outputs", database_path=str(path), database_name="sse_flows")
         data = MontyStore("outputs_data", database_path=str(path), database_name="sse_flows")
@@ -94,6 +104,27 @@ def get_job_store(settings: SseFlowsSettings | None = None, connect: bool = True
             check_mongodb(settings)
         store.connect()
     return store
+
+
+def _cannot_write_tree(path: Path) -> bool:
+    """True when ``path`` exists and it, or a file or folder in it, cannot be written."""
+    if not path.is_dir():
+        return False
+    return any(not os.access(item, os.W_OK) for item in (path, *path.rglob("*")))
+
+
+def _temporary_copy(path: Path) -> Path:
+    """A private copy of the folder ``path`` (removed at exit) that a reader may open."""
+    import atexit
+    import shutil
+
+    root = Path(tempfile.mkdtemp(prefix="sse_flows-read-only-jobstore-"))
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    copy = root / path.name
+    shutil.copytree(path, copy)
+    for item in (copy, *copy.rglob("*")):
+        item.chmod(0o700 if item.is_dir() else 0o600)
+    return copy
 
 
 #: the first 16 bytes of every SQLite database file
@@ -209,6 +240,13 @@ def _embedded_launchpad(settings: SseFlowsSettings) -> LaunchPad:
 
     path = launchpad_file(settings)
     if not path.exists():
+        existing = next(folder for folder in (path.parent, *path.parents) if folder.exists())
+        if not os.access(existing, os.W_OK):
+            raise StoreError(
+                f"No discovery workflow in SSE_FLOWS_HOME={settings.HOME}: it has no LaunchPad "
+                f"file {path} (nothing was submitted from it) and cannot be written. Set "
+                "SSE_FLOWS_HOME to the folder you submitted from."
+            )
         _write_atomic(path, "{}")
     else:
         _check_launchpad_file(path)

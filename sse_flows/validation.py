@@ -504,8 +504,8 @@ def check_home(settings=None, write: bool = True) -> None:
         they are read).
     write
         Also require that files can be created there (every command that writes a store,
-        a launch folder, a model cache or a report). Readers of an existing embedded store
-        need not write.
+        a launch folder, a model cache or a report). Readers (``status``, ``results``,
+        ``report -o``) need not write: they read a read-only home as it is.
 
     Raises
     ------
@@ -523,10 +523,7 @@ def check_home(settings=None, write: bool = True) -> None:
             f"SSE_FLOWS_HOME={home} {where} a file, not a folder; set SSE_FLOWS_HOME to a "
             "folder (it is created if missing)."
         )
-    if not write and not settings.embedded:
-        return
-    needs_write = write or not (settings.embedded_dir / "launchpad.json").is_file()
-    if needs_write:
+    if write:
         reason = _probe_writable(existing)
         if reason:
             raise ConfigError(
@@ -601,7 +598,15 @@ def _check_md(params: dict[str, Any]) -> None:
 
 
 def _check_report(params: dict[str, Any]) -> None:
-    check_home(write=params.get("out_dir") is None)
+    if params.get("out_dir") is None:
+        from sse_flows.settings import ConfigError
+
+        try:
+            check_home(write=True)
+        except ConfigError as exc:  # only the report folder needs the home writable
+            raise ConfigError(f"{exc} Or write the report elsewhere with -o FOLDER.") from None
+    else:
+        check_home(write=False)
     if params.get("out_dir") is not None:
         check_output_folder(params["out_dir"], "out", "--out")
 

@@ -26,7 +26,7 @@ def _table(doc) -> str:
         lines.append(
             f"{e.T:>7.0f} {e.D_cm2_s:>10.2e} {e.D_err:>9.1e} {e.li_hops:>8d} "
             f"{_fmt(e.msd_exponent, '.2f'):>9} {e.framework_msd_A2:>8.1f}  {str(e.diffusive):<9}  "
-            f"{e.used_in_fit}"
+            f"{e.used_in_fit}" + (f"  ({e.n_replicas} replicas)" if e.n_replicas > 1 else "")
         )
     if doc.ea_eV is not None:
         lines.append(f"Ea = {doc.ea_eV:.3f} +- {_fmt(doc.ea_err_eV, '.3f')} eV ({doc.n_fit} T)")
@@ -64,18 +64,28 @@ def _table(doc) -> str:
 )
 @click.option("--specie", default="Li", show_default=True, help="Diffusing element.")
 @click.option(
+    "--join-chunks",
+    is_flag=True,
+    help="Join all trajectories of one temperature as restart chunks of one run (files "
+    "without a run id: VASP chunks, other codes). Default: only chunks that record the same "
+    "run id (as `sse-flows md` writes them) are joined; other runs at one temperature are "
+    "analysed as replicas.",
+)
+@click.option(
     "--plot", "plot_path", type=click.Path(), default=None, help="Write an Arrhenius PNG."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object as the last line.")
 @validated("analyze")
-def analyze(paths, temperatures, time_step_fs, specie, plot_path, as_json):
+def analyze(paths, temperatures, time_step_fs, specie, join_chunks, plot_path, as_json):
     """Diffusion analysis of MD trajectories at several temperatures.
 
     PATHS are trajectory files or folders: pymatgen DiffusionAnalyzer or Trajectory JSON,
-    vasprun.xml, XDATCAR (with INCAR) or ASE .traj files, one material per call.
+    vasprun.xml, XDATCAR (with INCAR) or ASE .traj files, one material per call. Chunks of
+    one `sse-flows md` run (same run id, consecutive steps) are joined; independent runs at
+    one temperature are replicas (D is their mean; the output says how many).
     """
     from sse_flows.analysis.core import analyze_trajectories
-    from sse_flows.analysis.readers import TrajectoryReadError
+    from sse_flows.analysis.readers import DuplicateTrajectoryError, TrajectoryReadError
 
     try:
         doc = analyze_trajectories(
@@ -83,7 +93,10 @@ def analyze(paths, temperatures, time_step_fs, specie, plot_path, as_json):
             list(parse_temperatures(temperatures)) if temperatures else None,
             time_step_fs=time_step_fs,
             specie=specie,
+            join_chunks=join_chunks,
         )
+    except DuplicateTrajectoryError as exc:  # the arguments themselves are wrong: usage
+        raise click.UsageError(str(exc)) from exc
     except TrajectoryReadError as exc:
         raise click.ClickException(str(exc)) from exc
     except ValueError as exc:

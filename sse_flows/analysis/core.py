@@ -14,7 +14,11 @@ from sse_flows.analysis.arrhenius import (
     conductivity_S_cm,
     fit_arrhenius_sampled,
 )
-from sse_flows.analysis.diffusion import DiffusionSettings, analyze_temperature
+from sse_flows.analysis.diffusion import (
+    DiffusionSettings,
+    analyze_temperature,
+    combine_replicas,
+)
 from sse_flows.analysis.readers import RunInput, load_runs
 from sse_flows.analysis.runs import TemperatureRun
 from sse_flows.analysis.schemas import DiffusionDoc, TemperatureDiffusion
@@ -100,6 +104,35 @@ def _series_flags(runs: Sequence[TemperatureRun], reference: TemperatureRun) -> 
             f"smallest cell length {min_length:.1f} A < 8 A: hops may be correlated with "
             "their periodic images"
         )
+    return flags
+
+
+def _replica_flags(groups: dict[float, list[TemperatureRun]]) -> list[str]:
+    """Notes on how the trajectories of each temperature were counted: replicas (and
+    whether they are replicas only because the files record no run id), or chunks joined
+    on the caller's word (``join_chunks``)."""
+    flags: list[str] = []
+    for temperature, group in groups.items():
+        if len(group) > 1:
+            without_id = sum(run.metadata.get("run_id") is None for run in group)
+            note = (
+                f"{temperature:g} K: {len(group)} replicas (independent runs) analysed one by "
+                "one; D is their mean, D_err the larger of their propagated errors and "
+                "their spread"
+            )
+            if without_id:
+                note += (
+                    f". {without_id} of them record no run id (older or other-code files) "
+                    "and count as independent: if they are restart chunks of one run, "
+                    "give --join-chunks (join_chunks=True)"
+                )
+            flags.append(note)
+        for run in group:
+            if run.metadata.get("joined_by") == "join_chunks":
+                flags.append(
+                    f"{temperature:g} K: {len(run.metadata.get('chunks', []))} files joined as "
+                    "restart chunks of one run on request (--join-chunks)"
+                )
     return flags
 
 
@@ -275,7 +308,9 @@ def analyze_runs(
     Parameters
     ----------
     runs
-        One :class:`TemperatureRun` per temperature (same material).
+        :class:`TemperatureRun` objects of one material, one per independent run (as
+        :func:`~sse_flows.analysis.readers.load_runs` returns them); several runs at one
+        temperature are replicas (:func:`~sse_flows.analysis.diffusion.combine_replicas`).
     specie
         Diffusing element.
     room_temperature
@@ -304,14 +339,19 @@ def analyze_runs(
     settings = replace(settings or DiffusionSettings(), specie=specie, **setting_overrides)
     runs = sorted(runs, key=lambda r: r.temperature_K)
     temps = [r.temperature_K for r in runs]
-    if len(set(temps)) != len(temps):
-        raise ValueError(f"several runs at the same temperature: {temps}; join them first")
-    entries = [analyze_temperature(run, settings) for run in runs]
+    groups: dict[float, list[TemperatureRun]] = {}
+    for run in runs:
+        groups.setdefault(run.temperature_K, []).append(run)
+    entries = [
+        combine_replicas([analyze_temperature(run, settings) for run in group], settings)
+        for group in groups.values()
+    ]
 
     # the cell used for the Li density: the largest one (first largest run)
     reference = max(runs, key=lambda r: r.n_sites)
     structure = reference.initial_structure
-    flags = _series_flags(runs, reference) + _temperature_flags(entries)
+    flags = _series_flags(runs, reference) + _replica_flags(groups)
+    flags += _temperature_flags(entries)
 
     target = _Extrapolation(
         structure, specie, room_temperature, z, superionic_threshold, max_interval_decades
@@ -355,6 +395,7 @@ def analyze_trajectories(
     time_step_fs: float | None = None,
     specie: str = "Li",
     material_id: str | None = None,
+    join_chunks: bool = False,
     **analysis_kwargs: Any,
 ) -> DiffusionDoc:
     """Read MD trajectories and analyse them: the action behind ``sse-flows analyze`` and
@@ -364,8 +405,8 @@ def analyze_trajectories(
     ----------
     trajectories
         Files, folders, :class:`TemperatureRun` objects or their dicts
-        (see :func:`~sse_flows.analysis.readers.load_runs`; restart chunks at one
-        temperature are joined).
+        (see :func:`~sse_flows.analysis.readers.load_runs`: chunks of one run id are
+        joined; other trajectories at one temperature are replicas).
     temperatures
         One temperature (K) per trajectory found; ``None`` reads them from the files.
     time_step_fs
@@ -374,6 +415,9 @@ def analyze_trajectories(
         Diffusing element.
     material_id
         Stored on the document (default: an ``mp-...`` id found in the paths).
+    join_chunks
+        Join all trajectories of one temperature as restart chunks of one run (files
+        without run ids, e.g. VASP chunks); otherwise only chunks of one run id are joined.
     **analysis_kwargs
         Passed to :func:`analyze_runs` (``min_hops``, ``z``, ...).
 
@@ -384,5 +428,5 @@ def analyze_trajectories(
     ValueError
         The runs cannot be analysed together.
     """
-    runs = load_runs(trajectories, temperatures, time_step_fs)
+    runs = load_runs(trajectories, temperatures, time_step_fs, join_chunks=join_chunks)
     return analyze_runs(runs, specie=specie, material_id=material_id, **analysis_kwargs)

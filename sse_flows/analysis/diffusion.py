@@ -37,6 +37,15 @@
   linearly over the window D is fitted on: its log-log slope there is >=
   ``min_msd_exponent`` (0.6; a caged, vibrating Li gives ~0-0.3, free diffusion 1). With
   the pymatgen fallback the slope is taken between 1/20 and 1/2 of the run.
+* **Replicas** (:func:`combine_replicas`): independent runs at one temperature are
+  analysed one by one and combined: D is their mean weighted by N_Li x duration (the
+  amount of data; weights from the noisy D_err would pull the mean towards the smaller
+  D), its error the larger of the propagated replica errors and the standard error of the
+  replicas' spread (with 2-3 replicas the spread alone has 1-2 degrees of freedom, so it
+  may widen the error but not shrink it); hops, N_eff, frames and duration add up, the
+  detection limit falls with the total ion-time, and the host counts as stable only when
+  it is stable in every replica. Averaging the MSD curves instead would need one drift
+  correction and one hop distance for atoms of different runs sharing a cell.
 * **Framework check.** :func:`sse_flows.analysis.stability.framework_stability`: the
   drift-corrected MSD of each non-Li element, judged on its growth (a plateau is stable,
   an MSD that keeps rising beyond vibration is a melted host, one beyond 2 A RMS a
@@ -63,6 +72,7 @@ from sse_flows.constants import A2_PER_FS_TO_CM2_PER_S
 __all__ = [
     "DiffusionSettings",
     "analyze_temperature",
+    "combine_replicas",
     "count_hops",
     "hop_rate_diffusivity",
     "li_hop_distance",
@@ -385,4 +395,112 @@ def analyze_temperature(
         duration_ps=t_run / 1000.0,
         smoothing=str(smoothing_used or "none"),
         source=run.source,
+    )
+
+
+def _weighted_mean(values: list[float | None], weights: np.ndarray) -> float | None:
+    """Weighted mean of ``values`` (None when any is None)."""
+    if any(v is None for v in values):
+        return None
+    return float(np.dot(weights, np.asarray(values, dtype=float)))
+
+
+def _propagated(errors: list[float | None], weights: np.ndarray) -> float | None:
+    """Standard error of a weighted mean of independent values with ``errors``."""
+    if any(e is None for e in errors):
+        return None
+    return float(np.sqrt(np.sum((weights * np.asarray(errors, dtype=float)) ** 2)))
+
+
+def combine_replicas(
+    entries: list[TemperatureDiffusion], settings: DiffusionSettings | None = None
+) -> TemperatureDiffusion:
+    """One temperature's result from independent replicas analysed one by one.
+
+    Parameters
+    ----------
+    entries
+        :func:`analyze_temperature` of each replica (same temperature).
+    settings
+        The settings the replicas were analysed with (the diffusive criteria).
+
+    Returns
+    -------
+    TemperatureDiffusion
+        ``entries[0]`` for one replica; else D = mean weighted by N_Li x duration, D_err =
+        max(propagated replica errors, standard error of the spread), totals of hops, N_eff,
+        frames and duration, the detection limit of the pooled ion-time, the worst host,
+        and the diffusive verdict taken again on these pooled numbers.
+    """
+    if len(entries) == 1:
+        return entries[0]
+    settings = settings or DiffusionSettings()
+    temps = {e.T for e in entries}
+    if len(temps) != 1:
+        raise ValueError(f"replicas must share one temperature, got {sorted(temps)}")
+    data = np.array([e.n_li * e.duration_ps for e in entries], dtype=float)
+    weights = data / data.sum()
+    d_values = np.array([e.D_cm2_s for e in entries])
+    d_mean = float(np.dot(weights, d_values))
+    n = len(entries)
+    # unbiased variance of a weighted mean from the scatter (s^2 / n for equal weights)
+    spread = float(np.sqrt(n / (n - 1) * np.sum(weights**2 * (d_values - d_mean) ** 2)))
+    propagated = _propagated([e.D_err for e in entries], weights)
+    n_hops = int(sum(e.li_hops for e in entries))
+    d_min = float(1.0 / sum(1.0 / e.D_detection_limit for e in entries))
+    unstable = [e for e in entries if not e.framework_stable]
+    worst = unstable[0] if unstable else max(entries, key=lambda e: e.framework_msd_A2)
+    has_exponent = np.array([e.msd_exponent is not None for e in entries])
+    exponent = (
+        float(np.dot(weights[has_exponent], [e.msd_exponent for e in entries
+                                             if e.msd_exponent is not None])
+              / weights[has_exponent].sum())
+        if has_exponent.any() else float("nan")
+    )
+    if worst.framework is None:
+        raise ValueError("combine_replicas needs the framework verdict of every replica "
+                         "(entries made by analyze_temperature)")
+    reasons, exponent_or_none, diffusive = _diffusive_verdict(
+        n_hops, d_mean, d_min, exponent, worst.framework, settings
+    )
+    n_li = np.array([e.n_li for e in entries], dtype=float)
+    methods = sorted({e.D_method for e in entries})
+    return TemperatureDiffusion(
+        T=entries[0].T,
+        D_cm2_s=d_mean,
+        D_err=max(propagated, spread),
+        D_method=" + ".join(methods),
+        D_pymatgen_cm2_s=_weighted_mean([e.D_pymatgen_cm2_s for e in entries], weights),
+        D_hop_cm2_s=_weighted_mean([e.D_hop_cm2_s for e in entries], weights),
+        D_hop_err=_propagated([e.D_hop_err for e in entries], weights),
+        msd_fit_start_ps=entries[0].msd_fit_start_ps,
+        D_err_block=_propagated([e.D_err_block for e in entries], weights),
+        D_err_hops=_propagated([e.D_err_hops for e in entries], weights),
+        D_blocks=[d for e in entries for d in e.D_blocks],
+        D_detection_limit=d_min,
+        li_hops=n_hops,
+        li_hopped_fraction=float(
+            np.dot(n_li, [e.li_hopped_fraction for e in entries]) / n_li.sum()
+        ),
+        n_li=entries[0].n_li,
+        hop_distance_A=float(np.mean([e.hop_distance_A for e in entries])),
+        hop_threshold_A=float(np.mean([e.hop_threshold_A for e in entries])),
+        n_eff=float(sum(e.n_eff for e in entries)),
+        msd_exponent=exponent_or_none,
+        msd_end_A2=float(np.dot(weights, [e.msd_end_A2 for e in entries])),
+        framework_msd_A2=float(max(e.framework_msd_A2 for e in entries)),
+        framework_stable=not unstable,
+        framework=worst.framework,
+        diffusive=bool(diffusive),
+        used_in_fit=bool(diffusive and not unstable),
+        reasons=reasons,
+        n_frames=int(sum(e.n_frames for e in entries)),
+        time_step_fs=entries[0].time_step_fs,
+        duration_ps=float(sum(e.duration_ps for e in entries)),
+        smoothing=entries[0].smoothing,
+        source=entries[0].source,
+        n_replicas=n,
+        replica_D_cm2_s=[float(d) for d in d_values],
+        replica_sources=[e.source for e in entries],
+        D_err_replica_spread=spread,
     )

@@ -31,8 +31,9 @@ def analyze_diffusion_job(
     trajectories
         Trajectory files or folders (DiffusionAnalyzer / pymatgen Trajectory JSON,
         vasprun.xml, XDATCAR, ASE .traj), :class:`TemperatureRun` objects or their dicts
-        (e.g. the output of an upstream MD job); restart chunks at one temperature are
-        joined, as by ``sse-flows analyze``.
+        (e.g. the output of an upstream MD job), read as by ``sse-flows analyze``: chunks
+        of one run id are joined, other runs at one temperature are replicas
+        (``join_chunks=True`` in ``analysis_kwargs`` joins all of them).
     temperatures
         One temperature (K) per trajectory found; ``None`` reads them from the files.
     specie

@@ -14,6 +14,15 @@ Supported formats (chosen from the file name, then the content):
 The temperature is taken, in order, from the explicit argument, the file itself, and the
 file or folder name (``800_nteps_100.json``, ``T1100.traj``, ``1400K/vasprun.xml``).
 Anything unreadable raises :class:`TrajectoryReadError` naming the file and the fix.
+
+Several trajectories at one temperature are joined into one run only when they are
+provably restart chunks of it: ``sse-flows md`` writes a run id and the chunk's first
+production step into every file (:data:`RUN_ID_KEYS`), and chunks of one run id are joined
+in step order when their steps follow on. Trajectories of different runs, or without a
+run id (other codes, older files), are independent *replicas*, unless the caller says that
+the files are chunks of one run (``join_chunks``; ``--join-chunks`` on the command line).
+The same file given twice, or two files holding the same trajectory, are refused
+(:class:`DuplicateTrajectoryError`).
 """
 
 from __future__ import annotations
@@ -30,6 +39,8 @@ import numpy as np
 from sse_flows.analysis.runs import TemperatureRun, unwrap_frac_coords
 
 __all__ = [
+    "RUN_ID_KEYS",
+    "DuplicateTrajectoryError",
     "TrajectoryReadError",
     "find_trajectory_files",
     "load_runs",
@@ -43,6 +54,17 @@ _TRAJECTORY_PATTERNS = ("*.json", "*.json.gz", "vasprun*.xml*", "XDATCAR*", "*.t
 
 class TrajectoryReadError(ValueError):
     """A trajectory file that cannot be turned into a run (the message names file and fix)."""
+
+
+class DuplicateTrajectoryError(TrajectoryReadError):
+    """The same trajectory given twice (one file twice, or two files with equal frames):
+    counting it twice would fake a replica or a longer run."""
+
+
+#: What ``sse-flows md`` records about a production chunk (ASE trajectory description,
+#: ``TemperatureRun.metadata``): the id of the run it belongs to, its first production
+#: step, its steps, its number and the seed of the run's stochastic parts.
+RUN_ID_KEYS = ("run_id", "step_offset", "n_steps", "chunk", "seed")
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -270,18 +292,20 @@ def _from_ase_traj(path: Path, temperature: float | None, time_step_fs: float | 
             energies = None
     if first.has("momenta"):
         kinetic = [float(atoms.get_temperature()) for atoms in frames]
-    run = TemperatureRun(
+    metadata = {"format": "ASE trajectory", "temperature_source": source}
+    metadata.update({key: description[key] for key in RUN_ID_KEYS
+                     if description.get(key) is not None})
+    return TemperatureRun(
         temperature_K=temp,
         species=first.get_chemical_symbols(),
         lattice=cell,
         frac_coords=unwrap_frac_coords(frac),
         time_step_fs=float(time_step_fs),
         source=str(path),
-        metadata={"format": "ASE trajectory", "temperature_source": source},
+        metadata=metadata,
         energies=energies,
         kinetic_temperatures=kinetic,
     )
-    return run
 
 
 # ---------------------------------------------------------------------------- public API
@@ -375,11 +399,12 @@ def find_trajectory_files(paths: Sequence[str | Path]) -> list[Path]:
 
 
 def _concatenate(runs: list[TemperatureRun]) -> TemperatureRun:
-    """Join consecutive chunks of one temperature into one run (continuing unwrapped paths).
+    """Join restart chunks of one run, in the given order, into one run (continuing the
+    unwrapped paths).
 
-    Chunks must be restarts of one simulation: the same atoms, cell and frame interval, and
-    each chunk starting where the previous one ended (a restart may repeat that frame).
-    Anything else (e.g. independent runs given the same temperature) is refused.
+    The caller has established that the chunks belong to one run (same run id, or
+    ``join_chunks``); this checks that they fit: the same atoms, cell and frame interval,
+    and each chunk starting where the previous one ended (a restart may repeat that frame).
     """
     first = runs[0]
     pieces = [first.frac_coords]
@@ -389,8 +414,8 @@ def _concatenate(runs: list[TemperatureRun]) -> TemperatureRun:
     for run in runs[1:]:
         if run.species != first.species or not np.allclose(run.lattice, first.lattice, atol=1e-3):
             raise TrajectoryReadError(
-                f"{run.source}: cannot join it to {first.source} (different atoms or cell); "
-                "give runs at the same temperature only when they are restart chunks."
+                f"{run.source}: cannot join it to {first.source} (different atoms or cell): "
+                "not a restart chunk of the same run."
             )
         if not np.isclose(run.time_step_fs, first.time_step_fs):
             raise TrajectoryReadError(
@@ -405,8 +430,8 @@ def _concatenate(runs: list[TemperatureRun]) -> TemperatureRun:
         if gap > 1.0:
             raise TrajectoryReadError(
                 f"{run.source} does not start where {previous_source} ended (an atom "
-                f"is {gap:.1f} A away): not a restart chunk. Give independent runs at "
-                "different temperatures, or analyze them separately."
+                f"is {gap:.1f} A away): not a restart chunk. Without --join-chunks "
+                "(join_chunks) independent runs at one temperature are analysed as replicas."
             )
         repeats = np.allclose(frac[0], previous_last, atol=1e-4)  # restart repeats the frame
         start = 1 if repeats else 0
@@ -418,6 +443,9 @@ def _concatenate(runs: list[TemperatureRun]) -> TemperatureRun:
     joined = np.concatenate(pieces, axis=0)
     meta = dict(first.metadata)
     meta["chunks"] = [r.source for r in runs]
+    steps = [r.metadata.get("n_steps") for r in runs]
+    if all(n is not None for n in steps):
+        meta["n_steps"] = int(sum(steps))
     return TemperatureRun(
         first.temperature_K,
         first.species,
@@ -431,19 +459,134 @@ def _concatenate(runs: list[TemperatureRun]) -> TemperatureRun:
     )
 
 
+def _step_ordered(chunks: list[TemperatureRun]) -> list[TemperatureRun]:
+    """Chunks of one run in production-step order, each starting where the previous ended.
+
+    Chunks that do not all record their first step keep the given order.
+
+    Raises
+    ------
+    TrajectoryReadError
+        A chunk is missing, repeated or overlaps another (the message names the files).
+    """
+    if any(c.metadata.get("step_offset") is None for c in chunks):
+        return chunks
+    ordered = sorted(chunks, key=lambda c: int(c.metadata["step_offset"]))
+    for previous, chunk in zip(ordered, ordered[1:], strict=False):
+        if previous.metadata.get("n_steps") is None:
+            continue
+        ended = int(previous.metadata["step_offset"]) + int(previous.metadata["n_steps"])
+        starts = int(chunk.metadata["step_offset"])
+        if starts != ended:
+            raise TrajectoryReadError(
+                f"run {chunk.metadata.get('run_id', '(no id)')} at {chunk.temperature_K:g} K: "
+                f"{chunk.source} starts at production step {starts}, but {previous.source} "
+                f"ended at step {ended}: a chunk is "
+                + ("missing" if starts > ended else "repeated or overlapping")
+                + ". Give every chunk of the run once."
+            )
+    return ordered
+
+
+def _refuse_identical(group: list[TemperatureRun]) -> None:
+    """Raise :class:`DuplicateTrajectoryError` when two runs hold the same frames."""
+    for i, run in enumerate(group):
+        for other in group[i + 1:]:
+            if run.frac_coords.shape == other.frac_coords.shape and np.array_equal(
+                run.frac_coords, other.frac_coords
+            ):
+                raise DuplicateTrajectoryError(
+                    f"{run.source or 'a run given in memory'} and "
+                    f"{other.source or 'a run given in memory'} hold the same trajectory "
+                    "(every frame equal): one run counted twice would fake a replica. Give "
+                    "it once; for replicas run `sse-flows md` again without --seed (each "
+                    "run then draws its own seed)."
+                )
+
+
+def _runs_of_one_temperature(
+    group: list[TemperatureRun], join_chunks: bool
+) -> list[TemperatureRun]:
+    """The independent runs among the trajectories of one temperature.
+
+    Chunks that share a run id are joined in step order (``metadata["joined_by"] =
+    "run id"``); every other trajectory is a run of its own (a replica). With
+    ``join_chunks`` all of them are chunks of one run, in step order when they record it,
+    else in the given order (``joined_by = "join_chunks"``).
+    """
+    _refuse_identical(group)
+    ids = [run.metadata.get("run_id") for run in group]
+    if join_chunks:
+        distinct = sorted({i for i in ids if i is not None})
+        if len(distinct) > 1:
+            raise TrajectoryReadError(
+                f"join_chunks (--join-chunks) asks to join the {group[0].temperature_K:g} K "
+                f"trajectories as one run, but they record {len(distinct)} different run ids "
+                f"({', '.join(distinct)}): they are independent runs. Leave --join-chunks out "
+                "to analyse them as replicas."
+            )
+        if len(group) == 1:
+            return group
+        joined = _concatenate(_step_ordered(group))
+        joined.metadata["joined_by"] = "join_chunks"
+        return [joined]
+    chunks_by_id: dict[str, list[TemperatureRun]] = {}
+    order: list[str | TemperatureRun] = []
+    for run, run_id in zip(group, ids, strict=True):
+        if run_id is None:
+            order.append(run)
+            continue
+        if run_id not in chunks_by_id:
+            chunks_by_id[run_id] = []
+            order.append(run_id)
+        chunks_by_id[run_id].append(run)
+    runs = []
+    for entry in order:
+        if isinstance(entry, TemperatureRun):
+            runs.append(entry)
+            continue
+        chunks = chunks_by_id[entry]
+        if len(chunks) == 1:
+            runs.append(chunks[0])
+            continue
+        joined = _concatenate(_step_ordered(chunks))
+        joined.metadata["joined_by"] = "run id"
+        runs.append(joined)
+    return runs
+
+
 RunInput = str | Path | TemperatureRun | dict[str, Any]
 
 
 def _expand_inputs(inputs: Sequence[RunInput]) -> list[Path | TemperatureRun]:
-    """Files, folders (searched for trajectory files), runs and serialized runs -> items."""
+    """Files, folders (searched for trajectory files), runs and serialized runs -> items.
+
+    Raises
+    ------
+    DuplicateTrajectoryError
+        A file is given twice (directly, or again inside a folder given).
+    """
     items: list[Path | TemperatureRun] = []
+    given_as: dict[Path, str] = {}
     for entry in inputs:
         if isinstance(entry, TemperatureRun):
             items.append(entry)
         elif isinstance(entry, dict):
             items.append(TemperatureRun.from_dict(entry))
         else:
-            items.extend(find_trajectory_files([entry]))
+            for path in find_trajectory_files([entry]):
+                key = path.resolve()
+                if key in given_as:
+                    where = "" if given_as[key] == str(entry) else (
+                        f" (as {given_as[key]} and in {entry})"
+                    )
+                    raise DuplicateTrajectoryError(
+                        f"{path} is given twice{where}: a trajectory counts once. Give each "
+                        "file once (restart chunks of one run are joined by their run id; "
+                        "independent runs at one temperature are analysed as replicas)."
+                    )
+                given_as[key] = str(entry)
+                items.append(path)
     return items
 
 
@@ -451,8 +594,9 @@ def load_runs(
     paths: Sequence[RunInput],
     temperatures: Sequence[float] | None = None,
     time_step_fs: float | None = None,
+    join_chunks: bool = False,
 ) -> list[TemperatureRun]:
-    """Read trajectories into per-temperature runs, sorted by temperature.
+    """Read trajectories into independent runs, sorted by temperature.
 
     The one loader of the package: ``sse-flows analyze``, the diffusion-analysis job and the
     MD continuation all call it.
@@ -468,12 +612,24 @@ def load_runs(
         in natural order); ``None`` reads each temperature from its file or file name.
     time_step_fs
         Time between stored frames for formats that do not record it.
+    join_chunks
+        Treat all trajectories of one temperature as restart chunks of one run (for files
+        without a run id, e.g. VASP chunks or files of other codes; ``--join-chunks``).
+        Files that record different run ids are still refused as one run.
 
     Returns
     -------
     list of TemperatureRun
-        One run per temperature; several items at the same temperature (restart chunks) are
-        joined in the given order.
+        One run per independent simulation: chunks of one run id are joined in step order
+        (``metadata["joined_by"]``); other trajectories at one temperature are separate
+        runs, i.e. replicas, in the given order.
+
+    Raises
+    ------
+    DuplicateTrajectoryError
+        A file given twice, or two files holding the same frames.
+    TrajectoryReadError
+        An unreadable file, or chunks of one run that do not follow on.
     """
     items = _expand_inputs(paths)
     if not items:
@@ -497,8 +653,7 @@ def load_runs(
     by_temperature: dict[float, list[TemperatureRun]] = {}
     for run in runs:
         by_temperature.setdefault(run.temperature_K, []).append(run)
-    merged = []
+    independent = []
     for temp in sorted(by_temperature):
-        group = by_temperature[temp]
-        merged.append(group[0] if len(group) == 1 else _concatenate(group))
-    return merged
+        independent.extend(_runs_of_one_temperature(by_temperature[temp], join_chunks))
+    return independent

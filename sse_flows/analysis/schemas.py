@@ -96,6 +96,25 @@ class TemperatureDiffusion(BaseModel):
     duration_ps: float = Field(description="Length of the analysed run (ps).")
     smoothing: str = Field(description="pymatgen DiffusionAnalyzer smoothing used for D.")
     source: str | None = Field(None, description="Trajectory file the run came from.")
+    n_replicas: int = Field(
+        1,
+        description="Independent runs (replicas) at this temperature. With more than one, "
+        "D_cm2_s is their mean weighted by N_Li x duration, D_err the larger of the "
+        "propagated replica errors and the standard error of their spread, hops, frames and "
+        "duration are totals, and the host is stable only when stable in every replica.",
+    )
+    replica_D_cm2_s: list[float] = Field(
+        default_factory=list, description="D of each replica (cm^2/s); empty for one run."
+    )
+    replica_sources: list[str | None] = Field(
+        default_factory=list,
+        description="Trajectory file (first chunk) of each replica; empty for one run.",
+    )
+    D_err_replica_spread: float | None = Field(
+        None,
+        description="Standard error of the replica mean from the spread of the replicas' D "
+        "(cm^2/s); None for one run.",
+    )
 
     def summary(self) -> dict[str, Any]:
         """The CLI's per-temperature entry."""
@@ -107,6 +126,7 @@ class TemperatureDiffusion(BaseModel):
             "diffusive": self.diffusive,
             "used_in_fit": self.used_in_fit,
             "framework_stable": self.framework_stable,
+            "replicas": self.n_replicas,
         }
 
 

@@ -166,7 +166,7 @@ def load_results(workflow_id: int | None = None, settings: SseFlowsSettings | No
     settings = settings or get_settings()
     status = workflow_status(workflow_id, settings)
     with job_store_errors(settings):
-        store = get_job_store(settings)
+        store = get_job_store(settings, read_only=True)
         ranking = stage_output(store, status["flow_uuid"], status["stage_names"]["ranking"])
         return status, ranking
 
@@ -178,7 +178,7 @@ def load_report_inputs(workflow_id: int | None = None, settings: SseFlowsSetting
     settings = settings or get_settings()
     status = workflow_status(workflow_id, settings)
     with job_store_errors(settings):
-        store = get_job_store(settings)
+        store = get_job_store(settings, read_only=True)
         uuid = status["flow_uuid"]
         names = status["stage_names"]
         diffusion = {}

@@ -64,6 +64,7 @@ from pymatgen.core import Structure
 from sse_flows.data.writers import write_text_atomic
 from sse_flows.md.continuation import hottest_first, production_decision, skip_colder
 from sse_flows.md.forcefield import (
+    ensure_run_id,
     equilibration_settled,
     load_calculator,
     production_path,
@@ -513,7 +514,8 @@ def _production(m: _Member, protocol: MDProtocol) -> Generator[None, None, None]
         chunk = m.record.chunks + 1
         m.workdir.mkdir(parents=True, exist_ok=True)
         path = production_path(m.workdir, m.temperature, chunk)
-        writer = production_writer(path, protocol, m.temperature, chunk)
+        writer = production_writer(path, protocol, m.temperature, chunk,
+                                   ensure_run_id(m.record), m.record.production_steps, n_steps)
         try:
             seed = run_seed(protocol, m.temperature, chunk)
             thermostat = _thermostat(m, protocol.thermostat, protocol, seed)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import warnings
 from pathlib import Path
 from typing import Any
@@ -214,7 +215,7 @@ def read_structure(path: Path | str, order: bool = False):
     :class:`~sse_flows.md.schemas.OrderingDoc` or None when nothing was ordered.
     """
     from sse_flows.md.ordering import order_structure
-    from sse_flows.md.protocol import MDStructureError, check_md_structure
+    from sse_flows.md.protocol import MDNoHostError, MDStructureError, check_md_structure
     from sse_flows.sources.structures import StructureFileError
 
     try:
@@ -228,6 +229,8 @@ def read_structure(path: Path | str, order: bool = False):
         if order and not structure.is_ordered:
             structure, ordering = order_structure(structure)
         check_md_structure(structure)
+    except MDNoHostError as exc:  # an argument that cannot work: refused as usage (exit 2)
+        raise click.UsageError(f"the structure in {path}: {exc}") from None
     except MDStructureError as exc:
         raise click.ClickException(f"the structure in {path}: {exc}") from None
     return structure, ordering
@@ -259,6 +262,12 @@ def md_setup(
     base = MDProtocol() if (engine == "vasp" or use_cuda) else MDProtocol.reduced_cpu()
     protocol = protocol_from_options(base, protocol_opts)
     return structure, protocol, "cuda" if use_cuda else "cpu", ordering
+
+
+def run_seed_of(seed: int | None) -> int:
+    """The seed of one ``md`` run: the one given, else a fresh one (31 bits from the OS's
+    entropy), so two runs without ``--seed`` are independent replicas, not copies."""
+    return int(seed) if seed is not None else secrets.randbelow(2**31)
 
 
 def cuda_available() -> bool:
@@ -343,6 +352,14 @@ def _summary(doc) -> str:
     help="Order a disordered structure (partial occupancies) first: occupancies rounded to "
     "whole atoms in a small supercell, atoms placed to keep like atoms apart (seeded).",
 )
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Force fields: seed of the initial velocities and the stochastic thermostats. "
+    "Default: a new one each run (printed and recorded), so a repeated run is an "
+    "independent replica.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object as the last line.")
 @validated("md")
 def md(
@@ -354,6 +371,7 @@ def md(
     dry_run: bool,
     max_atoms: int,
     order: bool,
+    seed: int | None,
     as_json: bool,
     **protocol_opts: Any,
 ) -> None:
@@ -373,6 +391,8 @@ def md(
     structure, protocol, torch_device, ordering = md_setup(
         structure_file, engine, device, protocol_opts, order
     )
+    if engine != "vasp":  # VASP draws its own velocities; its flow keeps its duplicate key
+        protocol = protocol.with_changes(seed=run_seed_of(seed))
     material_id = material_id or argument_material_id(structure_file)
     if ordering is not None:
         click.echo(
@@ -381,11 +401,16 @@ def md(
             f"atomic fraction {ordering.max_fraction_error:.3f}, shortest distance "
             f"{ordering.shortest_distance_A:.2f} A)", err=True,
         )
-    click.echo(protocol.describe(engine), err=True)
+    seed_note = "" if engine == "vasp" else f"; seed {protocol.seed}" + (
+        "" if seed is not None else " (drawn; --seed repeats it)"
+    )
+    click.echo(protocol.describe(engine) + seed_note, err=True)
     if engine == "vasp":
         result = _submit_vasp(structure, structure_file, protocol, material_id, dry_run)
     else:
         result = _run_forcefield(structure, engine, protocol, torch_device, material_id, workdir)
+    if engine != "vasp":
+        result["seed"] = protocol.seed
     if ordering is not None:
         result["ordering"] = ordering.model_dump()
     if as_json:

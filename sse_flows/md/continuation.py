@@ -191,13 +191,15 @@ def diffusion_out_of_reach(entry, done: int, limit: int, settings) -> bool:
 def read_production(record: ProductionRecord, time_step_fs: float | None = None):
     """The production run of a record as one :class:`~sse_flows.analysis.TemperatureRun`.
 
-    Chunks are joined in order (a restart repeating the last frame is dropped).
+    The record lists the chunks of one run, so they are joined (``join_chunks``: in step
+    order when the files record it, else in the record's order; a restart repeating the
+    last frame is dropped).
     """
     from sse_flows.analysis.readers import load_runs
 
     (run,) = load_runs(
         record.files, temperatures=[record.temperature] * len(record.files),
-        time_step_fs=time_step_fs,
+        time_step_fs=time_step_fs, join_chunks=True,
     )
     return run
 

@@ -108,33 +108,40 @@ def _relaxation_check(
 
 def _analyse(
     prepared: Sequence[tuple[Any, Any]], material_id: str | None
-) -> tuple[Any, dict[float, Any], list[str]]:
-    """(diffusion document, its temperatures by T, warnings) of the runs that passed the checks."""
+) -> tuple[Any, dict[float, Any], str | None]:
+    """(diffusion document, its temperatures by T, problem that fails the material) of the
+    runs that passed the checks.
+
+    An analysis that raises fails the material with the reason (the document is kept,
+    status "failed"); the log gets one line, the traceback only at debug level.
+    """
     from sse_flows.analysis import analyze_runs
 
     good = [run for run, _ in prepared if run is not None]
     if not good:
-        return None, {}, []
+        return None, {}, None
     try:
         diffusion = analyze_runs(good, material_id=material_id)
     except Exception as exc:  # noqa: BLE001 - an analysis problem must not lose the doc
-        logger.exception("diffusion analysis failed")
-        return None, {}, [f"diffusion analysis failed: {type(exc).__name__}: {exc}"]
-    return diffusion, {entry.T: entry for entry in diffusion.temperatures}, []
+        problem = f"diffusion analysis failed: {type(exc).__name__}: {exc}"
+        logger.error("%s", problem)
+        logger.debug("diffusion analysis failed", exc_info=True)
+        return None, {}, problem
+    return diffusion, {entry.T: entry for entry in diffusion.temperatures}, None
 
 
 def _temperature_doc(
     run: Any,
     common: dict[str, Any],
     entry: Any,
-    relax_problem: str | None,
+    material_problem: str | None,
     protocol: MDProtocol,
 ) -> tuple[MDTemperatureRun, list[str]]:
     """(document, warnings) of one analysed temperature, with its diffusion results."""
     warnings: list[str] = []
     reasons = []
-    if relax_problem:
-        reasons.append(relax_problem)
+    if material_problem:
+        reasons.append(material_problem)
     if entry is not None and not entry.framework_stable:
         reasons.append(entry.framework.reason if entry.framework else "host unstable")
     if entry is not None:
@@ -165,7 +172,7 @@ def _temperature_doc(
 def _temperature_docs(
     prepared: Sequence[tuple[Any, Any]],
     by_t: dict[float, Any],
-    relax_problem: str | None,
+    material_problem: str | None,
     protocol: MDProtocol,
 ) -> tuple[list[MDTemperatureRun], list[str]]:
     """(documents, warnings) of every temperature, failed ones as prepared."""
@@ -176,17 +183,20 @@ def _temperature_docs(
             runs.append(common)
             continue
         doc, run_warnings = _temperature_doc(
-            run, common, by_t.get(run.temperature_K), relax_problem, protocol
+            run, common, by_t.get(run.temperature_K), material_problem, protocol
         )
         runs.append(doc)
         warnings += run_warnings
     return runs, warnings
 
 
-def _material_reason(runs: Sequence[MDTemperatureRun], relax_problem: str | None) -> str | None:
-    """Why the material failed (a bad relaxation, or no usable temperature), else None."""
-    if relax_problem:
-        return relax_problem
+def _material_reason(
+    runs: Sequence[MDTemperatureRun], material_problem: str | None
+) -> str | None:
+    """Why the material failed (a bad relaxation, a failed analysis, or no usable
+    temperature), else None."""
+    if material_problem:
+        return material_problem
     if any(run.status == "ok" for run in runs):
         return None
     return "; ".join(
@@ -209,7 +219,8 @@ def make_md_run_doc(
     """Check and analyse every temperature and assemble the material's :class:`MDRunDoc`.
 
     A temperature fails when its engine failed, a sanity check failed or its host
-    framework is unstable; the material fails when no temperature is usable. A material
+    framework is unstable; the material fails when no temperature is usable, or when the
+    relaxation or the diffusion analysis failed (the reason says which). A material
     whose Li does not diffuse is *not* failed: that is a result (sigma_RT gets a bound).
     """
     limits = thresholds or SanityThresholds()
@@ -221,13 +232,12 @@ def make_md_run_doc(
     warnings: list[str] = [protocol.describe(engine)] if protocol.reduced else []
     relax_problem, relax_warnings = _relaxation_check(engine, relaxation)
     warnings += relax_warnings
-    diffusion, by_t = None, {}
+    diffusion, by_t, problem = None, {}, relax_problem
     if relax_problem is None:
-        diffusion, by_t, analysis_warnings = _analyse(prepared, material_id)
-        warnings += analysis_warnings
-    runs, run_warnings = _temperature_docs(prepared, by_t, relax_problem, protocol)
+        diffusion, by_t, problem = _analyse(prepared, material_id)
+    runs, run_warnings = _temperature_docs(prepared, by_t, problem, protocol)
     warnings += run_warnings
-    reason = _material_reason(runs, relax_problem)
+    reason = _material_reason(runs, problem)
     params = {
         "engine": engine,
         "protocol": protocol.as_dict(),

@@ -10,8 +10,10 @@ Per material: the unit cell is put on a right-handed basis and relaxed (cell and
 2. production with the ``thermostat`` (Bussi velocity rescaling, taut 100 fs) in
    restartable chunks, each written to its own ASE ``.traj`` file (positions, momenta,
    potential energy; the description records the time step, the frame interval and the
-   temperature, so ``sse-flows analyze`` reads the files without options). A chunk starts
-   from the last frame of the previous one, velocities included.
+   temperature, so ``sse-flows analyze`` reads the files without options, and the run id,
+   the chunk's first production step, its steps and the seed, so ``analyze`` joins the
+   chunks of one run and keeps other runs apart as replicas). A chunk starts from the
+   last frame of the previous one, velocities included.
 
 The calculators come from atomate2's ``ase_calculator`` (the names atomate2 users know);
 their weights ship in their wheels (nothing downloads at run time).
@@ -21,9 +23,13 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import functools
+import hashlib
+import json
 import logging
 import time
+import uuid
 import warnings
 from pathlib import Path
 from typing import Any
@@ -128,10 +134,148 @@ def quiet_negligible_logm_warnings():
         yield
 
 
+#: Optimizer steps between two checkpoints of a relaxation: an interrupt loses at most these.
+RELAX_CHECKPOINT_STEPS = 10
+
+#: Bumped when the relaxation changes in a way that makes stored results stale.
+RELAX_CACHE_VERSION = 1
+
+
+def relaxation_cache_dir() -> Path:
+    """Where relaxed cells and relaxation checkpoints are kept:
+    ``$SSE_FLOWS_HOME/md/relaxations`` (shared by every job and rerun of this home)."""
+    from sse_flows.settings import get_settings
+
+    return get_settings().HOME / "md" / "relaxations"
+
+
+@dataclasses.dataclass(frozen=True)
+class RelaxationCache:
+    """Relaxed cells and optimizer checkpoints in one folder, keyed by the relaxation's
+    inputs (:meth:`key`). Every file is written whole (temporary file, then rename), so an
+    interrupt never leaves a half-written one.
+
+    Parameters
+    ----------
+    folder
+        The folder (created on the first write).
+    """
+
+    folder: Path
+
+    @staticmethod
+    def key(oriented: Structure, engine: str, protocol: MDProtocol) -> str:
+        """SHA-256 of what the relaxed cell depends on: the oriented input cell, the
+        engine and its model, ``relax_fmax``, ``relax_max_steps`` and
+        :data:`RELAX_CACHE_VERSION`."""
+        payload = json.dumps(
+            {
+                "structure": oriented.as_dict(),
+                "engine": engine,
+                "model": FORCE_FIELDS.get(engine),
+                "relax_fmax": protocol.relax_fmax,
+                "relax_max_steps": protocol.relax_max_steps,
+                "version": RELAX_CACHE_VERSION,
+            },
+            sort_keys=True,
+            default=str,
+        )
+        return hashlib.sha256(payload.encode()).hexdigest()
+
+    def result_path(self, key: str) -> Path:
+        """The finished relaxation of ``key``."""
+        return Path(self.folder) / f"{key}.json"
+
+    def checkpoint_path(self, key: str) -> Path:
+        """The last checkpoint of an unfinished relaxation of ``key``."""
+        return Path(self.folder) / f"{key}.checkpoint.json"
+
+    @staticmethod
+    def _read(path: Path) -> dict[str, Any] | None:
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError):  # missing, or unreadable: relax again
+            return None
+
+    def _write(self, path: Path, data: dict[str, Any]) -> None:
+        from sse_flows.data.writers import write_text_atomic
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(path, json.dumps(data))
+
+    def load_result(self, key: str) -> tuple[Structure, RelaxationDoc] | None:
+        """The stored relaxed cell and its document, or None."""
+        data = self._read(self.result_path(key))
+        if data is None:
+            return None
+        try:
+            return (Structure.from_dict(data["structure"]),
+                    RelaxationDoc.model_validate(data["relaxation"]))
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def save_result(self, key: str, structure: Structure, doc: RelaxationDoc) -> None:
+        """Store a finished relaxation and drop its checkpoint."""
+        self._write(self.result_path(key), {
+            "structure": structure.as_dict(), "relaxation": doc.model_dump(mode="json"),
+        })
+        self.checkpoint_path(key).unlink(missing_ok=True)
+
+    def load_checkpoint(self, key: str) -> dict[str, Any] | None:
+        """The last checkpoint of ``key`` (see :func:`relax_for_md`), or None."""
+        return self._read(self.checkpoint_path(key))
+
+    def save_checkpoint(self, key: str, state: dict[str, Any]) -> None:
+        """Replace the checkpoint of ``key``."""
+        self._write(self.checkpoint_path(key), state)
+
+
+def _optimizer_state(atoms, cell_filter, optimizer, before: dict[str, float]) -> dict[str, Any]:
+    """Everything a FIRE + FrechetCellFilter relaxation needs to go on exactly: the atoms,
+    the filter's reference cell and FIRE's velocity, step size, mixing and counters."""
+    return {
+        "nsteps": int(optimizer.nsteps),
+        "positions": atoms.get_positions().tolist(),
+        "cell": np.asarray(atoms.cell[:]).tolist(),
+        "orig_cell": np.asarray(cell_filter.orig_cell).tolist(),
+        "vel": None if optimizer.vel is None else np.asarray(optimizer.vel).tolist(),
+        "dt": float(optimizer.dt),
+        "a": float(optimizer.a),
+        "Nsteps": int(optimizer.Nsteps),
+        "before": before,
+    }
+
+
+#: What a usable checkpoint holds (one without them is ignored: the relaxation restarts).
+_CHECKPOINT_FIELDS = {"nsteps", "positions", "cell", "orig_cell", "vel", "dt", "a", "Nsteps",
+                      "before"}
+
+
+def _restore(atoms, cell_filter, optimizer, state: dict[str, Any]) -> None:
+    """Put a relaxation back where :func:`_optimizer_state` saw it."""
+    atoms.set_cell(np.asarray(state["cell"]), scale_atoms=False)
+    atoms.set_positions(np.asarray(state["positions"]))
+    cell_filter.orig_cell = np.asarray(state["orig_cell"])
+    optimizer.vel = None if state["vel"] is None else np.asarray(state["vel"])
+    optimizer.dt, optimizer.a = float(state["dt"]), float(state["a"])
+    optimizer.Nsteps, optimizer.nsteps = int(state["Nsteps"]), int(state["nsteps"])
+
+
 def relax_for_md(
-    structure: Structure, calculator, protocol: MDProtocol
+    structure: Structure,
+    calculator,
+    protocol: MDProtocol,
+    engine: str | None = None,
+    cache: RelaxationCache | None = None,
 ) -> tuple[Structure, RelaxationDoc]:
     """Relax cell and positions with the MD potential (after the right-handed rotation).
+
+    With a ``cache`` (and the ``engine`` that names the potential), the relaxation is
+    resumable and done once: the optimizer state is checkpointed every
+    :data:`RELAX_CHECKPOINT_STEPS` steps, a later call with the same inputs goes on from
+    the last checkpoint (an interrupt loses at most that many steps; the path is the
+    uninterrupted one), and a finished relaxation is returned from the cache without a
+    single optimizer step.
 
     Parameters
     ----------
@@ -141,6 +285,10 @@ def relax_for_md(
         The ASE calculator of the potential.
     protocol
         ``relax_fmax`` and ``relax_max_steps``.
+    engine
+        Name of the potential ("chgnet", "sevennet"): part of the cache key.
+    cache
+        Where results and checkpoints are kept (None: neither).
 
     Returns
     -------
@@ -151,15 +299,41 @@ def relax_for_md(
     from ase.optimize import FIRE
     from ase.units import GPa
 
+    if cache is not None and engine is None:
+        raise ValueError("a relaxation cache needs the engine name (part of its key)")
     oriented = standard_orientation(structure)
+    key = None if cache is None else cache.key(oriented, engine, protocol)
+    if cache is not None and (stored := cache.load_result(key)) is not None:
+        relaxed, doc = stored
+        return relaxed, doc.model_copy(update={"from_cache": True})
     atoms = _atoms(oriented, calculator)
     n = len(atoms)
-    e_before = float(atoms.get_potential_energy()) / n
-    pressure = float(-np.trace(atoms.get_stress(voigt=False)) / 3 / GPa)
-    v_before = atoms.get_volume()
-    optimizer = FIRE(FrechetCellFilter(atoms), logfile=None)
+    cell_filter = FrechetCellFilter(atoms)
+    optimizer = FIRE(cell_filter, logfile=None)
+    state = None if cache is None else cache.load_checkpoint(key)
+    if state is not None and _CHECKPOINT_FIELDS <= set(state) and len(state["positions"]) == n:
+        before = state["before"]
+        _restore(atoms, cell_filter, optimizer, state)
+        logger.info("relaxation resumed at step %d of %s", optimizer.nsteps, key[:12])
+    else:
+        state = None
+        before = {
+            "energy_per_atom": float(atoms.get_potential_energy()) / n,
+            "pressure_GPa": float(-np.trace(atoms.get_stress(voigt=False)) / 3 / GPa),
+            "volume": float(atoms.get_volume()),
+        }
+    resumed_from = None if state is None else int(state["nsteps"])
+    if cache is not None:
+        def checkpoint() -> None:
+            if optimizer.nsteps and optimizer.nsteps != resumed_from:
+                cache.save_checkpoint(
+                    key, _optimizer_state(atoms, cell_filter, optimizer, before)
+                )
+
+        optimizer.attach(checkpoint, interval=RELAX_CHECKPOINT_STEPS)
     with quiet_negligible_logm_warnings():
-        optimizer.run(fmax=protocol.relax_fmax, steps=protocol.relax_max_steps)
+        optimizer.run(fmax=protocol.relax_fmax,
+                      steps=max(0, protocol.relax_max_steps - optimizer.nsteps))
     forces = atoms.get_forces()
     max_force = float(np.linalg.norm(forces, axis=1).max())
     relaxed = Structure(
@@ -169,11 +343,14 @@ def relax_for_md(
         converged=max_force <= protocol.relax_fmax,
         steps=int(optimizer.nsteps),
         max_force_eV_A=max_force,
-        energy_per_atom_before=e_before,
+        energy_per_atom_before=before["energy_per_atom"],
         energy_per_atom_after=float(atoms.get_potential_energy()) / n,
-        volume_change=float(atoms.get_volume() / v_before - 1.0),
-        pressure_before_GPa=pressure,
+        volume_change=float(atoms.get_volume() / before["volume"] - 1.0),
+        pressure_before_GPa=before["pressure_GPa"],
+        resumed_from_step=resumed_from,
     )
+    if cache is not None:
+        cache.save_result(key, relaxed, doc)
     return relaxed, doc
 
 
@@ -294,36 +471,70 @@ def production_path(workdir: Path, temperature: float, chunk: int) -> Path:
     return Path(workdir) / f"production_{temperature:g}K_{chunk:03d}.traj"
 
 
-def production_writer(path: Path, protocol: MDProtocol, temperature: float, chunk: int):
-    """An ASE trajectory writer for one production chunk, with the description the
-    analysis readers take the frame interval and temperature from (every engine)."""
+def ensure_run_id(record: ProductionRecord) -> str:
+    """The run id of a temperature's production, drawn (uuid4) at its first chunk and kept
+    on the record, so every chunk file of the run carries the same id."""
+    if record.run_id is None:
+        record.run_id = uuid.uuid4().hex
+    return record.run_id
+
+
+def production_writer(
+    path: Path,
+    protocol: MDProtocol,
+    temperature: float,
+    chunk: int,
+    run_id: str | None = None,
+    step_offset: int | None = None,
+    n_steps: int | None = None,
+):
+    """An ASE trajectory writer for one production chunk (every engine).
+
+    Its description holds what the analysis readers take the frame interval and
+    temperature from, and what proves chunks to be one run: the run id, the chunk's first
+    production step (``step_offset``), its steps and the protocol's seed
+    (:data:`sse_flows.analysis.readers.RUN_ID_KEYS`).
+    """
     from ase import units
     from ase.io.trajectory import Trajectory
 
+    description: dict[str, Any] = {
+        "type": "molecular-dynamics",
+        "md-type": protocol.thermostat,
+        "timestep": protocol.time_step_fs * units.fs,
+        "interval": protocol.trajectory_interval,
+        "temperature_K": temperature,
+        "chunk": chunk,
+        "seed": protocol.seed,
+    }
+    optional = {"run_id": run_id, "step_offset": step_offset, "n_steps": n_steps}
+    description.update({key: value for key, value in optional.items() if value is not None})
     writer = Trajectory(str(path), "w")
-    writer.set_description(
-        {
-            "type": "molecular-dynamics",
-            "md-type": protocol.thermostat,
-            "timestep": protocol.time_step_fs * units.fs,
-            "interval": protocol.trajectory_interval,
-            "temperature_K": temperature,
-            "chunk": chunk,
-        }
-    )
+    writer.set_description(description)
     return writer
 
 
 def run_production_chunk(
-    atoms, temperature: float, protocol: MDProtocol, n_steps: int, path: Path, chunk: int
+    atoms,
+    temperature: float,
+    protocol: MDProtocol,
+    n_steps: int,
+    path: Path,
+    chunk: int,
+    run_id: str | None = None,
+    step_offset: int | None = None,
 ) -> float:
-    """Run one production chunk, writing frames to ``path``; returns the wall time (s)."""
+    """Run one production chunk, writing frames to ``path``; returns the wall time (s).
+
+    ``run_id`` and ``step_offset`` (production steps before this chunk) go into the file's
+    description (:func:`production_writer`).
+    """
     from ase.calculators.singlepoint import SinglePointCalculator
 
     dyn = _dynamics(
         atoms, protocol.thermostat, temperature, protocol, run_seed(protocol, temperature, chunk)
     )
-    writer = production_writer(path, protocol, temperature, chunk)
+    writer = production_writer(path, protocol, temperature, chunk, run_id, step_offset, n_steps)
 
     def write() -> None:
         frame = atoms.copy()
@@ -367,6 +578,7 @@ def md_chunk(
 
     workdir.mkdir(parents=True, exist_ok=True)
     record = record.model_copy(deep=True) if record else ProductionRecord(temperature=temperature)
+    run_id = ensure_run_id(record)
     chunk = record.chunks + 1
     n_steps = protocol.next_chunk_steps(record.production_steps)
     path = production_path(workdir, temperature, chunk)
@@ -381,7 +593,8 @@ def md_chunk(
             record.equilibrated = settled
         else:
             atoms = _last_frame(record.files[-1], calculator)
-        run_production_chunk(atoms, temperature, protocol, n_steps, path, chunk)
+        run_production_chunk(atoms, temperature, protocol, n_steps, path, chunk, run_id,
+                             record.production_steps)
     except Exception as exc:  # noqa: BLE001 - a crashed MD is a failed run, not a crash
         logger.exception("MD at %s K failed", temperature)
         record.error = f"MD crashed: {type(exc).__name__}: {exc}"
@@ -395,13 +608,25 @@ def md_chunk(
 
 
 def prepare_supercell(
-    structure: Structure, protocol: MDProtocol, calculator
+    structure: Structure,
+    protocol: MDProtocol,
+    calculator,
+    engine: str | None = None,
+    cache_dir: Path | None = None,
 ) -> tuple[Structure, RelaxationDoc | None]:
-    """Relaxed (when the protocol says so) MD supercell of a unit cell."""
+    """Relaxed (when the protocol says so) MD supercell of a unit cell.
+
+    With ``engine`` the relaxation is checkpointed and cached in ``cache_dir`` (default
+    :func:`relaxation_cache_dir`): a rerun after an interrupt goes on from the last
+    checkpoint, and the same cell, engine and settings relax once.
+    """
     check_md_structure(structure)
     relaxation = None
     if protocol.relax:
-        structure, relaxation = relax_for_md(structure, calculator, protocol)
+        cache = None if engine is None else RelaxationCache(
+            Path(cache_dir) if cache_dir is not None else relaxation_cache_dir()
+        )
+        structure, relaxation = relax_for_md(structure, calculator, protocol, engine, cache)
     return make_md_supercell(structure, protocol.min_lattice_length), relaxation
 
 
@@ -426,7 +651,7 @@ def run_forcefield_md(
 
     protocol = protocol or MDProtocol()
     calculator = load_calculator(engine, device)
-    supercell, relaxation = prepare_supercell(structure, protocol, calculator)
+    supercell, relaxation = prepare_supercell(structure, protocol, calculator, engine)
     workdir = Path(workdir).resolve()
     from sse_flows.md.continuation import (
         extension_protocol,

@@ -60,13 +60,19 @@ def prepare_md_cell(
     device: str = "cpu",
 ) -> MDCellDoc:
     """Relax the unit cell with the potential (when the protocol says so) and build the
-    MD supercell; a potential that cannot describe the structure gives ``error``."""
+    MD supercell; a potential that cannot describe the structure gives ``error``.
+
+    The relaxation resumes from its last checkpoint when the job is rerun after an
+    interrupt, and is read from the cache when it already finished
+    (:func:`sse_flows.md.forcefield.prepare_supercell`)."""
     from sse_flows.md.forcefield import load_calculator, prepare_supercell
 
     md_protocol = MDProtocol.from_dict(protocol)
     try:
+        # engine given: the relaxation is checkpointed and cached under SSE_FLOWS_HOME, so
+        # a rerun of this job after an interrupt goes on instead of starting over
         supercell, relaxation = prepare_supercell(
-            structure, md_protocol, load_calculator(engine, device)
+            structure, md_protocol, load_calculator(engine, device), engine
         )
     except Exception as exc:  # noqa: BLE001 - the material fails, the flow goes on
         logger.exception("relaxation failed")

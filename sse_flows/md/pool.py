@@ -78,7 +78,7 @@ def _prepare(structure: Structure, protocol: MDProtocol, engine: str, calculator
                     None if relaxation is None else RelaxationDoc.model_validate(relaxation))
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    supercell, relaxation = prepare_supercell(structure, protocol, calculator)
+    supercell, relaxation = prepare_supercell(structure, protocol, calculator, engine)
     folder.mkdir(parents=True, exist_ok=True)
     write_text_atomic(path, json.dumps({
         "fingerprint": key, "supercell": supercell.as_dict(),

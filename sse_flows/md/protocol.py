@@ -349,6 +349,10 @@ class MDStructureError(ValueError):
     """A structure the MD protocol cannot run (the message says why and what to do)."""
 
 
+class MDNoHostError(MDStructureError):
+    """A cell of the diffusing element alone: no host framework to measure diffusion in."""
+
+
 def check_md_structure(structure: Structure, specie: str = "Li") -> None:
     """The one check of an MD input cell, used by the CLI and every MD Maker.
 
@@ -356,7 +360,9 @@ def check_md_structure(structure: Structure, specie: str = "Li") -> None:
     ------
     MDStructureError
         The structure is disordered (MD needs one atom per site) or holds no ``specie``
-        (there is no diffusion to measure).
+        (there is no diffusion to measure); :class:`MDNoHostError` when it holds nothing
+        else (the analysis measures the ions against their host: its drift correction and
+        stability check need one).
     """
     formula = structure.composition.reduced_formula
     if not structure.is_ordered:
@@ -368,6 +374,12 @@ def check_md_structure(structure: Structure, specie: str = "Li") -> None:
     if specie not in {el.symbol for el in structure.composition}:
         raise MDStructureError(
             f"{formula} has no {specie}: there is no {specie} diffusion to measure."
+        )
+    if {el.symbol for el in structure.composition} == {specie}:
+        raise MDNoHostError(
+            f"{formula} holds only {specie} atoms: there is no host framework, and the "
+            f"diffusion analysis measures {specie} against its host (drift correction, "
+            f"host stability). Give a cell of a {specie} compound (e.g. Li2O, Li3PS4)."
         )
 
 

@@ -34,6 +34,16 @@ class RelaxationDoc(BaseModel):
     pressure_before_GPa: float | None = Field(
         None, description="Pressure of the unrelaxed cell under the potential (GPa)."
     )
+    resumed_from_step: int | None = Field(
+        None,
+        description="Optimizer step of the checkpoint an interrupted relaxation went on "
+        "from (None: it ran in one go).",
+    )
+    from_cache: bool = Field(
+        False,
+        description="True when this relaxation was read from the cache of finished ones "
+        "(same cell, engine and settings) instead of being run again.",
+    )
 
 
 class ProductionRecord(BaseModel):
@@ -70,6 +80,12 @@ class ProductionRecord(BaseModel):
     )
     elapsed_s: float = Field(0.0, description="Wall time of all MD steps so far (s).")
     error: str | None = Field(None, description="Engine failure (crash, missing chunk).")
+    run_id: str | None = Field(
+        None,
+        description="Id of this temperature's run (force fields), written into every chunk "
+        "file with the chunk's first step: the analysis joins chunks of one id and keeps "
+        "other runs apart as replicas. None before the first chunk and for VASP.",
+    )
 
 
 class MDTemperatureRun(BaseModel):

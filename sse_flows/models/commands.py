@@ -189,7 +189,9 @@ def predict(formulas_csv, output, training, min_votes, n_splits, n_jobs, cache, 
 
     Columns: formula, p_superionic, votes_gb, votes_lgbm, candidate, error, log10_sigma,
     log10_sigma_low, log10_sigma_high (open recipe), in_domain, reason, then the input's
-    other columns. A formula outside the applicability domain is never a candidate.
+    other columns. A formula outside the applicability domain is never a candidate. Every
+    input row is kept, in order: rows that repeat an earlier composition get its
+    prediction and one note on stderr says how many.
     """
     import pandas as pd
 

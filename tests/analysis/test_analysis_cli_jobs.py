@@ -100,7 +100,10 @@ def test_job_and_cli_read_a_folder_of_restart_chunks_alike(tmp_path):
         if temperature == 900.0:  # two chunks; the second repeats the first's last frame
             frames = data["frac_coords"]
             for part, (start, stop) in enumerate(((0, 201), (200, 400))):
-                chunk = dict(data, frac_coords=frames[start:stop])
+                # chunks of one run: the same run id, the second starting where the first ended
+                metadata = dict(data["metadata"], run_id="run-900", step_offset=start,
+                                n_steps=stop - 1 - start)
+                chunk = dict(data, frac_coords=frames[start:stop], metadata=metadata)
                 for key in ("energies", "kinetic_temperatures"):
                     if chunk.get(key) is not None:
                         chunk[key] = data[key][start:stop]

@@ -191,7 +191,9 @@ def test_load_runs_joins_restart_chunks_and_sorts(run, tmp_path):
         dumpfn(traj, tmp_path / f"900K_part{i}.json")
     other = random_walk_run(0.1, temperature=700.0, n_cells=3, n_frames=50, n_host=4, seed=8)
     (tmp_path / "700K.json").write_text(json.dumps(other.as_dict()))
-    runs = load_runs([tmp_path])
+    # pymatgen Trajectory files record no run id: joined only on the caller's word
+    assert [r.temperature_K for r in load_runs([tmp_path])] == [700.0, 900.0, 900.0]
+    runs = load_runs([tmp_path], join_chunks=True)
     assert [r.temperature_K for r in runs] == [700.0, 900.0]
     joined = runs[1]
     assert joined.n_frames == run.n_frames

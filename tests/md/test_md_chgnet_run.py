@@ -16,7 +16,8 @@ from sse_flows.md.makers import ForceFieldMdProtocolMaker
 from sse_flows.md.protocol import MDProtocol
 
 
-def test_chgnet_flow_relaxes_continues_in_chunks_and_skips_colder_runs(li2o, tmp_path):
+def test_chgnet_flow_relaxes_continues_in_chunks_and_skips_colder_runs(li2o, tmp_path,
+                                                                        sse_home):
     """Li2O has no real Li hop in 40 fs: the hottest run continues to its limit in two chunks
     (too short to analyse after one), and the colder run is skipped, not run."""
     from sse_flows.md.continuation import SKIPPED
@@ -134,7 +135,7 @@ def test_md_command_vasp_submits_to_the_launchpad(li2o, tmp_path, sse_home):
 
 
 @pytest.mark.slow
-def test_lgps_positive_control_is_stable_and_diffusive(tmp_path):
+def test_lgps_positive_control_is_stable_and_diffusive(tmp_path, sse_home):
     """Li10GeP2S12 at 1200 K (CHGNet, 50 atoms, 0.2 + 0.8 ps): the host keeps its crystal
     (PS4 groups may rotate) and Li hops; the old check called this run 'melted'."""
     from sse_flows.md.forcefield import run_forcefield_md
