@@ -50,26 +50,36 @@ class LazyGroup(click.Group):
         """Run the sub-command; known failures become one line and a documented exit code.
 
         A damaged or unreachable store exits 1, a bad configuration 2 (see
-        :mod:`sse_flows.validation` for the codes), and a worker stopped by a signal
-        130/143 after putting its running Firework back to READY. The joblib worker
-        processes of the commands that start them die with it (see :func:`cli`).
+        :mod:`sse_flows.validation` for the codes). SIGINT or SIGTERM stops any command,
+        from its first import on (:func:`sse_flows.processes.stop_on_signals`): its child
+        processes are stopped quietly, one line says what stopped (a worker, or the demo's
+        worker, first puts its running Firework back to READY) and it exits 130 or 143.
         """
-        from sse_flows.launcher import WorkerInterrupted
-        from sse_flows.settings import ConfigError
-        from sse_flows.stores import StoreError
-        from sse_flows.validation import ParameterError
+        from sse_flows.processes import (
+            CommandInterrupted,
+            ignore_signals,
+            stop_on_signals,
+            terminate_children,
+        )
 
-        try:
-            return super().invoke(ctx)
-        except StoreError as exc:
-            raise click.ClickException(str(exc)) from None
-        except ConfigError as exc:
-            raise click.UsageError(str(exc)) from None
-        except ParameterError as exc:
-            raise exc.to_click() from None
-        except WorkerInterrupted as exc:
-            click.echo(exc.describe(), err=True)
-            ctx.exit(exc.exit_code)
+        with stop_on_signals():  # one signal policy for every command
+            from sse_flows.settings import ConfigError
+            from sse_flows.stores import StoreError
+            from sse_flows.validation import ParameterError
+
+            try:
+                return super().invoke(ctx)
+            except StoreError as exc:
+                raise click.ClickException(str(exc)) from None
+            except ConfigError as exc:
+                raise click.UsageError(str(exc)) from None
+            except ParameterError as exc:
+                raise exc.to_click() from None
+            except CommandInterrupted as exc:
+                ignore_signals()  # a second Ctrl-C must not interrupt the cleanup
+                terminate_children()
+                click.echo(exc.describe(ctx.invoked_subcommand), err=True)
+                ctx.exit(exc.exit_code)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, short) for name, (_, _, short) in COMMANDS.items()]
@@ -86,16 +96,31 @@ def cli(ctx: click.Context) -> None:
     Settings come from SSE_FLOWS_* variables (SSE_FLOWS_HOME, SSE_FLOWS_MONGODB_URI,
     SSE_FLOWS_MP_API_KEY, ...) or a YAML file; see `sse-flows config`.
     """
-    # the joblib (loky) workers of the model stages die with the command, even after a
-    # SIGKILL (sse_flows.processes); the other commands do not import joblib
+    # the joblib (loky) workers of the model stages ignore Ctrl-C (the command stops them)
+    # and die with the command, even after a SIGKILL; the other commands do not import joblib
     if ctx.invoked_subcommand in PARALLEL_COMMANDS:
-        from sse_flows.processes import die_with_parent_config
+        from sse_flows.processes import joblib_children_config
 
-        ctx.with_resource(die_with_parent_config())
+        ctx.with_resource(joblib_children_config())
 
 
 def main() -> None:
-    """Console-script entry point: user errors print one clear line, not a traceback."""
+    """Console-script entry point: user errors print one clear line, not a traceback.
+
+    The signal policy (:meth:`LazyGroup.invoke`) starts here already, so a SIGINT or
+    SIGTERM while the command starts also ends with one line and 130 or 143.
+    """
+    from sse_flows.processes import CommandInterrupted, stop_on_signals
+
+    try:
+        with stop_on_signals():
+            _main()
+    except CommandInterrupted as exc:
+        click.echo(exc.describe(), err=True)
+        sys.exit(exc.exit_code)
+
+
+def _main() -> None:
     from sse_flows.settings import ConfigError
     from sse_flows.validation import EXIT_SIGINT, EXIT_USAGE
 

@@ -9,17 +9,20 @@ is an ordinary FireWorks launcher: lost runs are those whose heartbeat stopped l
 
 SIGINT (Ctrl-C) and SIGTERM stop the worker cleanly: the running job is interrupted, its
 Firework is put back to READY (``LaunchPad.rerun_fw``), the worker's child processes
-(joblib/loky workers) are terminated, and :class:`WorkerInterrupted` tells the caller,
-which exits 130 or 143 without a traceback. The next worker runs that Firework again. A
-signal that arrives between Fireworks stops the worker before the next one starts. The
-embedded LaunchPad is also written when a Firework starts, so ``sse-flows status`` shows
-it RUNNING.
+(joblib/loky workers) are terminated quietly (:func:`sse_flows.processes.terminate_children`),
+and :class:`WorkerInterrupted` tells the caller, which exits 130 or 143 with one line. The
+next worker runs that Firework again. A signal that arrives between Fireworks stops the
+worker before the next one starts. The embedded LaunchPad is also written when a Firework
+starts, so ``sse-flows status`` shows it RUNNING; a Firework RUNNING while no live process
+holds the LaunchPad lock was left by a killed worker (:func:`stale_running_fireworks`), and
+the next worker re-queues it.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import re
 import signal
 import sys
 import threading
@@ -28,8 +31,45 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from sse_flows.processes import (
+    CommandInterrupted,
+    silence_abort_noise,
+    terminate_children,
+)
 from sse_flows.settings import SseFlowsSettings, get_settings
-from sse_flows.stores import get_job_store, launchpad_session
+from sse_flows.stores import LOCK_FILE, get_job_store, launchpad_session
+
+__all__ = [
+    "FireworkRun",
+    "WorkerInterrupted",
+    "WorkerReport",
+    "lock_holder_pid",
+    "run_worker",
+    "stale_running_fireworks",
+    "submit_flow",
+    "terminate_children",
+]
+
+
+@dataclass
+class FireworkRun:
+    """One Firework a worker ran, and how it ended."""
+
+    fw_id: int = field(metadata={"description": "The Firework's id on the LaunchPad."})
+    name: str = field(metadata={"description": "The Firework's name (its job's name)."})
+    state: str = field(metadata={"description": "Its state after the run (COMPLETED, FIZZLED)."})
+    error: str | None = field(
+        default=None,
+        metadata={"description": "FIZZLED: the last line of the job's traceback (the error)."},
+    )
+    error_log: str | None = field(
+        default=None,
+        metadata={"description": "FIZZLED: the file in the launch folder with the traceback."},
+    )
+
+    def label(self) -> str:
+        """``"<name> (fw <id>)"``, as the worker's progress lines and messages name it."""
+        return f"{self.name} (fw {self.fw_id})"
 
 
 @dataclass
@@ -39,6 +79,15 @@ class WorkerReport:
     fireworks_run: int = 0
     requeued: list[int] = field(default_factory=list)
     launch_dirs: list[str] = field(default_factory=list)
+    fireworks: list[FireworkRun] = field(
+        default_factory=list,
+        metadata={"description": "The Fireworks this worker ran, in order, with their end state."},
+    )
+
+    @property
+    def fizzled(self) -> list[FireworkRun]:
+        """The Fireworks this worker ran that FIZZLED (their job raised)."""
+        return [run for run in self.fireworks if run.state == "FIZZLED"]
 
 
 #: third-party warnings that say nothing actionable to an sse-flows user (module, message)
@@ -57,7 +106,7 @@ def silence_known_noise() -> None:
         warnings.filterwarnings("ignore", message=f".*{message}.*", module=f"{module}.*")
 
 
-class WorkerInterrupted(BaseException):
+class WorkerInterrupted(CommandInterrupted):
     """The worker was stopped by a signal (a BaseException, so jobs cannot swallow it).
 
     Parameters
@@ -66,28 +115,45 @@ class WorkerInterrupted(BaseException):
         The signal (``signal.SIGINT`` or ``signal.SIGTERM``).
     requeued
         Fireworks that were running and are READY again.
+    requeued_names
+        Their names, in the same order (for the message).
     """
 
-    def __init__(self, signum: int, requeued: list[int] | None = None) -> None:
+    def __init__(
+        self,
+        signum: int,
+        requeued: list[int] | None = None,
+        requeued_names: list[str] | None = None,
+    ) -> None:
         super().__init__(signum)
-        self.signum = int(signum)
         self.requeued = list(requeued or [])
+        self.requeued_names = list(requeued_names or [])
 
-    @property
-    def exit_code(self) -> int:
-        """128 + the signal number (130 for SIGINT, 143 for SIGTERM)."""
-        return 128 + self.signum
+    def describe(self, command: str | None = "worker") -> str:
+        """One line for the user: what stopped, what was put back, how to resume.
 
-    def describe(self) -> str:
-        """One line for the user: what stopped, what was put back, how to resume."""
-        name = signal.Signals(self.signum).name
+        Parameters
+        ----------
+        command
+            The sub-command that ran the worker (``worker`` or ``demo``).
+        """
+        command = command or "worker"
+        resume = "`sse-flows worker`" if command == "worker" else (
+            f"the same `sse-flows {command}` (or `sse-flows worker`)"
+        )
         if self.requeued:
-            back = ", ".join(str(i) for i in self.requeued)
-            return (
-                f"worker stopped by {name}: Firework {back} put back to READY; run "
-                "`sse-flows worker` to resume."
+            names = self.requeued_names + [""] * (len(self.requeued) - len(self.requeued_names))
+            back = ", ".join(
+                f"{name} (fw {fw_id})" if name else str(fw_id)
+                for fw_id, name in zip(self.requeued, names, strict=True)
             )
-        return f"worker stopped by {name} between Fireworks; run `sse-flows worker` to resume."
+            return (
+                f"{command} stopped by {self.signal_name}: Firework {back} put back to READY; "
+                f"run {resume} to resume."
+            )
+        return (
+            f"{command} stopped by {self.signal_name} between Fireworks; run {resume} to resume."
+        )
 
 
 class _Interrupts:
@@ -103,7 +169,9 @@ class _Interrupts:
         self.signum: int | None = None
         self.in_job = False
         self.running_fw_id: int | None = None
+        self.running_name: str = ""
         self.requeued: list[int] = []
+        self.requeued_names: list[str] = []
         self.captured = io.StringIO()
         self._stderr = None
 
@@ -111,6 +179,7 @@ class _Interrupts:
         if self.signum is not None:
             return  # already stopping
         self.signum = signum
+        silence_abort_noise()
         if self.in_job:
             self.in_job = False
             self._stderr, sys.stderr = sys.stderr, self.captured
@@ -149,6 +218,7 @@ def _track_jobs(lpad, interrupts: _Interrupts, flush) -> None:
         firework = result[0] if isinstance(result, tuple) else None
         if firework is not None:
             interrupts.running_fw_id = firework.fw_id
+            interrupts.running_name = firework.name or ""
             flush()
             if interrupts.signum is not None:
                 raise WorkerInterrupted(interrupts.signum)
@@ -172,34 +242,6 @@ def _put_back(lpad, fw_id: int | None) -> list[int]:
         return []
     lpad.rerun_fw(fw_id)
     return [fw_id]
-
-
-def terminate_children(timeout: float = 5.0) -> list[int]:
-    """Stop this process's child processes (joblib/loky workers); return their pids."""
-    loky = sys.modules.get("joblib.externals.loky.reusable_executor")
-    executor = getattr(loky, "_executor", None)
-    if executor is not None:  # only one that exists: never start workers to stop them
-        try:
-            executor.shutdown(wait=False, kill_workers=True)
-        except Exception:  # noqa: BLE001 - best effort; psutil below stops the rest
-            pass
-    try:
-        import psutil
-    except ImportError:  # pragma: no cover - psutil comes with the scientific stack
-        return []
-    children = psutil.Process().children(recursive=True)
-    for child in children:
-        try:
-            child.terminate()
-        except psutil.Error:
-            pass
-    _, alive = psutil.wait_procs(children, timeout=timeout)
-    for child in alive:
-        try:
-            child.kill()
-        except psutil.Error:
-            pass
-    return [child.pid for child in children]
 
 
 def use_job_store_for_jobflow(settings: SseFlowsSettings | None = None) -> None:
@@ -240,7 +282,21 @@ def run_worker(
     lost_run_seconds
         MongoDB back end only: a RUNNING Firework without heartbeat for this long is lost.
     progress
-        Print one line per Firework to stderr.
+        Print one line per Firework to stderr (``[worker] done: <name> (fw <id>)``, or
+        ``[worker] FIZZLED: <name> (fw <id>): <error> (full error: <file>)``). The traceback
+        of a failed job goes to ``error.log`` in its launch folder, not to the terminal.
+
+    Returns
+    -------
+    WorkerReport
+        The Fireworks it ran with their end states (``report.fizzled``: those that failed),
+        and the lost ones it re-queued on start.
+
+    Raises
+    ------
+    WorkerInterrupted
+        On SIGINT/SIGTERM, after the running Firework was put back to READY and the child
+        processes were stopped.
     """
     from fireworks import FWorker
     from fireworks.core.rocket_launcher import launch_rocket
@@ -270,14 +326,19 @@ def run_worker(
                 launch_dir.mkdir()
                 os.chdir(launch_dir)
                 interrupts.running_fw_id = None
+                interrupts.running_name = ""
+                error_log = launch_dir / ERROR_LOG
                 try:
-                    ran = launch_rocket(lpad, fworker, strm_lvl="ERROR")
+                    with open(error_log, "w", encoding="utf-8") as err_file:
+                        ran = launch_rocket(lpad, fworker, strm_lvl="ERROR", err_file=err_file)
                 except WorkerInterrupted:
                     ran = True
                 finally:
                     interrupts.in_job = False
                     interrupts.restore_stderr()
                     os.chdir(cwd)
+                    if error_log.is_file() and error_log.stat().st_size == 0:
+                        error_log.unlink()
                 if interrupts.signum is not None:
                     _stop(lpad, interrupts, launch_dir, session.flush)
                     break
@@ -288,24 +349,145 @@ def run_worker(
                     break
                 report.fireworks_run += 1
                 report.launch_dirs.append(str(launch_dir))
-                if progress:
-                    print(f"[worker] firework {report.fireworks_run} done", file=sys.stderr)
+                run = _finished_run(lpad, interrupts, error_log)
+                if run is not None:
+                    report.fireworks.append(run)
+                    if progress:
+                        print(_progress_line(run), file=sys.stderr)
             if interrupts.signum is not None:
-                raise WorkerInterrupted(interrupts.signum, interrupts.requeued)
+                raise WorkerInterrupted(
+                    interrupts.signum, interrupts.requeued, interrupts.requeued_names
+                )
         finally:
             os.chdir(cwd)
     return report
 
 
+#: file in a launch folder that holds the traceback of the job that failed there
+ERROR_LOG = "error.log"
+
+
+def _finished_run(lpad, interrupts: _Interrupts, error_log: Path) -> FireworkRun | None:
+    """The Firework the last rocket ran, with its state now (None if it ran none)."""
+    if interrupts.running_fw_id is None:
+        return None
+    doc = lpad.fireworks.find_one({"fw_id": interrupts.running_fw_id}, {"state": 1, "name": 1})
+    if doc is None:  # pragma: no cover - a Firework is never deleted while it runs
+        return None
+    name = doc.get("name") or interrupts.running_name
+    run = FireworkRun(fw_id=interrupts.running_fw_id, name=name, state=doc["state"])
+    if error_log.is_file():
+        lines = [line.strip() for line in error_log.read_text(encoding="utf-8").splitlines()]
+        run.error = next((line for line in reversed(lines) if line), None)
+        run.error_log = str(error_log)
+    return run
+
+
+def _progress_line(run: FireworkRun) -> str:
+    """``[worker] done: <name> (fw <id>)``, or the FIZZLED line with the error and its log."""
+    if run.state == "COMPLETED":
+        return f"[worker] done: {run.label()}"
+    line = f"[worker] {run.state}: {run.label()}"
+    if run.error:
+        line += f": {run.error}"
+    if run.error_log:
+        line += f" (full error: {run.error_log})"
+    return line
+
+
 def _stop(lpad, interrupts: _Interrupts, launch_dir: Path, flush) -> None:
-    """After a signal: put the running Firework back (saved), stop the children, keep the log."""
+    """After a signal: put the running Firework back (saved), stop the children, keep the log.
+
+    The interrupted job's traceback (FireWorks prints it to the launch's ``error.log``) and
+    whatever else it printed while stopping go to ``interrupted.log`` in its launch folder.
+    """
     requeued = _put_back(lpad, interrupts.running_fw_id)
     flush()
     terminate_children()
+    error_log = launch_dir / ERROR_LOG
     captured = interrupts.captured.getvalue()
+    if error_log.is_file():
+        captured = error_log.read_text(encoding="utf-8") + captured
+        error_log.unlink()
     if captured and launch_dir.is_dir():
         (launch_dir / "interrupted.log").write_text(captured, encoding="utf-8")
     interrupts.requeued.extend(requeued)
+    interrupts.requeued_names.extend(interrupts.running_name for _ in requeued)
+
+
+#: how the embedded LaunchPad lock file names its holder (see stores.launchpad_session)
+_LOCK_HOLDER_PID = re.compile(r"\(pid (\d+)\)\s*$")
+
+
+def lock_holder_pid(settings: SseFlowsSettings | None = None) -> int | None:
+    """The live process that holds the embedded LaunchPad lock, or None.
+
+    The holder writes ``"<purpose> (pid N)"`` into the lock file and empties it on release;
+    a killed holder leaves its line behind, so a pid that is not running (or is a zombie)
+    holds nothing. Only the file is read: no lock is taken, so a worker that starts at the
+    same moment is never refused because of a reader.
+
+    Parameters
+    ----------
+    settings
+        Settings (default: the process settings).
+    """
+    settings = settings or get_settings()
+    try:
+        text = (settings.embedded_dir / LOCK_FILE).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    match = _LOCK_HOLDER_PID.search(text.strip())
+    if match is None:
+        return None
+    pid = int(match.group(1))
+    return pid if _process_alive(pid) else None
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, dead but not yet reaped, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: it exists
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc (not Linux): kill(0) said it exists
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+def stale_running_fireworks(
+    fireworks: list[dict], settings: SseFlowsSettings | None = None
+) -> list[int]:
+    """The RUNNING Fireworks among ``fireworks`` that no worker is running (lost runs).
+
+    On the embedded store every worker holds the LaunchPad lock for its whole life, so a
+    Firework RUNNING while no live process holds the lock was left by a worker that was
+    killed (``kill -9``, a crash, a lost machine); the next ``sse-flows worker`` re-queues
+    it (:func:`requeue_lost_runs`). On MongoDB nothing is said here: lost runs are those
+    whose heartbeat stopped (``lpad detect_lostruns``).
+
+    Parameters
+    ----------
+    fireworks
+        LaunchPad Firework documents with at least ``fw_id`` and ``state``.
+    settings
+        Settings (default: the process settings).
+
+    Returns
+    -------
+    list of int
+        Their ids; empty when none is RUNNING, a process holds the lock, or the store is
+        MongoDB.
+    """
+    settings = settings or get_settings()
+    running = sorted(fw["fw_id"] for fw in fireworks if fw.get("state") == "RUNNING")
+    if not running or not settings.embedded or lock_holder_pid(settings) is not None:
+        return []
+    return running
 
 
 @dataclass

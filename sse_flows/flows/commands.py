@@ -33,22 +33,40 @@ def worker(max_fireworks: int | None, category: str | None, quiet: bool) -> None
     On the embedded store only one launcher may run at a time (a second is refused), the
     LaunchPad is saved after every Firework, and Fireworks left RUNNING by a killed worker
     are re-queued on start. Ctrl-C (SIGINT) or SIGTERM puts the running Firework back to
-    READY and exits 130 or 143; the next worker runs it again.
+    READY and exits 130 or 143; the next worker runs it again. Exits 3 when a Firework it
+    ran FIZZLED (the last stdout line is still the JSON summary).
     """
-    from sse_flows.launcher import WorkerInterrupted, run_worker
+    from sse_flows.launcher import run_worker
     from sse_flows.stores import StoreError
 
     categories = [c.strip() for c in category.split(",")] if category else None
-    try:
+    try:  # a signal ends it in cli.LazyGroup.invoke (WorkerInterrupted: one line, 130/143)
         report = run_worker(max_fireworks=max_fireworks, category=categories, progress=not quiet)
     except StoreError as exc:
         raise click.ClickException(str(exc)) from exc
-    except WorkerInterrupted as exc:
-        click.echo(exc.describe(), err=True)
-        click.get_current_context().exit(exc.exit_code)
     if report.requeued:
         click.echo(f"re-queued lost Fireworks: {report.requeued}", err=True)
-    click.echo(json.dumps({"fireworks_run": report.fireworks_run, "requeued": report.requeued}))
+    fizzled = report.fizzled
+    click.echo(
+        json.dumps(
+            {
+                "fireworks_run": report.fireworks_run,
+                "requeued": report.requeued,
+                "fizzled": [run.fw_id for run in fizzled],
+            }
+        )
+    )
+    if fizzled:
+        failed = "; ".join(
+            run.label() + (f": {run.error}" if run.error else "") for run in fizzled
+        )
+        click.echo(
+            f"worker ran {report.fireworks_run} Fireworks; FIZZLED: {failed}. Full errors: "
+            "error.log in their launch folders; see `sse-flows status`, fix the cause and "
+            "submit again.",
+            err=True,
+        )
+        click.get_current_context().exit(EXIT_VERDICT_FAILED)
 
 
 def _check_source(source: str, mp_api_key: str | None) -> None:
@@ -325,8 +343,11 @@ def submit(allow_duplicate: bool, as_json: bool, **opts) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @validated("status")
 def status(workflow_id: int | None, as_json: bool) -> None:
-    """Stage-by-stage state of the latest (or the given) discovery workflow."""
-    from sse_flows.flows.results import workflow_status
+    """Stage-by-stage state of the latest (or the given) discovery workflow.
+
+    A Firework RUNNING while no worker holds the embedded LaunchPad is marked stale (a
+    killed worker's; the next `sse-flows worker` re-queues it)."""
+    from sse_flows.flows.results import state_label, workflow_status
     from sse_flows.stores import StoreError
 
     try:
@@ -337,11 +358,11 @@ def status(workflow_id: int | None, as_json: bool) -> None:
         click.echo(json.dumps(info, default=str))
         _exit_if_failed(info)
         return
-    click.echo(f"workflow {info['workflow_id']}  {info['name']}  {info['state']}")
+    click.echo(f"workflow {info['workflow_id']}  {info['name']}  {state_label(info)}")
     for stage in info["stages"]:
         click.echo(
             f"  {stage['fw_id']:>5}  {stage['state']:<10} {stage['category'] or '':<7} "
-            f"{stage['name']}"
+            f"{stage['name']}" + ("  (stale: no worker runs it)" if stage.get("stale") else "")
         )
     _exit_if_failed(info)
 
@@ -396,7 +417,7 @@ def results(workflow_id: int | None, as_json: bool, check_controls: bool = False
     """The candidate table (votes, stability, MD sigma_RT with interval, Ea, status).
 
     A sigma_RT shown as "<=x" is an upper bound (no confident Arrhenius fit)."""
-    from sse_flows.flows.results import load_results, results_rows
+    from sse_flows.flows.results import load_results, results_rows, state_label
     from sse_flows.stores import StoreError
 
     try:
@@ -425,12 +446,12 @@ def results(workflow_id: int | None, as_json: bool, check_controls: bool = False
         return
     if ranking is None:
         click.echo(
-            f"workflow {info['workflow_id']} is {info['state']}: no ranking yet "
+            f"workflow {info['workflow_id']} is {state_label(info)}: no ranking yet "
             "(see `sse-flows status`)."
         )
         _exit_if_failed(info)
         return
-    click.echo(f"workflow {info['workflow_id']}  {info['state']}")
+    click.echo(f"workflow {info['workflow_id']}  {state_label(info)}")
     header = (
         f"{'material':<12} {'formula':<16} {'GB':>4} {'LGBM':>4} {'p':>5} {'acq':>5} "
         f"{'V_ox':>5} {'E_hull':>6} {'sigma_RT':>9} {'[low, high]':>21} {'Ea':>5} "

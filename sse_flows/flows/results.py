@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sse_flows.flows.discovery import default_stage_names
+from sse_flows.launcher import stale_running_fireworks
 from sse_flows.settings import SseFlowsSettings, get_settings
 from sse_flows.stores import StoreError, get_job_store, get_launchpad
 
@@ -69,7 +70,10 @@ def workflow_status(workflow_id: int | None = None, settings: SseFlowsSettings |
     -------
     dict
         ``workflow_id``, ``name``, ``state``, ``flow_uuid`` and ``stages``: one entry per
-        Firework (``fw_id``, ``name``, ``state``, ``category``), in stage order, MD runs last.
+        Firework (``fw_id``, ``name``, ``state``, ``category``, ``stale``), in stage order,
+        MD runs last. ``stale_fw_ids``: Fireworks shown RUNNING that no worker runs (a
+        killed worker's, re-queued by the next worker; see
+        :func:`sse_flows.launcher.stale_running_fireworks`).
     """
     lpad, wf = find_workflow(workflow_id, settings)
     fireworks = list(
@@ -80,6 +84,7 @@ def workflow_status(workflow_id: int | None = None, settings: SseFlowsSettings |
     )
 
     names = list(stage_names(wf).values())
+    stale = stale_running_fireworks(fireworks, settings)
 
     def order(fw: dict) -> tuple:  # stages in flow order, the MD runs before the ranking
         name = fw["name"]
@@ -91,6 +96,7 @@ def workflow_status(workflow_id: int | None = None, settings: SseFlowsSettings |
             "name": fw["name"],
             "state": fw["state"],
             "category": (fw.get("spec") or {}).get("_category"),
+            "stale": fw["fw_id"] in stale,
         }
         for fw in sorted(fireworks, key=order)
     ]
@@ -100,11 +106,39 @@ def workflow_status(workflow_id: int | None = None, settings: SseFlowsSettings |
         "state": overall_state(wf["state"], [stage["state"] for stage in stages]),
         "fireworks_state": wf["state"],
         "failed_stages": [stage["name"] for stage in stages if stage["state"] == "FIZZLED"],
+        "stale_fw_ids": stale,
         "flow_uuid": wf["metadata"].get("sse_flows_flow_uuid"),
         "parameter_hash": wf["metadata"].get("sse_flows_parameter_hash"),
         "stage_names": stage_names(wf),
         "stages": stages,
     }
+
+
+#: what a stale RUNNING state means, and the fix
+STALE_NOTE = "no worker holds the lock; run `sse-flows worker` to requeue"
+
+
+def state_label(info: dict[str, Any]) -> str:
+    """The workflow state as ``status`` and ``results`` print it, lost runs marked.
+
+    Parameters
+    ----------
+    info
+        :func:`workflow_status`'s dict.
+
+    Returns
+    -------
+    str
+        ``"RUNNING"``, or ``"RUNNING (stale: no worker holds the lock; run `sse-flows
+        worker` to requeue)"`` when the RUNNING Fireworks were left by a killed worker.
+    """
+    stale = info.get("stale_fw_ids") or []
+    if not stale:
+        return info["state"]
+    if info["state"] == "RUNNING":
+        return f"RUNNING (stale: {STALE_NOTE})"
+    ids = ", ".join(str(fw_id) for fw_id in stale)
+    return f"{info['state']} (Firework {ids} RUNNING is stale: {STALE_NOTE})"
 
 
 def overall_state(fireworks_state: str, stage_states: list[str]) -> str:
