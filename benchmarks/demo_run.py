@@ -70,6 +70,15 @@ def one_run(home: Path, extra: list[str]) -> dict:
     }
 
 
+def _code_version() -> str:
+    """The commit the demo ran (``SSE_FLOWS_COMMIT`` for an exported tree, else git)."""
+    if os.environ.get("SSE_FLOWS_COMMIT"):
+        return os.environ["SSE_FLOWS_COMMIT"]
+    done = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                          capture_output=True, text=True)
+    return done.stdout.strip() or "-"
+
+
 def record(result: dict, path: Path) -> None:
     """The Markdown record (docs/benchmarks/demo.md)."""
     lines = [
@@ -80,13 +89,15 @@ def record(result: dict, path: Path) -> None:
         f"- date: {result['date']}; machine: {result['machine']}; load average before the "
         f"first run: {result['load_before']}",
         "",
-        "| run | exit | wall (min) | pool materials MD-tested | controls |",
-        "|---|---|---|---|---|",
+        "| run | exit | wall (min) | pool materials MD-tested | controls | code | load "
+        "before | note |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for i, run in enumerate(result["runs"], start=1):
         controls = "; ".join(run["controls"]) or "-"
         lines.append(f"| {i} | {run['exit_code']} | {run['wall_s'] / 60:.1f} | "
-                     f"{run['n_pool_tested']} | {controls} |")
+                     f"{run['n_pool_tested']} | {controls} | {run.get('code', '-')} | "
+                     f"{run.get('load_before', '-')} | {run.get('note') or '-'} |")
     for i, run in enumerate(result["runs"], start=1):
         lines += ["", f"## Run {i}", "", "| material | formula | selected because | MD verdict "
                   "| sigma_RT (S/cm) [95 %] | Ea (eV) | Li hops |", "|---|---|---|---|---|---|---|"]
@@ -116,6 +127,10 @@ def main() -> None:
                         help="parent folder of the fresh homes (default: a temporary folder)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/demo_run.json")
     parser.add_argument("--record", type=Path, default=ROOT / "docs/benchmarks/demo.md")
+    parser.add_argument("--keep", action="store_true",
+                        help="add the runs to those already in --out")
+    parser.add_argument("--note", default="",
+                        help="a note stored with each run (e.g. 'other jobs paused')")
     parser.add_argument("demo_args", nargs="*", help="extra `sse-flows demo` options")
     args = parser.parse_args()
     parent = args.home or Path(tempfile.mkdtemp(prefix="sse-demo-"))
@@ -125,12 +140,15 @@ def main() -> None:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "load_before": f"{os.getloadavg()[0]:.1f}",
         "demo_args": args.demo_args,
-        "runs": [],
+        "runs": json.loads(args.out.read_text())["runs"]
+        if args.keep and args.out.exists() else [],
     }
     for i in range(args.runs):
         home = parent / f"home{i}"
         home.mkdir(parents=True, exist_ok=False)
-        run = one_run(home, args.demo_args)
+        load = f"{os.getloadavg()[0]:.1f}"
+        run = {**one_run(home, args.demo_args), "load_before": load, "code": _code_version(),
+               "note": args.note}
         result["runs"].append(run)
         print(f"run {i + 1}: exit {run['exit_code']}, {run['wall_s'] / 60:.1f} min, "
               f"{run['n_pool_tested']} pool materials, controls {run['controls']}", flush=True)
