@@ -152,6 +152,24 @@ def _target_structure(target: dict[str, Any]) -> Structure:
     return structure if isinstance(structure, Structure) else Structure.from_dict(structure)
 
 
+def _run_targets(runner, targets: list[dict[str, Any]], protocol: dict[str, Any], engine: str,
+                 device: str, **options) -> PoolMDDoc:
+    """Run ``runner`` (``run_pool_md`` or ``run_parallel_md``) on the targets in
+    :func:`pool_workdir`; one ``MDRunDoc`` per target label."""
+    import time
+
+    start = time.perf_counter()
+    docs = runner(
+        [_target_structure(t) for t in targets], MDProtocol.from_dict(protocol), pool_workdir(),
+        labels=[t["label"] for t in targets],
+        material_ids=[t.get("material_id") for t in targets], engine=engine, **options,
+    )
+    return PoolMDDoc(
+        results={t["label"]: doc for t, doc in zip(targets, docs, strict=True)},
+        engine=engine, device=device, seconds=time.perf_counter() - start,
+    )
+
+
 def pool_workdir() -> Path:
     """Where a pool MD job writes: ``$SSE_FLOWS_HOME/md/pool/<job uuid>`` inside a jobflow
     job (the same folder when FireWorks reruns the job in a new launch directory, so the
@@ -195,24 +213,9 @@ def pool_md_job(
         Target label -> ``MDRunDoc`` (failed documents for materials that failed); the
         trajectories stay in :func:`pool_workdir`, one sub-folder per label.
     """
-    import time
-
     from sse_flows.md.pool import run_pool_md
 
-    start = time.perf_counter()
-    docs = run_pool_md(
-        [_target_structure(t) for t in targets],
-        MDProtocol.from_dict(protocol),
-        pool_workdir(),
-        labels=[t["label"] for t in targets],
-        material_ids=[t.get("material_id") for t in targets],
-        engine=engine,
-        device=device,
-    )
-    return PoolMDDoc(
-        results={t["label"]: doc for t, doc in zip(targets, docs, strict=True)},
-        engine=engine, device=device, seconds=time.perf_counter() - start,
-    )
+    return _run_targets(run_pool_md, targets, protocol, engine, device, device=device)
 
 
 @job(output_schema=PoolMDDoc, data=["results"])
@@ -256,20 +259,9 @@ def parallel_md_job(
         print(f"[md] {label}: {summary} ({time.perf_counter() - start:.0f} s)",  # noqa: T201
               flush=True)
 
-    docs = run_parallel_md(
-        [_target_structure(t) for t in targets],
-        MDProtocol.from_dict(protocol),
-        pool_workdir(),
-        labels=[t["label"] for t in targets],
-        material_ids=[t.get("material_id") for t in targets],
-        engine=engine,
-        processes=processes,
-        long_first=[t.get("role") == "positive_control" for t in targets],
-        on_done=done,
-    )
-    return PoolMDDoc(
-        results={t["label"]: doc for t, doc in zip(targets, docs, strict=True)},
-        engine=engine, device="cpu", seconds=time.perf_counter() - start,
+    return _run_targets(
+        run_parallel_md, targets, protocol, engine, "cpu", processes=processes,
+        long_first=[t.get("role") == "positive_control" for t in targets], on_done=done,
     )
 
 

@@ -8,37 +8,29 @@ import warnings
 
 import pytest
 from pymatgen.core import Lattice, Structure
-from pymatgen.util.testing import MatSciTest
 
 from sse_flows.md.forcefield import run_forcefield_md
 from sse_flows.md.parallel import run_order, run_parallel_md
-from sse_flows.md.protocol import MDProtocol
-
-#: one temperature, 6 + 12 steps, tight thermostats (as tests/md/test_md_pool.py)
-PROTOCOL = MDProtocol(
-    temperatures=(1000.0,), equilibration_steps=6, production_steps=12, chunk_steps=6,
-    trajectory_interval=2, min_lattice_length=4.0, relax=False,
-    langevin_friction_per_ps=200.0, thermostat_time_fs=10.0,
-)
 
 
 @pytest.fixture(scope="module")
-def li2o():
-    return MatSciTest.get_structure("Li2O") * (1, 1, 2)
+def li2o_x2(li2o):
+    return li2o * (1, 1, 2)
 
 
-def test_side_by_side_documents_equal_the_one_structure_engine(li2o, tmp_path):
+def test_side_by_side_documents_equal_the_one_structure_engine(li2o_x2, tiny_protocol,
+                                                               tmp_path):
     no_li = Structure(Lattice.cubic(5.64), ["Na", "Cl"], [[0, 0, 0], [0.5, 0.5, 0.5]])
     finished = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         docs = run_parallel_md(
-            [no_li, li2o], PROTOCOL, tmp_path / "par", labels=["negative:NaCl", "a"],
+            [no_li, li2o_x2], tiny_protocol, tmp_path / "par", labels=["negative:NaCl", "a"],
             material_ids=[None, "mp-1960"], engine="chgnet", processes=2,
             on_done=lambda label, doc: finished.append(label),
         )
-        single = run_forcefield_md(li2o, PROTOCOL, tmp_path / "single", material_id="mp-1960",
-                                   engine="chgnet")
+        single = run_forcefield_md(li2o_x2, tiny_protocol, tmp_path / "single",
+                                   material_id="mp-1960", engine="chgnet")
     failed, doc = docs  # input order, whatever finished first
     assert sorted(finished) == ["a", "negative:NaCl"]
     assert failed.status == "failed" and "no Li" in failed.reason
@@ -53,18 +45,17 @@ def test_side_by_side_documents_equal_the_one_structure_engine(li2o, tmp_path):
     assert doc.protocol_summary == single.protocol_summary
 
 
-def test_the_long_run_starts_first_then_the_largest_cells(li2o):
-    small = MatSciTest.get_structure("Li2O")
-    large = li2o * (2, 1, 1)
-    assert run_order([small, large, li2o], 1.0) == [1, 2, 0]
-    assert run_order([small, large, li2o], 1.0, long_first=[True, False, False]) == [0, 1, 2]
+def test_the_long_run_starts_first_then_the_largest_cells(li2o, li2o_x2):
+    large = li2o_x2 * (2, 1, 1)
+    assert run_order([li2o, large, li2o_x2], 1.0) == [1, 2, 0]
+    assert run_order([li2o, large, li2o_x2], 1.0, long_first=[True, False, False]) == [0, 1, 2]
 
 
-def test_bad_arguments_are_refused_before_any_process_starts(li2o, tmp_path):
+def test_bad_arguments_are_refused_before_any_process_starts(li2o, tiny_protocol, tmp_path):
     with pytest.raises(ValueError, match="unique labels"):
-        run_parallel_md([li2o, li2o], PROTOCOL, tmp_path, labels=["x", "x"])
+        run_parallel_md([li2o, li2o], tiny_protocol, tmp_path, labels=["x", "x"])
     with pytest.raises(ValueError, match="processes"):
-        run_parallel_md([li2o], PROTOCOL, tmp_path, labels=["x"], processes=0)
+        run_parallel_md([li2o], tiny_protocol, tmp_path, labels=["x"], processes=0)
     assert not any(tmp_path.iterdir())
 
 
