@@ -34,6 +34,12 @@ from typing import Any
 
 import click
 
+from sse_flows.parameters import (  # noqa: F401 - re-exported: stages raise them from here
+    DISCOVERY_OPTIONS,
+    PROTOCOL_OPTIONS,
+    ParameterError,
+)
+
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -49,69 +55,6 @@ DEFAULT_MAX_ATOMS = 2000
 
 #: most splits (evaluation) or models per algorithm (vote) accepted; the paper uses 100
 MAX_SPLITS = 1000
-
-#: DiscoveryFlowMaker field -> command-line option of ``submit`` / ``demo``
-DISCOVERY_OPTIONS = {
-    "source": "--source",
-    "training_path": "--training",
-    "algorithms": "--algorithms",
-    "evaluation_splits": "--evaluation-splits",
-    "grouped_evaluation": "--grouped",
-    "evaluation_cluster_repeats": "--evaluation-cluster-repeats",
-    "vote_splits": "--vote-splits",
-    "md_processes": "--md-processes",
-    "min_votes": "--min-votes",
-    "recipe": "--recipe",
-    "max_md": "--max-md",
-    "md_scope": "--md-scope",
-    "md_top": "--md-top",
-    "control_formula": "--control",
-    "negative_control_formula": "--negative-control",
-    "structures_dir": "--structures-dir",
-    "md_engine": "--md-engine",
-    "md_protocol": "--temperatures/--steps/...",
-    "md_device": "--md-device",
-    "md_max_atoms": "--md-max-atoms",
-}
-
-#: MDProtocol field -> command-line option (``md``, ``submit``, ``demo``)
-PROTOCOL_OPTIONS = {
-    "temperatures": "--temperatures",
-    "fallback_temperatures": "--fallback-temperatures",
-    "max_production_steps": "--max-steps",
-    "production_steps": "--steps",
-    "equilibration_steps": "--equil-steps",
-    "chunk_steps": "--chunk-steps",
-    "min_lattice_length": "--min-lattice-length",
-    "trajectory_interval": "--trajectory-interval",
-    "thermostat": "--thermostat",
-}
-
-
-class ParameterError(ValueError):
-    """A user parameter is invalid; the message names it, the problem and the fix.
-
-    Parameters
-    ----------
-    name
-        The parameter (Python name, e.g. ``"evaluation_splits"``).
-    problem
-        What is wrong with it and how to fix it (e.g. ``"must be >= 2, got 0"``).
-    option
-        Its command-line option (e.g. ``"--evaluation-splits"``); derived from ``name``
-        when not given.
-    """
-
-    def __init__(self, name: str, problem: str, option: str | None = None) -> None:
-        self.name = name
-        self.problem = problem
-        self.option = option or DISCOVERY_OPTIONS.get(name) or "--" + name.replace("_", "-")
-        super().__init__(f"invalid {name}: {problem}")
-
-    def to_click(self) -> click.UsageError:
-        """The same message as a click usage error (exit code 2) naming the option."""
-        return click.BadParameter(self.problem, param_hint=f"'{self.option}'")
-
 
 # --------------------------------------------------------------------------------------
 # single values
@@ -576,27 +519,6 @@ def _check_analyze(params: dict[str, Any]) -> None:
         check_plot_file(params["plot_path"])
 
 
-def _check_md(params: dict[str, Any]) -> None:
-    from sse_flows.md.commands import md_setup
-
-    max_atoms = params.get("max_atoms", DEFAULT_MAX_ATOMS)
-    check_int("max_atoms", max_atoms, 1, option="--max-atoms")
-    engine = params.get("engine")
-    structure, protocol, _, _ = md_setup(
-        params["structure_file"], engine, params.get("device"), params,
-        bool(params.get("order")),
-    )
-    check_md_size(structure, protocol.min_lattice_length, max_atoms)
-    if engine != "vasp":
-        check_home(write=True)
-        if params.get("workdir") is not None:
-            check_output_folder(params["workdir"], "workdir", "--workdir")
-    elif params.get("dry_run"):
-        check_output_folder(Path(params["structure_file"]).parent, "structure_file")
-    else:
-        check_home(write=True)
-
-
 def _check_report(params: dict[str, Any]) -> None:
     if params.get("out_dir") is None:
         from sse_flows.settings import ConfigError
@@ -654,8 +576,13 @@ CHECKS: dict[str, Callable[[dict[str, Any]], None]] = {
     "train": _check_train,
     "predict": _check_predict,
     "analyze": _check_analyze,
-    "md": _check_md,
 }
+
+
+def register_check(command: str, check: Callable[[dict[str, Any]], None]) -> None:
+    """Add the pre-work check of a command defined in its stage (e.g. ``md``), so this
+    module never imports the stages above it."""
+    CHECKS[command] = check
 
 def run_checks(command: str, params: dict[str, Any]) -> None:
     """Run the checks of ``command`` on its parameters; errors become click errors.

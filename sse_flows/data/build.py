@@ -28,12 +28,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from sse_flows.data.errors import DataBuildError
+
 #: Sub-folder of the output folder that receives the ``structures`` builder's files.
 STRUCTURES_DIR = "structures"
-
-
-class DataBuildError(RuntimeError):
-    """A raw table cannot be turned into a derived table; the message names file and row."""
 
 
 def _build_training(raw_dir: Path, out_dir: Path) -> dict[str, str]:

@@ -31,7 +31,7 @@ from pathlib import Path
 import pandas as pd
 from pymatgen.core import Structure
 
-from sse_flows.data.build import DataBuildError
+from sse_flows.data.errors import DataBuildError
 from sse_flows.data.formulas import reduced_formula
 from sse_flows.data.mp_structure_table import MP_STRUCTURES_FILE
 from sse_flows.data.polymorphs import (

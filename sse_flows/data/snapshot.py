@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 import pandas as pd
 
-from sse_flows.data.build import DataBuildError
+from sse_flows.data.errors import DataBuildError
 from sse_flows.data.formulas import reduced_formula
 from sse_flows.data.writers import write_table_files
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from sse_flows.constants import SUPERIONIC_THRESHOLD_S_CM
-from sse_flows.data.build import DataBuildError
+from sse_flows.data.errors import DataBuildError
 from sse_flows.data.formulas import (
     composition_key,
     is_charge_balanced,

@@ -17,7 +17,12 @@ import click
 
 from sse_flows.md.makers import MD_ENGINES
 from sse_flows.md.protocol import DEFAULT_MD_ENGINE, THERMOSTATS, MDProtocol
-from sse_flows.validation import DEFAULT_MAX_ATOMS, EXIT_VERDICT_FAILED, validated
+from sse_flows.validation import (
+    DEFAULT_MAX_ATOMS,
+    EXIT_VERDICT_FAILED,
+    register_check,
+    validated,
+)
 
 
 class _OldSpellingOption(click.Option):
@@ -519,3 +524,33 @@ def _run_forcefield(structure, engine, protocol, device, material_id, workdir) -
         "diffusion": doc.diffusion.summary() if doc.diffusion else None,
         "warnings": doc.warnings,
     }
+
+
+def _check_md(params: dict[str, Any]) -> None:
+    """``md``: the structure, protocol and size checks, the home and the outputs, before work."""
+    from sse_flows.validation import (
+        check_home,
+        check_int,
+        check_md_size,
+        check_output_folder,
+    )
+
+    max_atoms = params.get("max_atoms", DEFAULT_MAX_ATOMS)
+    check_int("max_atoms", max_atoms, 1, option="--max-atoms")
+    engine = params.get("engine")
+    structure, protocol, _, _ = md_setup(
+        params["structure_file"], engine, params.get("device"), params,
+        bool(params.get("order")),
+    )
+    check_md_size(structure, protocol.min_lattice_length, max_atoms)
+    if engine != "vasp":
+        check_home(write=True)
+        if params.get("workdir") is not None:
+            check_output_folder(params["workdir"], "workdir", "--workdir")
+    elif params.get("dry_run"):
+        check_output_folder(Path(params["structure_file"]).parent, "structure_file")
+    else:
+        check_home(write=True)
+
+
+register_check("md", _check_md)

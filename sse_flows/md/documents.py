@@ -16,8 +16,7 @@ from typing import Any
 import numpy as np
 from pymatgen.core import Structure
 
-from sse_flows.md.forcefield import MAX_RELAX_VOLUME_CHANGE
-from sse_flows.md.protocol import MDProtocol
+from sse_flows.md.protocol import MAX_RELAX_VOLUME_CHANGE, MDProtocol
 from sse_flows.md.sanity import SanityThresholds, check_trajectory, settled_production
 from sse_flows.md.schemas import MDRunDoc, MDTemperatureRun, ProductionRecord, RelaxationDoc
 from sse_flows.provenance import Provenance

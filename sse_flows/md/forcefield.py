@@ -54,10 +54,6 @@ FORCE_FIELDS: dict[str, tuple[str, dict[str, Any]]] = {
     "sevennet": ("SevenNet", {"model": "7net-0"}),
 }
 
-#: Largest |volume change| a relaxation may make before the potential is distrusted.
-MAX_RELAX_VOLUME_CHANGE = 0.25
-
-
 def engine_names() -> tuple[str, ...]:
     """Force-field engine names accepted everywhere (CLI, flow, makers)."""
     return tuple(FORCE_FIELDS)

@@ -345,6 +345,10 @@ class MDProtocol:
         return cls(**values)
 
 
+#: Largest |volume change| a relaxation may make before the potential is distrusted.
+MAX_RELAX_VOLUME_CHANGE = 0.25
+
+
 class MDStructureError(ValueError):
     """A structure the MD protocol cannot run (the message says why and what to do)."""
 

@@ -96,7 +96,7 @@ def parse_md_scope(scope: str) -> int | None:
     ParameterError
         Any other spelling, with the allowed ones (a ``ValueError``).
     """
-    from sse_flows.validation import ParameterError
+    from sse_flows.parameters import ParameterError
 
     scope = str(scope)
     if scope in ("candidates", "pool"):
