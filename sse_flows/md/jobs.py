@@ -153,9 +153,9 @@ def _target_structure(target: dict[str, Any]) -> Structure:
 
 
 def _run_targets(runner, targets: list[dict[str, Any]], protocol: dict[str, Any], engine: str,
-                 device: str, **options) -> PoolMDDoc:
-    """Run ``runner`` (``run_pool_md`` or ``run_parallel_md``) on the targets in
-    :func:`pool_workdir`; one ``MDRunDoc`` per target label."""
+                 ran_on: str, **options) -> PoolMDDoc:
+    """Run ``runner`` (``run_pool_md`` or ``run_parallel_md``, given ``options``) on the
+    targets in :func:`pool_workdir`; one ``MDRunDoc`` per target label, run on ``ran_on``."""
     import time
 
     start = time.perf_counter()
@@ -166,7 +166,7 @@ def _run_targets(runner, targets: list[dict[str, Any]], protocol: dict[str, Any]
     )
     return PoolMDDoc(
         results={t["label"]: doc for t, doc in zip(targets, docs, strict=True)},
-        engine=engine, device=device, seconds=time.perf_counter() - start,
+        engine=engine, device=ran_on, seconds=time.perf_counter() - start,
     )
 
 
