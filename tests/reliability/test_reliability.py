@@ -98,7 +98,7 @@ CASES = [
     Case("submit-vote-splits-zero", ["submit", "--vote-splits", "0"], 2,
          "'--vote-splits': must be >= 1"),
     Case("submit-min-votes-over-splits", ["submit", "--min-votes", "1000"], 2,
-         "'--min-votes': must be <= 100"),
+         "'--min-votes': must be <= 10, got 1000 (at most the 10 models"),  # open recipe
     Case("submit-min-lattice-negative", ["submit", "--min-lattice-length", "-10"], 2,
          "--min-lattice-length must be in (0, 50] A"),
     Case("submit-trajectory-interval-zero", ["submit", "--trajectory-interval", "0"], 2,

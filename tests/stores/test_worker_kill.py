@@ -93,17 +93,19 @@ def test_second_launcher_is_refused_with_clear_message(chain_env):
     from sse_flows.launcher import submit_flow
 
     env, log_dir = chain_env
-    submit_flow(chain(2, 2.0, str(log_dir)))
+    release = log_dir / "release"  # the first worker's steps wait for it: no race on load
+    submit_flow(chain(2, 300.0, str(log_dir), release=str(release)))
     first = _worker(env)
     try:
         assert _wait_for(lambda: (log_dir / "step0.runs").exists())
         second = _worker(env)
-        out, err = second.communicate(timeout=60)
+        out, err = second.communicate(timeout=120)
         assert second.returncode != 0
         assert "in use by worker" in err and "one launcher at a time" in err
-        assert not (log_dir / "step1.runs").exists() or first.poll() is None
+        assert first.poll() is None  # the first still holds the lock and runs step0
     finally:
-        first.communicate(timeout=120)
+        release.touch()
+        first.communicate(timeout=300)
     assert first.returncode == 0
     runs = {p.stem: len(p.read_text().split()) for p in log_dir.glob("*.runs")}
     assert runs == {"step0": 1, "step1": 1}  # nothing ran twice
