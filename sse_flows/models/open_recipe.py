@@ -60,16 +60,27 @@ N_MEMBERS = 10
 MIN_ELEMENT_ROWS = 10
 #: Folds of the grouped CV behind the interval and the calibration.
 N_FOLDS = 5
+#: A classifier probability is clipped to ``[PROBABILITY_CLIP, 1 - PROBABILITY_CLIP]``
+#: before its log-odds enter the calibrated blend.
+PROBABILITY_CLIP = 1e-3
 OPEN_ALGORITHMS: tuple[str, str] = ("gb", "lgbm")
 #: Attach the OBELiX CIF structure features to the packaged training table (chosen on
 #: grouped CV: benchmarks/open_model_study.py).
 USE_STRUCTURE = True
-#: Train on the Li-containing rows of the packaged table only (its 144 Na rows left out):
-#: on composition-grouped CV, scored on the Li rows, the composition members' MAE drops
-#: 1.726 -> 1.677 and their AUC rises 0.709 -> 0.747, on every fold seed
-#: (benchmarks/open_model_study.py, "Li rows only"). The pool and OBELiX are Li-only, and a
-#: formula without Li is out of the domain anyway.
-LI_ROWS_ONLY = True
+#: Sample weight of a packaged-table row without Li, per training-row choice: ``"li"``
+#: (the Li rows only; Na rows left out), ``"all"`` (every row), ``"na0.3"`` (every row,
+#: Na rows weighted 0.3). The candidates of benchmarks/model_selection.py.
+NA_ROW_WEIGHTS: dict[str, float] = {"li": 0.0, "all": 1.0, "na0.3": 0.3}
+#: The training rows of the packaged table (a key of :data:`NA_ROW_WEIGHTS`), chosen by
+#: cross-source validation (benchmarks/model_selection.py, docs/models.md).
+TRAINING_ROWS = "li"
+#: Train on the Li-containing rows of the packaged table only (from :data:`TRAINING_ROWS`).
+LI_ROWS_ONLY = NA_ROW_WEIGHTS[TRAINING_ROWS] == 0.0
+#: How ``p_superionic`` is made: ``"platt"`` (Platt map of the regressors' log10 sigma),
+#: ``"classifier"`` (mean probability of the classifier members) or ``"blend"`` (logistic
+#: regression on both). Chosen by cross-source validation (benchmarks/model_selection.py).
+PROBABILITY_HEAD = "platt"
+PROBABILITY_HEADS: tuple[str, ...] = ("platt", "classifier", "blend")
 
 #: Regressor hyperparameters, chosen on composition-grouped 5-fold CV of training_v2
 #: (benchmarks/open_model_study.py reproduces the comparison; docs/models.md has the table).
@@ -118,6 +129,44 @@ def make_regressor(algorithm: str, seed: int, params: dict[str, Any] | None = No
     return Pipeline([("impute", SimpleImputer(strategy="median")), ("model", model)])
 
 
+def make_classifier(algorithm: str, seed: int, params: dict[str, Any] | None = None):
+    """A fresh classifier of ``algorithm`` (median imputer + model) seeded with ``seed``.
+
+    The classifier head: the regressor's hyperparameters (:data:`OPEN_PARAMS`), fitted to
+    the labels (sigma >= 1e-4 S/cm) instead of log10 sigma.
+    """
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline
+
+    params = {**OPEN_PARAMS[algorithm], **(params or {})}
+    if algorithm == "gb":
+        from sklearn.ensemble import GradientBoostingClassifier
+
+        model = GradientBoostingClassifier(random_state=seed, **params)
+    elif algorithm == "lgbm":
+        from lightgbm import LGBMClassifier
+
+        model = LGBMClassifier(random_state=seed, **params)
+    else:
+        raise ValueError(f"no open-recipe classifier {algorithm!r} (known: gb, lgbm)")
+    return Pipeline([("impute", SimpleImputer(strategy="median")), ("model", model)])
+
+
+def fit_model(kind: str, algorithm: str, seed: int, X, target, weights=None, params=None):
+    """Fit a regressor (``kind="reg"``, target log10 sigma) or a classifier (``"clf"``,
+    target the labels), with per-row ``weights`` when given."""
+    make = make_regressor if kind == "reg" else make_classifier
+    model = make(algorithm, seed, params)
+    if weights is None:
+        return model.fit(X, target)
+    return model.fit(X, target, model__sample_weight=np.asarray(weights, dtype=float))
+
+
+def model_output(kind: str, model, X) -> np.ndarray:
+    """log10 sigma of a regressor, the superionic probability of a classifier."""
+    return model.predict(X) if kind == "reg" else model.predict_proba(X)[:, 1]
+
+
 # ---------------------------------------------------------------------------------------
 # Features and training set
 # ---------------------------------------------------------------------------------------
@@ -163,10 +212,13 @@ def load_open_training_set(
 
     ``extra`` holds ``log10_sigma`` (array), ``censored`` (bool array),
     ``fraction_elements`` (list), ``structure`` (``(n, k)`` array of the structure features,
-    NaN where a row has no CIF) and ``structure_features`` (their ``k`` names; empty for a
-    user CSV, which has no CIFs). A user CSV (``formula, sigma_S_cm``) is validated by
-    :func:`sse_flows.data.tables.load_training_table`; a conductivity of 0 becomes the
-    upper bound 1e-12 S/cm (censored).
+    NaN where a row has no CIF), ``structure_features`` (their ``k`` names; empty for a
+    user CSV, which has no CIFs), ``datasets`` (each row's source tables, ``;``-joined),
+    ``papers`` (its first DOI; both empty strings for a user CSV) and ``row_weights``
+    (the members' sample weights: ``None`` = every row weighs 1; the packaged table with
+    :data:`TRAINING_ROWS` ``"na0.3"``: 0.3 for a row without Li). A user CSV
+    (``formula, sigma_S_cm``) is validated by :func:`sse_flows.data.tables.load_training_table`;
+    a conductivity of 0 becomes the upper bound 1e-12 S/cm (censored).
 
     Parameters
     ----------
@@ -178,22 +230,29 @@ def load_open_training_set(
         Attach the packaged structure features (default :data:`USE_STRUCTURE` for the
         packaged table; always off for a user CSV).
     li_only
-        Keep the rows whose composition contains Li only (default :data:`LI_ROWS_ONLY` for
-        the packaged table; off for a user CSV: its rows are taken as given).
+        Keep the rows whose composition contains Li only (default: :data:`TRAINING_ROWS`
+        for the packaged table, whose Na-row weight applies; off for a user CSV: its rows
+        are taken as given). ``False`` keeps every row, unweighted.
     """
     from sse_flows.data.open_data import load_training_v2
     from sse_flows.data.tables import load_training_table
-    from sse_flows.models.splits import composition_clusters
+    from sse_flows.models.splits import composition_clusters, paper_group
     from sse_flows.models.training import featurize_or_raise, hash_training_data
 
+    na_weight = 1.0
     if training_path is None:
         table = load_training_v2()
         source = "open training_v2 (Kang 2023 + Xu 2020 + OBELiX train)"
         if LI_ROWS_ONLY if li_only is None else li_only:
             table = table[table["contains_li"].astype(bool)]
             source += ", Li rows"
+        elif li_only is None and NA_ROW_WEIGHTS[TRAINING_ROWS] != 1.0:
+            na_weight = NA_ROW_WEIGHTS[TRAINING_ROWS]
+            source += f", Na rows weighted {na_weight:g}"
         log10_sigma = table["log10_sigma"].to_numpy(dtype=float)
         censored = table["censored"].to_numpy(dtype=bool)
+        datasets = table["datasets"].fillna("").astype(str).tolist()
+        papers = [paper_group(cell) for cell in table["source"].fillna("")]
     else:
         table = load_training_table(training_path)
         source = str(training_path)
@@ -205,6 +264,8 @@ def load_open_training_set(
         sigma = table["sigma_S_cm"].to_numpy(dtype=float)
         censored = sigma <= 0
         log10_sigma = np.log10(np.where(censored, 1e-12, sigma))
+        datasets = [""] * len(table)
+        papers = [""] * len(table)
     table = table.reset_index(drop=True)
     formulas = [str(f) for f in table["formula"]]
     elements = fraction_elements(formulas, min(MIN_ELEMENT_ROWS, max(2, len(formulas) // 20)))
@@ -241,6 +302,15 @@ def load_open_training_set(
             "fraction_elements": elements,
             "structure": structure_values,
             "structure_features": structure_names,
+            "datasets": np.asarray(datasets, dtype=object),
+            "papers": np.asarray(papers, dtype=object),
+            "row_weights": None
+            if na_weight == 1.0
+            else np.where(table["contains_li"].to_numpy(dtype=bool), 1.0, na_weight),
+            # the packaged table's interval, calibration and domain rest on its Li rows
+            "calibration_rows": table["contains_li"].to_numpy(dtype=bool)
+            if training_path is None
+            else None,
         },
     )
 
@@ -273,6 +343,12 @@ def _fit_predict(algorithm, seed, X, y, train, test, params):
     return model.predict(X[test])
 
 
+def _fit_output(kind, algorithm, seed, X, target, weights, train, test, params):
+    w = None if weights is None else weights[train]
+    model = fit_model(kind, algorithm, seed, X[train], target[train], w, params)
+    return model_output(kind, model, X[test])
+
+
 def grouped_oof_predictions(
     training_set: TrainingSet,
     algorithms: tuple[str, ...] = OPEN_ALGORITHMS,
@@ -281,20 +357,35 @@ def grouped_oof_predictions(
     seed: int = 0,
     n_jobs: int = 2,
     structure: bool = False,
+    kind: str = "reg",
 ) -> np.ndarray:
-    """Out-of-fold log10 sigma (mean over ``algorithms``) on composition-grouped folds.
+    """Out-of-fold predictions (mean over ``algorithms``) on composition-grouped folds.
 
-    ``structure``: the models see the structure features too (:func:`model_matrix`).
+    ``kind="reg"``: log10 sigma of the regressors; ``"clf"``: superionic probability of
+    the classifiers (:func:`make_classifier`). ``structure``: the models see the structure
+    features too (:func:`model_matrix`). The rows' ``extra["row_weights"]`` (when set)
+    weight the fits.
     """
     X = model_matrix(training_set) if structure else training_set.X
-    y = training_set.extra["log10_sigma"]
+    target = training_set.extra["log10_sigma"] if kind == "reg" else training_set.labels
+    weights = training_set.extra.get("row_weights")
     folds = grouped_folds(training_set, n_folds, seed)
     tasks = [(alg, fold) for alg in algorithms for fold in range(len(folds))]
     results = Parallel(n_jobs=n_jobs)(
-        delayed(_fit_predict)(alg, seed, X, y, folds[f][0], folds[f][1], (params or {}).get(alg))
+        delayed(_fit_output)(
+            kind,
+            alg,
+            seed,
+            X,
+            target,
+            weights,
+            folds[f][0],
+            folds[f][1],
+            (params or {}).get(alg),
+        )  # fmt: skip
         for alg, f in tasks
     )
-    oof = np.zeros(len(y))
+    oof = np.zeros(len(target))
     for (_alg, f), pred in zip(tasks, results, strict=True):
         oof[folds[f][1]] += pred / len(algorithms)
     return oof
@@ -323,6 +414,56 @@ def platt_probability(log10_pred: np.ndarray, a: float, b: float) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-z))
 
 
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(np.asarray(p, dtype=float), PROBABILITY_CLIP, 1.0 - PROBABILITY_CLIP)
+    return np.log(p / (1.0 - p))
+
+
+def fit_blend(
+    log10_pred: np.ndarray, classifier_p: np.ndarray, labels: np.ndarray
+) -> dict[str, float]:
+    """Coefficients of the calibrated blend of the two heads (non-negative stacking).
+
+    ``p = sigmoid(a (log10_pred + 4) + c logit(classifier_p) + b)``, a logistic regression
+    of the labels on the regressor's log10 sigma and the classifier's log-odds (clipped to
+    ``[PROBABILITY_CLIP, 1 - PROBABILITY_CLIP]``), fitted on out-of-fold predictions, with
+    ``a, c >= 0``: when one input gets a negative coefficient (the two are strongly
+    correlated, and the classifier's out-of-fold probabilities are over-confident) it adds
+    nothing beyond the other, and the blend is refitted on the other alone (its
+    coefficient set to 0).
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    columns = [np.asarray(log10_pred, dtype=float) - LOG10_THRESHOLD, _logit(classifier_p)]
+    labels = np.asarray(labels, dtype=int)
+    keep = [0, 1]
+    while True:
+        x = np.column_stack([columns[k] for k in keep])
+        model = LogisticRegression(C=1e4).fit(x, labels)
+        coef = dict(zip(keep, model.coef_[0].tolist(), strict=True))
+        negative = [k for k in keep if coef[k] <= 0]
+        if not negative or len(keep) == 1:
+            break
+        keep = [k for k in keep if k != min(negative, key=lambda k: coef[k])]
+    return {
+        "a": max(float(coef.get(0, 0.0)), 0.0),
+        "c": max(float(coef.get(1, 0.0)), 0.0),
+        "b": float(model.intercept_[0]),
+    }
+
+
+def blend_probability(
+    log10_pred: np.ndarray, classifier_p: np.ndarray, coefficients: dict[str, float]
+) -> np.ndarray:
+    """Superionic probability of the calibrated blend (:func:`fit_blend`)."""
+    z = (
+        coefficients["a"] * (np.asarray(log10_pred, dtype=float) - LOG10_THRESHOLD)
+        + coefficients["c"] * _logit(classifier_p)
+        + coefficients["b"]
+    )
+    return 1.0 / (1.0 + np.exp(-z))
+
+
 # ---------------------------------------------------------------------------------------
 # The ensemble
 # ---------------------------------------------------------------------------------------
@@ -333,9 +474,14 @@ class OpenEnsemble:
     Attributes
     ----------
     spec
-        Recipe, algorithms, hyperparameters, seeds, interval half-width, calibration.
+        Recipe, algorithms, hyperparameters, seeds, interval half-width, calibration
+        (``calibration["head"]``: how ``p_superionic`` is made, :data:`PROBABILITY_HEADS`).
     models
-        Per algorithm: the fitted pipelines, member ``i`` trained on split ``spec.seeds[i]``.
+        Per algorithm: the fitted regressors, member ``i`` trained on split
+        ``spec.seeds[i]``.
+    classifiers
+        Per algorithm: the classifier head's members (same splits and seeds as the
+        regressors; empty when the head is ``"platt"``).
     domain
         Applicability domain of the training rows (composition features only).
     structure_features
@@ -351,6 +497,12 @@ class OpenEnsemble:
     domain: ApplicabilityDomain | None = None
     structure_features: list[str] = field(default_factory=list)
     structure_ensemble: OpenEnsemble | None = None
+    classifiers: dict[str, list[Any]] = field(default_factory=dict)
+
+    @property
+    def head(self) -> str:
+        """How ``p_superionic`` is made (``"platt"``, ``"classifier"`` or ``"blend"``)."""
+        return str(self.spec.calibration.get("head", "platt"))
 
     @property
     def n_models(self) -> dict[str, int]:
@@ -362,21 +514,50 @@ class OpenEnsemble:
         X = np.asarray(X, dtype=float)
         return {alg: np.vstack([m.predict(X) for m in ms]) for alg, ms in self.models.items()}
 
+    def classifier_probabilities(self, X: np.ndarray) -> dict[str, np.ndarray]:
+        """Per algorithm: ``(n_members, n_rows)`` superionic probability of the classifier
+        head (empty for the ``"platt"`` head)."""
+        X = np.asarray(X, dtype=float)
+        return {
+            alg: np.vstack([m.predict_proba(X)[:, 1] for m in ms])
+            for alg, ms in getattr(self, "classifiers", {}).items()
+        }
+
     def _predict_branch(self, X: np.ndarray) -> dict[str, Any]:
         members = self.member_predictions(X)
-        stacked = np.vstack(list(members.values()))
-        log10_sigma = stacked.mean(axis=0)
+        log10_sigma = np.vstack(list(members.values())).mean(axis=0)
         width = float(self.spec.interval_halfwidth or 0.0)
-        a, b = self.spec.calibration["a"], self.spec.calibration["b"]
+        calibration = self.spec.calibration
+        head = self.head
+        if head == "platt":
+            # a member votes superionic at log10 sigma >= -4; p is the Platt map of the mean
+            p = platt_probability(log10_sigma, calibration["a"], calibration["b"])
+            votes = {
+                alg: (pred >= LOG10_THRESHOLD).sum(axis=0).astype(int)
+                for alg, pred in members.items()
+            }
+        else:
+            probabilities = self.classifier_probabilities(X)
+            classifier_p = np.vstack(list(probabilities.values())).mean(axis=0)
+            if head == "classifier":
+                # a member votes superionic at probability >= 0.5; p is their mean
+                p = classifier_p
+                member_p = probabilities
+            else:
+                # member i of an algorithm: the blend of its regressor and classifier
+                blend = calibration["blend"]
+                p = blend_probability(log10_sigma, classifier_p, blend)
+                member_p = {
+                    alg: blend_probability(members[alg], probabilities[alg], blend)
+                    for alg in members
+                }
+            votes = {alg: (q >= 0.5).sum(axis=0).astype(int) for alg, q in member_p.items()}
         return {
             "log10_sigma": log10_sigma,
             "log10_sigma_low": log10_sigma - width,
             "log10_sigma_high": log10_sigma + width,
-            "p_superionic": platt_probability(log10_sigma, a, b),
-            "votes": {
-                alg: (pred >= LOG10_THRESHOLD).sum(axis=0).astype(int)
-                for alg, pred in members.items()
-            },
+            "p_superionic": p,
+            "votes": votes,
         }
 
     def predict(self, X: np.ndarray, structure: np.ndarray | None = None) -> dict[str, Any]:
@@ -423,8 +604,9 @@ class OpenEnsemble:
         return dump_ensemble(self, path)
 
 
-def _fit_member(algorithm, params, X, y, train, seed):
-    return make_regressor(algorithm, seed, params).fit(X[train], y[train])
+def _fit_member(kind, algorithm, params, X, target, weights, train, seed):
+    w = None if weights is None else weights[train]
+    return fit_model(kind, algorithm, seed, X[train], target[train], w, params)
 
 
 def train_open_ensemble(
@@ -434,8 +616,9 @@ def train_open_ensemble(
     level: float = INTERVAL_LEVEL,
     n_jobs: int = 2,
     structure: bool = True,
+    head: str | None = None,
 ) -> OpenEnsemble:
-    """Fit the members, the conformal interval, the Platt calibration and the domain.
+    """Fit the members, the conformal interval, the probability head and the domain.
 
     Two branches, each with its own members, interval and calibration: the composition
     members (Magpie + fractions; every formula-only prediction) and, when the training set
@@ -459,15 +642,31 @@ def train_open_ensemble(
         joblib workers (each model single-threaded).
     structure
         Also fit the structure branch (when the training set has structure features).
+    head
+        How ``p_superionic`` is made (default :data:`PROBABILITY_HEAD`): ``"platt"``,
+        ``"classifier"`` (adds ``n_members`` classifiers per algorithm) or ``"blend"``.
     """
-    ensemble = _train_branch(training_set, n_members, params, level, n_jobs, structure=False)
+    head = PROBABILITY_HEAD if head is None else head
+    if head not in PROBABILITY_HEADS:
+        raise ValueError(f"probability head {head!r}: use one of {', '.join(PROBABILITY_HEADS)}")
+    ensemble = _train_branch(
+        training_set, n_members, params, level, n_jobs, structure=False, head=head
+    )
     names = list(training_set.extra.get("structure_features", []))
     if structure and names:
         ensemble.structure_ensemble = _train_branch(
-            training_set, n_members, params, level, n_jobs, structure=True
+            training_set, n_members, params, level, n_jobs, structure=True, head=head
         )
         ensemble.structure_features = names
     return ensemble
+
+
+HEAD_METHODS = {
+    "platt": "Platt scaling of composition-grouped 5-fold out-of-fold log10 sigma",
+    "classifier": "mean probability of the classifier members (GB + LightGBM on the labels)",
+    "blend": "logistic regression of the labels on composition-grouped 5-fold out-of-fold "
+    "log10 sigma and classifier log-odds",
+}
 
 
 def _train_branch(
@@ -477,6 +676,7 @@ def _train_branch(
     level: float,
     n_jobs: int,
     structure: bool,
+    head: str = "platt",
 ) -> OpenEnsemble:
     from sse_flows.data.open_data import censored_residuals
 
@@ -484,21 +684,55 @@ def _train_branch(
     X = model_matrix(training_set) if structure else training_set.X
     y = training_set.extra["log10_sigma"]
     censored = training_set.extra["censored"]
+    weights = training_set.extra.get("row_weights")
+    calibration_rows = training_set.extra.get("calibration_rows")
+    rows = (
+        np.ones(len(y), dtype=bool)
+        if calibration_rows is None
+        else np.asarray(calibration_rows, dtype=bool)
+    )
+    labels = training_set.labels
     oof = grouped_oof_predictions(training_set, params=params, n_jobs=n_jobs, structure=structure)
-    residuals = censored_residuals(y, oof, censored)
+    residuals = censored_residuals(y[rows], oof[rows], censored[rows])
     halfwidth = conformal_halfwidth(residuals, level)
-    a, b = fit_platt(oof, training_set.labels)
-    splits = random_splits(training_set.labels, n_splits=n_members, test_size=0.2)
-    tasks = [(alg, split) for alg in OPEN_ALGORITHMS for split in splits]
+    a, b = fit_platt(oof[rows], labels[rows])
+    calibration: dict[str, Any] = {"head": head, "a": a, "b": b, "method": HEAD_METHODS[head]}
+    if head == "blend":
+        clf_oof = grouped_oof_predictions(
+            training_set, params=params, n_jobs=n_jobs, structure=structure, kind="clf"
+        )
+        calibration["blend"] = fit_blend(oof[rows], clf_oof[rows], labels[rows])
+    splits = random_splits(labels, n_splits=n_members, test_size=0.2)
+    kinds = ("reg",) if head == "platt" else ("reg", "clf")
+    targets = {"reg": y, "clf": labels}
+    tasks = [(kind, alg, split) for kind in kinds for alg in OPEN_ALGORITHMS for split in splits]
     fitted = Parallel(n_jobs=n_jobs)(
-        delayed(_fit_member)(alg, (params or {}).get(alg), X, y, split.train, split.seed)
-        for alg, split in tasks
+        delayed(_fit_member)(
+            kind,
+            alg,
+            (params or {}).get(alg),
+            X,
+            targets[kind],
+            weights,
+            split.train,
+            split.seed,
+        )  # fmt: skip
+        for kind, alg, split in tasks
     )
     models: dict[str, list[Any]] = {alg: [] for alg in OPEN_ALGORITHMS}
-    for (alg, _split), model in zip(tasks, fitted, strict=True):
-        models[alg].append(model)
-    domain = ApplicabilityDomain.fit(training_set.X, training_set.formulas)
+    classifiers: dict[str, list[Any]] = (
+        {alg: [] for alg in OPEN_ALGORITHMS} if "clf" in kinds else {}
+    )
+    for (kind, alg, _split), model in zip(tasks, fitted, strict=True):
+        (models if kind == "reg" else classifiers)[alg].append(model)
+    formulas = [f for f, keep in zip(training_set.formulas, rows, strict=True) if keep]
+    domain = ApplicabilityDomain.fit(training_set.X[rows], formulas)
     names = list(training_set.extra.get("structure_features", [])) if structure else []
+    vote_rule = {
+        "platt": "member votes superionic at log10 sigma >= -4",
+        "classifier": "classifier member votes superionic at p >= 0.5",
+        "blend": "member (regressor + classifier, blended) votes superionic at p >= 0.5",
+    }[head]
     spec = EnsembleSpec(
         algorithms=list(OPEN_ALGORITHMS),
         params={alg: {**OPEN_PARAMS[alg], **(params or {}).get(alg, {})} for alg in models},
@@ -510,14 +744,12 @@ def _train_branch(
         feature_names=training_set.feature_names + names,
         param_selection=PARAM_SELECTION if params is None else "given",
         recipe="open",
-        target="log10 sigma_RT (S/cm); member votes superionic at >= -4"
+        target=f"log10 sigma_RT (S/cm); p_superionic: {head} head; {vote_rule}"
         + ("; structure branch (composition + CIF features)" if structure else ""),
         interval_level=level,
         interval_halfwidth=halfwidth,
         calibration={
-            "a": a,
-            "b": b,
-            "method": "Platt scaling of composition-grouped 5-fold out-of-fold log10 sigma",
+            **calibration,
             "grouped_mae_log10": float(residuals.mean()),
             "grouped_coverage": float((residuals <= halfwidth).mean()),
             "seconds": round(time.perf_counter() - start, 2),
@@ -525,7 +757,7 @@ def _train_branch(
         fraction_elements=list(training_set.extra.get("fraction_elements", [])),
         domain_threshold=domain.threshold,
     )
-    return OpenEnsemble(spec=spec, models=models, domain=domain)
+    return OpenEnsemble(spec=spec, models=models, domain=domain, classifiers=classifiers)
 
 
 def open_cache_path(training_set: TrainingSet, n_members: int, home: Path | None = None) -> Path:
@@ -547,6 +779,12 @@ def open_cache_path(training_set: TrainingSet, n_members: int, home: Path | None
             "params": OPEN_PARAMS,
             "structure": list(training_set.extra.get("structure_features", [])),
             "level": INTERVAL_LEVEL,
+            # the recipe chosen by cross-source validation: rows, probability head
+            "rows": TRAINING_ROWS
+            if training_set.extra.get("calibration_rows") is not None
+            else "as given",
+            "head": PROBABILITY_HEAD,
+            "recipe_version": 2,
             "sklearn": sklearn.__version__,
             "lightgbm": lightgbm.__version__,
             "sse_flows": __version__,

@@ -6,6 +6,9 @@
   group order (each fold ~80/20); near-duplicate doped variants of one compound never sit
   on both sides.
 * ``family``: leave one structure family out (NASICON, Garnet, ...).
+* ``source`` and ``paper`` (:func:`cross_source_splits`): leave one source table out
+  (Kang 2023, Xu 2020, OBELiX train), then GroupKFold over the papers (first DOI) of one
+  source; a row that belongs to the held-out source or paper is never in a training fold.
 
 The hyperparameter search of every outer split sees only that split's training rows:
 :func:`inner_folds` builds the search folds from the training indices alone.
@@ -26,9 +29,10 @@ class Split:
     Attributes
     ----------
     scheme
-        ``"random"``, ``"cluster"`` or ``"family"``.
+        ``"random"``, ``"cluster"``, ``"family"``, ``"source"`` or ``"paper"``.
     name
-        ``"seed 7"``, ``"repeat 1 fold 3"`` or the held-out family.
+        ``"seed 7"``, ``"repeat 1 fold 3"``, the held-out family, ``"Kang2023"`` (the
+        held-out source) or ``"OBELiX-train papers, fold 2"``.
     seed
         Random state of the split (also seeds the models and the inner search folds).
     train
@@ -84,6 +88,89 @@ def family_splits(families: np.ndarray) -> list[Split]:
         test = rows[families == family]
         train = rows[families != family]
         splits.append(Split("family", str(family), seed, train, test))
+    return splits
+
+
+def paper_group(source: str) -> str:
+    """The first DOI of a ``source`` cell (``;`` or ``|`` separated), lower case.
+
+    ``"10.1039/C4CS00020J;10.1016/x|10.1021/y"`` -> ``"10.1039/c4cs00020j"``; an empty cell
+    gives ``""``.
+    """
+    for part in str(source).replace("|", ";").split(";"):
+        if part.strip():
+            return part.strip().lower()
+    return ""
+
+
+def source_sets(datasets) -> list[frozenset[str]]:
+    """The sources of each row: ``"Kang2023;OBELiX-train"`` -> ``{"Kang2023", "OBELiX-train"}``."""
+    return [frozenset(p.strip() for p in str(d).split(";") if p.strip()) for d in datasets]
+
+
+def cross_source_splits(
+    datasets,
+    papers,
+    sources: tuple[str, ...] | None = None,
+    within: str | None = "OBELiX-train",
+    n_paper_folds: int = 5,
+) -> list[Split]:
+    """Leave one source out, then leave groups of papers out within one source.
+
+    Parameters
+    ----------
+    datasets
+        Per row, the source tables it comes from, ``;``-joined (``training_v2.csv``'s
+        ``datasets`` column: a composition measured in two tables names both).
+    papers
+        Per row, its paper group (:func:`paper_group` of the ``source`` column).
+    sources
+        The sources to hold out in turn (default: every source named in ``datasets``,
+        sorted).
+    within
+        The source whose rows are also split by paper (``None``: no paper folds).
+    n_paper_folds
+        GroupKFold folds over the papers of ``within``.
+
+    Returns
+    -------
+    list of Split
+        ``scheme="source"``, ``name`` = the held-out source: test = every row that names
+        it (also when it names another source too), train = every other row. Then
+        ``scheme="paper"``: test = the ``within`` rows of one fold of papers, train = every
+        row (of any source) whose paper is not in that fold. Seeds count from 0.
+    """
+    from sklearn.model_selection import GroupKFold
+
+    row_sources = source_sets(datasets)
+    papers = np.asarray([str(p) for p in papers])
+    if len(papers) != len(row_sources):
+        raise ValueError(
+            f"cross_source_splits: {len(row_sources)} dataset cells but {len(papers)} papers"
+        )
+    rows = np.arange(len(row_sources))
+    names = sorted(set().union(*row_sources)) if sources is None else list(sources)
+    splits = []
+    for name in names:
+        held = np.array([name in s for s in row_sources], dtype=bool)
+        if not held.any() or held.all():
+            raise ValueError(f"source {name!r}: no row to hold out or none left to train on")
+        splits.append(Split("source", name, len(splits), rows[~held], rows[held]))
+    if within is None:
+        return splits
+    member = rows[[within in s for s in row_sources]]
+    if len(np.unique(papers[member])) < n_paper_folds:
+        raise ValueError(
+            f"{within!r} has {len(np.unique(papers[member]))} papers, fewer than "
+            f"n_paper_folds={n_paper_folds}; lower n_paper_folds"
+        )
+    cv = GroupKFold(n_splits=n_paper_folds)
+    for fold, (_fit, test_part) in enumerate(cv.split(member, groups=papers[member])):
+        test = member[test_part]
+        held_papers = set(papers[test].tolist())
+        train = rows[[p not in held_papers for p in papers]]
+        name = f"{within} papers, fold {fold}"
+        splits.append(Split("paper", name, len(splits), np.sort(train), np.sort(test)))
     return splits
 
 

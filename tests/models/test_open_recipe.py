@@ -288,3 +288,132 @@ def test_open_recipe_ranks_the_held_out_obelix_test_split(open_ensemble, open_se
     median = np.median(open_set.extra["log10_sigma"])
     mae_median = censored_residuals(measured, np.full(len(measured), median), censored).mean()
     assert mae < 0.75 * mae_median
+
+
+SMALL = {"gb": {"n_estimators": 20}, "lgbm": {"n_estimators": 60}}
+
+
+@pytest.fixture(scope="module")
+def blend_ensemble(open_set):
+    from sse_flows.models.open_recipe import train_open_ensemble
+
+    return train_open_ensemble(
+        open_set, n_members=2, params=SMALL, n_jobs=2, structure=False, head="blend"
+    )
+
+
+def test_classifier_heads_make_p_and_the_votes_and_leave_log10_sigma_to_the_regressors(
+    blend_ensemble, open_set
+):
+    """The classifier and blend heads: p_superionic and the members' votes come from the
+    classifiers (blended with the regressors), log10 sigma and its interval from the
+    regressors alone."""
+    import dataclasses
+
+    from sse_flows.models.open_recipe import blend_probability
+
+    ens = blend_ensemble
+    assert ens.head == "blend" and ens.n_models == {"gb": 2, "lgbm": 2}
+    assert {alg: len(ms) for alg, ms in ens.classifiers.items()} == {"gb": 2, "lgbm": 2}
+    X = open_set.X[:80]
+    out = ens.predict(X)
+    regressors = ens.member_predictions(X)
+    classifiers = ens.classifier_probabilities(X)
+    log10 = np.vstack(list(regressors.values())).mean(axis=0)
+    assert np.allclose(out["log10_sigma"], log10)
+    assert np.allclose(out["log10_sigma_high"] - log10, ens.spec.interval_halfwidth)
+    clf_mean = np.vstack(list(classifiers.values())).mean(axis=0)
+    fitted = ens.spec.calibration["blend"]
+    assert fitted["a"] >= 0 and fitted["c"] >= 0  # non-negative stacking
+    assert np.allclose(out["p_superionic"], blend_probability(log10, clf_mean, fitted))
+    # with both heads weighted, p and every member's vote mix regressor and classifier
+    blend = {"a": 0.6, "c": 0.4, "b": 0.2}
+    spec = ens.spec.model_copy(update={"calibration": {**ens.spec.calibration, "blend": blend}})
+    out = dataclasses.replace(ens, spec=spec).predict(X)
+    assert np.allclose(out["p_superionic"], blend_probability(log10, clf_mean, blend))
+    assert not np.allclose(out["p_superionic"], blend_probability(log10, clf_mean, fitted))
+    for alg in ("gb", "lgbm"):
+        member_p = blend_probability(regressors[alg], classifiers[alg], blend)
+        assert np.array_equal(out["votes"][alg], (member_p >= 0.5).sum(axis=0))
+    assert np.allclose(out["log10_sigma"], log10)
+    # the classifier head: p is the classifiers' mean probability, votes are theirs
+    spec = ens.spec.model_copy(
+        update={"calibration": {**ens.spec.calibration, "head": "classifier"}}
+    )
+    as_classifier = dataclasses.replace(ens, spec=spec).predict(X)
+    assert np.allclose(as_classifier["p_superionic"], clf_mean)
+    assert np.array_equal(as_classifier["votes"]["gb"], (classifiers["gb"] >= 0.5).sum(axis=0))
+    assert np.allclose(as_classifier["log10_sigma"], log10)
+
+
+def test_the_cache_key_names_the_chosen_rows_and_head(open_set, tmp_path, monkeypatch):
+    import sse_flows.models.open_recipe as open_recipe
+
+    path = open_recipe.open_cache_path(open_set, 10, home=tmp_path)
+    for name, value in (("PROBABILITY_HEAD", "classifier"), ("TRAINING_ROWS", "na0.3")):
+        with monkeypatch.context() as patch:
+            patch.setattr(open_recipe, name, value)
+            assert open_recipe.open_cache_path(open_set, 10, home=tmp_path) != path
+
+
+def test_na_rows_weighted_train_every_fit_with_their_weight_and_calibrate_on_li_rows(monkeypatch):
+    """TRAINING_ROWS = "na0.3": the Na rows enter every fit (grouped OOF and members) with
+    weight 0.3; the interval, the Platt map and the domain rest on the Li rows."""
+    import sse_flows.models.open_recipe as open_recipe
+
+    monkeypatch.setattr(open_recipe, "TRAINING_ROWS", "na0.3")
+    monkeypatch.setattr(open_recipe, "LI_ROWS_ONLY", False)
+    every = open_recipe.load_open_training_set(structure=False)
+    li = every.contains_li
+    assert (~li).sum() > 100 and "Na rows weighted 0.3" in every.source
+    assert np.array_equal(every.extra["row_weights"], np.where(li, 1.0, 0.3))
+    fits = []
+
+    class Constant:
+        def __init__(self, n):
+            self.n = n
+
+        def predict(self, X):
+            return np.where(X[:, 0] > np.median(X[:, 0]), -3.0, -6.0)
+
+    def fake_fit(kind, algorithm, seed, X, target, weights=None, params=None):
+        fits.append(np.asarray(weights))
+        return Constant(len(X))
+
+    monkeypatch.setattr(open_recipe, "fit_model", fake_fit)
+    ensemble = open_recipe.train_open_ensemble(every, n_members=2, n_jobs=1, structure=False)
+    assert len(fits) == 2 * 5 + 2 * 2  # grouped OOF (5 folds) + members, per algorithm
+    assert all(w.ndim == 1 and set(np.unique(w)) == {0.3, 1.0} for w in fits)
+    assert ensemble.spec.n_training == len(every)
+    assert ensemble.domain.train_scaled.shape[0] == li.sum()  # the domain: Li rows
+    fits.clear()
+    oof = open_recipe.grouped_oof_predictions(every, n_jobs=1)  # the same stand-in fits
+    a, b = open_recipe.fit_platt(oof[li], every.labels[li])
+    calibration = ensemble.spec.calibration
+    assert (calibration["a"], calibration["b"]) == pytest.approx((a, b))
+    assert (a, b) != pytest.approx(open_recipe.fit_platt(oof, every.labels))
+    from sse_flows.models.prediction import vote_materials
+
+    doc = vote_materials(["Na3PS4", "Li3PS4"], ensemble, min_votes=0)
+    assert doc.votes[0].reason == "no Li" and doc.votes[1].in_domain
+
+
+def test_the_blend_never_weights_a_head_negatively():
+    """Two correlated heads where the labels lean against the second: a free logistic
+    regression would give it a negative weight (over-fitting their difference); the blend
+    drops it and is the Platt map of the first."""
+    from scipy.special import expit
+    from sklearn.linear_model import LogisticRegression
+
+    from sse_flows.models.open_recipe import fit_blend, fit_platt
+
+    rng = np.random.default_rng(0)
+    log10 = rng.normal(-4.5, 1.5, 600)
+    classifier_logit = 1.5 * (log10 + 4) + rng.normal(0, 0.8, 600)
+    labels = (rng.random(600) < expit(2.0 * (log10 + 4) - 0.6 * classifier_logit)).astype(int)
+    classifier_p = expit(classifier_logit)
+    free = LogisticRegression(C=1e4).fit(np.column_stack([log10 + 4, classifier_logit]), labels)
+    assert free.coef_[0, 1] < 0  # the unconstrained fit
+    blend = fit_blend(log10, classifier_p, labels)
+    assert blend["c"] == 0.0 and blend["a"] > 0
+    assert (blend["a"], blend["b"]) == pytest.approx(fit_platt(log10, labels), rel=1e-3)
