@@ -5,8 +5,9 @@ this recipe regresses log10 sigma_RT (S/cm) and derives the class from it:
 
 * **Data**: the Li-containing rows of ``training_v2.csv`` (Kang 2023 + Xu 2020 + OBELiX
   train, no OBELiX test composition; :mod:`sse_flows.data.open_data`; its Na rows are
-  left out, :data:`LI_ROWS_ONLY`). Censored rows (``<1E-10``) are trained at their bound
-  and scored one-sided.
+  left out, :data:`TRAINING_ROWS`, chosen with the probability head by cross-source
+  validation: :mod:`sse_flows.models.selection`, ``benchmarks/model_selection.py``).
+  Censored rows (``<1E-10``) are trained at their bound and scored one-sided.
 * **Features**: the 145 Magpie features plus the atomic fraction of every element present in
   at least ``MIN_ELEMENT_ROWS`` (10) training compositions (``frac_<El>``), plus the five
   structure features of an OBELiX CIF (``cif_density``, ``cif_volume_per_atom``,
@@ -27,8 +28,13 @@ this recipe regresses log10 sigma_RT (S/cm) and derives the class from it:
   ``ceil((n + 1) * level) / n`` empirical quantile of the out-of-fold absolute residuals
   (censored rows one-sided), so ``[log10_sigma - w, log10_sigma + w]`` covers ``level`` of
   *new composition clusters* when they resemble the training clusters.
-* ``p_superionic``: Platt scaling of the same out-of-fold predictions,
-  ``p = 1 / (1 + exp(-(a (log10_sigma + 4) + b)))`` fitted to the labels.
+* ``p_superionic``: the probability head :data:`PROBABILITY_HEAD` (``"platt"``): Platt
+  scaling of the same out-of-fold predictions, ``p = 1 / (1 + exp(-(a (log10_sigma + 4)
+  + b)))`` fitted to the labels of the Li rows; a material is called superionic at
+  ``p >= 0.5``. The other heads (``"classifier"``: the mean probability of as many GB +
+  LightGBM classifiers on the labels, which then vote at p >= 0.5; ``"blend"``: a
+  logistic regression on both with non-negative weights) are built by the same code and
+  were not chosen.
 * **Domain**: :class:`~sse_flows.models.domain.ApplicabilityDomain` of the training rows.
 """
 
