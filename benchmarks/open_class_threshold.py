@@ -10,37 +10,78 @@ training prevalence.
 Usage::
 
     .venv/bin/python benchmarks/open_class_threshold.py
+    .venv/bin/python benchmarks/open_class_threshold.py --record-only   # record from the JSON
 
-Writes ``benchmarks/results/open_class_threshold.json``.
+Writes ``benchmarks/results/open_class_threshold.json`` and
+``docs/benchmarks/open_class_threshold.md``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import time
 import warnings
 from pathlib import Path
 
+import benchrecord as br
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 THRESHOLDS = (-6.5, -6.0, -5.5, -5.0, -4.5, -4.0)
+NAME = "open_class_threshold"
+RESULT = ROOT / "benchmarks/results/open_class_threshold.json"
+
+
+def write_record(result: dict, path: Path | None = None) -> Path:
+    """docs/benchmarks/open_class_threshold.md from the JSON."""
+    mean, spread = result["mean"], result["seed_range"]
+    seeds = ", ".join(str(r["seed"]) for r in result["per_seed"])
+    protocol = [
+        f"Composition-grouped out-of-fold log10 sigma of the open recipe's composition members "
+        f"on the {result['rows']} Li rows of `training_v2` (`open_recipe.grouped_oof_predictions`,"
+        f" fold seeds {seeds}; superionic prevalence {br.fmt(result['prevalence'])}). Balanced "
+        "accuracy at 1e-4 S/cm of each rule, mean over the seeds (range in brackets). The "
+        "OBELiX test split is not read.",
+    ]
+    rules = [
+        ("Platt p >= 0.5 (the recipe's rule)", "platt_p_0.5"),
+        ("Platt p >= prevalence", "platt_p_prevalence"),
+    ]
+    rules += [(f"log10 sigma >= {t}", f"log10>={t}") for t in THRESHOLDS]
+    body = br.table(
+        ["rule", "balanced acc", "seed range"],
+        [[label, br.fmt(mean[key]), br.fmt(spread[key])] for label, key in rules if key in mean],
+    )
+    body += [
+        "",
+        f"ROC-AUC of the out-of-fold log10 sigma: {br.fmt(mean['auc'])}; the Platt map "
+        f"crosses p = 0.5 at log10 sigma = {br.fmt(mean['platt_crossing_log10'], 2)} "
+        f"(seed range {br.fmt(spread['platt_crossing_log10'], 2)}).",
+    ]
+    return br.write_record(
+        NAME,
+        "Open recipe: class threshold on log10 sigma",
+        result,
+        RESULT,
+        protocol,
+        body,
+        path=path,
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--n-jobs", type=int, default=2)
-    parser.add_argument(
-        "--out", type=Path, default=ROOT / "benchmarks/results/open_class_threshold.json"
-    )
+    parser.add_argument("--out", type=Path, default=RESULT)
+    br.add_record_options(parser, NAME)
     args = parser.parse_args()
+    if args.record_only:
+        print(f"wrote {write_record(br.read_json(args.out), args.record)}")
+        return
     warnings.simplefilter("ignore")
 
     from sklearn.metrics import balanced_accuracy_score, roc_auc_score
 
-    from sse_flows.data.writers import write_text_atomic
     from sse_flows.models.open_recipe import (
         fit_platt,
         grouped_oof_predictions,
@@ -84,10 +125,10 @@ def main() -> None:
         "per_seed": per_seed,
         "mean": mean,
         "seed_range": spread,
-        "date": time.strftime("%Y-%m-%d"),
+        **br.run_info(),
     }
-    write_text_atomic(args.out, json.dumps(result, indent=2) + "\n")
-    print(f"wrote {args.out}")
+    br.write_json(args.out, result)
+    print(f"wrote {args.out} and {write_record(result, args.record)}")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 Usage::
 
     python benchmarks/open_model_study.py [--n-jobs 2] [--seeds 0,1,2]
+    python benchmarks/open_model_study.py --record-only   # the record from the JSON
 
 Every variant is scored on the same stratified group 5-fold splits over composition clusters
 (:func:`sse_flows.models.open_recipe.grouped_folds`), repeated for each fold seed (default
@@ -18,7 +19,7 @@ the composition features.
 
 ``../shared/data/raw/obelix/test.csv`` is never read (nor any conductivity outside
 training_v2). Writes
-``benchmarks/results/open_model_study.json``.
+``benchmarks/results/open_model_study.json`` and ``docs/benchmarks/open_model_study.md``.
 """
 
 from __future__ import annotations
@@ -29,11 +30,60 @@ import re
 import tempfile
 from pathlib import Path
 
+import benchrecord as br
 import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT.parent / "shared" / "data" / "raw"
+NAME = "open_model_study"
+RESULT = ROOT / "benchmarks/results/open_model_study.json"
+SUBSET_COLUMNS = (
+    "rows with a space group",
+    "rows without a space group",
+    "rows with a CIF",
+    "rows without a CIF",
+)
+
+
+def write_record(result: dict, path: Path | None = None) -> Path:
+    """docs/benchmarks/open_model_study.md from the JSON."""
+    protocol = [
+        f"{result['n_rows']} rows of `training_v2` (Li and Na), {result['protocol']}. "
+        f"{result['rows_with_space_group']} rows have an OBELiX space group and lattice hint, "
+        f"{result['rows_with_cif']} an OBELiX train CIF. Ensembles are means of their "
+        "members' out-of-fold predictions. A variant named `@li` trains on the Li rows of "
+        "each training fold only. The OBELiX test split is never read.",
+    ]
+    header = [
+        "variant",
+        "MAE (seed std)",
+        "Spearman",
+        "balanced acc",
+        "ROC-AUC",
+        *(f"MAE, {c}" for c in SUBSET_COLUMNS),
+        "Li rows: MAE / AUC",
+    ]
+    rows = []
+    for name, scores in result["variants"].items():
+        a, li = scores["all rows"], scores.get("Li rows")
+        rows.append(
+            [
+                name.replace("|", "/"),
+                f"{br.fmt(a['mae'])} ({br.fmt(a['mae_seed_std'])})",
+                br.fmt(a["spearman"]),
+                br.fmt(a["balanced_acc"]),
+                br.fmt(a["auc"]),
+                *(br.fmt(scores[c]["mae"]) if c in scores else "-" for c in SUBSET_COLUMNS),
+                f"{br.fmt(li['mae'])} / {br.fmt(li['auc'])}" if li else "-",
+            ]
+        )
+    body = br.table(header, rows)
+    return br.write_record(
+        NAME, "Open recipe: grouped-CV study of the regressors", result, RESULT, protocol, body,
+        path=path,
+    )  # fmt: skip
+
 
 #: The open recipe's members before this study (the base every variant modifies).
 GB = {"n_estimators": 200, "max_depth": 4, "learning_rate": 0.05, "subsample": 0.8,
@@ -367,10 +417,12 @@ def main() -> None:
         default=str(Path(tempfile.gettempdir()) / "open_model_study_oof.npz"),
         help="out-of-fold predictions cache (variants already there are not refitted)",
     )
-    parser.add_argument(
-        "--out", type=Path, default=ROOT / "benchmarks/results/open_model_study.json"
-    )
+    parser.add_argument("--out", type=Path, default=RESULT)
+    br.add_record_options(parser, NAME)
     args = parser.parse_args()
+    if args.record_only:
+        print(f"wrote {write_record(br.read_json(args.out), args.record)}")
+        return
 
     from joblib import Parallel, delayed
 
@@ -472,14 +524,16 @@ def main() -> None:
         "rows_with_space_group": int(subsets["rows with a space group"].sum()),
         "rows_with_cif": int(subsets["rows with a CIF"].sum()),
         "variants": {name: score(name) for name in oof},
+        **br.run_info(),
     }
     old = json.loads(args.out.read_text()) if args.out.is_file() and args.only else {}
     if old:
         old["variants"].update(report["variants"])
         report = {**old, **{k: v for k, v in report.items() if k != "variants"},
                   "variants": old["variants"]}  # fmt: skip
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1) + "\n")
+    br.write_json(args.out, report)
+    if args.out == RESULT:
+        print(f"wrote {write_record(report, args.record)}")
     print(
         f"{'variant':60s} {'MAE':>6s} {'rho':>6s} {'bACC':>6s} {'AUC':>6s} | sg/no sg, cif/no cif"
         " | Li rows: MAE, AUC"

@@ -4,6 +4,7 @@ Usage::
 
     nice -n 15 .venv/bin/python benchmarks/structure_stage.py            # geometry only
     nice -n 15 .venv/bin/python benchmarks/structure_stage.py --bvse     # + bvlain, test CIFs
+    .venv/bin/python benchmarks/structure_stage.py --record-only   # the record from the JSON
 
 The geometry run takes about a minute (most of it training the open model); ``--bvse``
 adds about 45 minutes of one core (bvlain's results are kept in ``--bvse-cache``, a file
@@ -42,7 +43,7 @@ And on the authors' nine AIMD materials (``raw/kang2023/aimd``, packaged cells i
 800-1700 K from the authors' stored analyses (pymatgen ``fit_arrhenius``, all nine) and
 against this package's Ea where its analysis fits one (four materials).
 
-Writes ``benchmarks/results/structure_stage.json``.
+Writes ``benchmarks/results/structure_stage.json`` and ``docs/benchmarks/structure_stage.md``.
 """
 
 from __future__ import annotations
@@ -57,9 +58,12 @@ import time
 import warnings
 from pathlib import Path
 
+import benchrecord as br
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+NAME = "structure_stage"
+RESULT = ROOT / "benchmarks" / "results" / "structure_stage.json"
 AIMD_IDS = (
     "mp-532413", "mp-1222492", "mp-676361", "mp-29410", "mp-1106183",
     "mp-1195055", "mp-557892", "mp-1222404", "mp-19896",
@@ -353,6 +357,141 @@ def _timing(seconds: list[float]) -> dict:
 
 
 # ----------------------------------------------------------------------------- main
+def _ms(timing: dict) -> str:
+    return (
+        f"median {timing['median_s'] * 1e3:.1f} ms, 95th percentile {timing['p95_s'] * 1e3:.1f} "
+        f"ms, largest {timing['max_s'] * 1e3:.1f} ms, total {timing['total_s']:.2f} s "
+        f"({timing['n']} structures)"
+    )
+
+
+def write_record(result: dict, path: Path | None = None) -> Path:
+    """docs/benchmarks/structure_stage.md from the JSON."""
+    sc, beyond = result["scores"], result["beyond_model_train"]
+    model_row = "open model (formula only)"
+    names = [n for n in sc["train"] if n != model_row]
+    tr, te = result["train_cifs"], result["test_cifs"]
+    protocol = [
+        f"OBELiX CIFs (CC BY 4.0): {tr['n_cifs']} train ({tr['n_failed']} without a Li site), "
+        f"{te['n_cifs']} test; {sc['disorder']['n_disordered']} of the described CIFs are "
+        f"disordered and {sc['disorder']['n_ordered']} ordered. Label: "
+        f"{result['settings']['label']}. Spearman {result['settings']['spearman']}. AUC is "
+        "oriented by the train direction (`low`: low values mark conductors, AUC = 1 - raw), "
+        "fixed on train and applied to test. Model: "
+        f"{result['model']['what']}; on test rows {result['model']['test']}; on train rows "
+        f"{result['model']['train']}. Beyond the model: logistic regression of the label with "
+        "the model's calibrated log-odds as an offset plus one standardized descriptor, on "
+        "composition-grouped 5-fold CV of the train rows, with a bootstrap 90 % interval of "
+        f"the coefficient; rule: {beyond['rule']}. Test LOO: the same shift fitted on the "
+        "test rows (leave-one-out, exploratory). AIMD: Spearman against the Arrhenius Ea of "
+        "the authors' nine AIMD materials (their stored analyses) and of this package's "
+        "analysis where it fits one.",
+    ]
+
+    def oriented(name: str, auc: float | None) -> float | None:
+        if auc is None:
+            return None
+        return 1.0 - auc if sc["train"][name]["auc"] < 0.5 else auc
+
+    model_auc = beyond["descriptors"][names[0]]["auc_model"]
+    loo = result.get("test_exploratory_loo", {})
+    test_auc_model = loo[names[0]]["auc_model"] if loo else None
+    header = [
+        "descriptor",
+        "direction",
+        "train: Spearman / AUC",
+        "test: Spearman / AUC",
+        "ordered CIFs: AUC",
+        "Spearman with model residual, train",
+        f"train grouped-CV AUC, model + descriptor (model {br.fmt(model_auc)})",
+        "shift per sd, train [90 %]",
+        f"test, shift fitted on test (LOO) AUC (model {br.fmt(test_auc_model)})",
+        "AIMD Ea Spearman (authors' fit)",
+        "AIMD Ea Spearman (package fit)",
+    ]
+    rows = []
+    aimd = result.get("aimd", {}).get("scores", {})
+    for n in names:
+        a, b = sc["train"][n], sc["test"][n]
+        d = beyond["descriptors"][n]
+        lo, hi = d["coef_90ci"]
+        am = aimd.get(n, {})
+        rows.append(
+            [
+                f"`{n}`",
+                "low" if a["auc"] < 0.5 else "high",
+                f"{br.fmt(a['spearman'], 2)} / {br.fmt(oriented(n, a['auc']), 2)}",
+                f"{br.fmt(b['spearman'], 2)} / {br.fmt(oriented(n, b['auc']), 2)}",
+                br.fmt(oriented(n, sc["ordered CIFs, train+test"][n]["auc"]), 2),
+                br.fmt(a["spearman_with_model_residual"], 2),
+                br.fmt(d["auc_model_plus_shift_grouped_cv"]),
+                f"{d['coef_per_sd']:+.2f} [{lo:+.2f}, {hi:+.2f}]",
+                br.fmt(loo.get(n, {}).get("auc_model_plus_shift_loo")),
+                f"{br.fmt(am.get('spearman_vs_ea_authors_fit'), 2)} ({am.get('n_authors_fit')})",
+                f"{br.fmt(am.get('spearman_vs_ea_package'), 2)} ({am.get('n_package')})",
+            ]
+        )
+    a, b = sc["train"][model_row], sc["test"][model_row]
+    rows.append(
+        ["open model, formula only", "high",
+         f"{br.fmt(a['spearman'], 2)} / {br.fmt(a['auc'], 2)} (grouped OOF)",
+         f"{br.fmt(b['spearman'], 2)} / {br.fmt(b['auc'], 2)}", *[""] * 7]
+    )  # fmt: skip
+    stored = result["model"].get("stored_structure_branch_test_rows_with_cif")
+    if stored:
+        rows.append(
+            ["open model, structure branch with the test CIF (`obelix_benchmark.json`)", "", "",
+             f"{br.fmt(stored['spearman'], 2)} / {br.fmt(stored['auc'], 2)}", *[""] * 7]
+        )  # fmt: skip
+    bv = result.get("bvse_test")
+    if bv:
+        for n, b in bv["scores"].items():
+            auc = 1.0 - b["auc"] if b["auc"] < 0.5 else b["auc"]
+            rows.append(
+                [f"bvlain `{n}` (test only)", "low" if b["auc"] < 0.5 else "high", "",
+                 f"{br.fmt(b['spearman'], 2)} / {br.fmt(auc, 2)}", "",
+                 f"{br.fmt(b['spearman_with_model_residual'], 2)} (test)", "", "",
+                 br.fmt(b.get("exploratory_loo", {}).get("auc_model_plus_shift_loo")), "", ""]
+            )  # fmt: skip
+    body = br.table(header, rows)
+    once, dec, dis = result["test_once"], result["decision"], sc["disorder"]
+    body += [
+        "",
+        f"* Kept on train by the rule: {', '.join(dec['kept_on_train']) or 'none'}; kept and "
+        f"raising the test AUC: {', '.join(dec['kept_and_raising_test_auc']) or 'none'}. "
+        f"Packaged `structure_score`: {dec['structure_score']}.",
+        "* Test rows scored once: model AUC "
+        f"{br.fmt(once['auc_model'])}, model + `structure_score` "
+        f"{br.fmt(once['auc_model_plus_structure_score'])}"
+        + "".join(
+            f", model + `{k[len('auc_model_plus_') :]}` {br.fmt(v)}"
+            for k, v in once.items()
+            if k.startswith("auc_model_plus_") and k != "auc_model_plus_structure_score"
+        )
+        + ".",
+        f"* Disorder: superionic fraction {br.fmt(dis['superionic_fraction_disordered'], 2)} of "
+        f"{dis['n_disordered']} disordered CIFs, "
+        f"{br.fmt(dis['superionic_fraction_ordered'], 2)} of {dis['n_ordered']} ordered; AUC "
+        f"of the disordered flag {br.fmt(dis['auc_of_disordered_flag'], 2)}.",
+        f"* Timing, descriptors: train {_ms(tr['timing_descriptors'])}; test "
+        f"{_ms(te['timing_descriptors'])}; AIMD cells {_ms(result['aimd']['timing'])}. "
+        f"Reading the CIFs: train {_ms(tr['timing_cif_read'])}.",
+    ]
+    if bv:
+        e3, t = bv["e3d_below_0.5eV"], bv["timing"]
+        body += [
+            f"* bvlain ({bv['settings']}): median {t['median_s']:.1f} s, 95th percentile "
+            f"{t['p95_s']:.0f} s, largest {t['max_s']:.0f} s, total {t['total_s'] / 60:.0f} min "
+            f"for {t['n']} test CIFs, {len(bv['failed'])} failed. E_3D < 0.5 eV keeps {e3['n']} "
+            f"with {e3['n_superionic']} superionic (base rate {br.fmt(e3['base_rate'], 2)}); "
+            f"{e3['n_with_model_p_ge_0.5']} of them have model p >= 0.5.",
+        ]
+    return br.write_record(
+        NAME, "Structure stage: descriptors against experiment and the model", result, RESULT,
+        protocol, body, path=path,
+    )  # fmt: skip
+
+
 def main() -> None:  # noqa: C901 - a linear script
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--raw", type=Path, default=ROOT.parent / "shared" / "data" / "raw")
@@ -361,10 +500,12 @@ def main() -> None:  # noqa: C901 - a linear script
     parser.add_argument(
         "--bvse-cache", type=Path, default=Path(tempfile.gettempdir()) / "bvse_obelix_test.json"
     )
-    parser.add_argument(
-        "--out", type=Path, default=ROOT / "benchmarks" / "results" / "structure_stage.json"
-    )
+    parser.add_argument("--out", type=Path, default=RESULT)
+    br.add_record_options(parser, NAME)
     args = parser.parse_args()
+    if args.record_only:
+        print(f"wrote {write_record(br.read_json(args.out), args.record)}")
+        return
 
     from scipy.stats import spearmanr
     from sklearn.metrics import roc_auc_score
@@ -628,10 +769,12 @@ def main() -> None:  # noqa: C901 - a linear script
             },
             "timing": _timing([r["bvse_s"] for r in bvse.values() if "bvse_s" in r]),
         }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1, default=float) + "\n")
+    report.update(br.run_info())
+    br.write_json(args.out, report)
     print(json.dumps({k: report[k] for k in ("scores", "beyond_model_train", "test_once")},
                      indent=1, default=float))  # fmt: skip
+    if args.out == RESULT:
+        print(f"wrote {write_record(report, args.record)}")
 
 
 if __name__ == "__main__":
