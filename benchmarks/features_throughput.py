@@ -2,11 +2,14 @@
 
     .venv/bin/python benchmarks/features_throughput.py            # 20,000 MP formulas
     .venv/bin/python benchmarks/features_throughput.py --n 2000 --matminer-n 500
+    .venv/bin/python benchmarks/features_throughput.py --record-only   # record from the JSON
 
 Both run single-process on MP 2019 cell formulas (every Li formula of the snapshot, then
 other formulas, deterministic order). matminer can be timed on the first
 ``--matminer-n`` of them; its rate is then extrapolated and the output says so. The
-features of the formulas matminer saw are compared (max abs difference).
+features of the formulas matminer saw are compared (max abs difference). A run with the
+defaults writes ``benchmarks/results/features_throughput.json`` and
+``docs/benchmarks/features_throughput.md``.
 """
 
 from __future__ import annotations
@@ -14,8 +17,42 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 
+import benchrecord as br
 import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+NAME = "features_throughput"
+RESULT = ROOT / "benchmarks/results/features_throughput.json"
+
+
+def write_record(result: dict, path: Path | None = None) -> Path:
+    """docs/benchmarks/features_throughput.md from the JSON."""
+    protocol = [
+        f"{result['n_formulas']:,} MP 2019 cell formulas (every distinct Li formula of the "
+        f"snapshot, then other MP formulas, seed {result.get('seed', 0)}), featurized "
+        "single-process by `sse_flows.features.featurize_formulas` and by matminer's "
+        f"`MultipleFeaturizer` (n_jobs=1) on the first {result['n_matminer']:,} of them, "
+        "parsing included. The element table is built once per process (timed apart).",
+    ]
+    rows = [
+        ["`featurize_formulas` (vectorized)", f"{br.fmt(result['ours_s'], 2)} s (+"
+         f"{br.fmt(result['ours_setup_s'], 1)} s element table)",
+         f"{result['ours_formulas_per_s']:,.0f}"],
+        [f"matminer `MultipleFeaturizer` ({result['n_matminer']:,} formulas)",
+         f"{br.fmt(result['matminer_s'], 1)} s", f"{result['matminer_formulas_per_s']:,.0f}"],
+        ["**ratio**", "", f"**{result['ratio']:.1f}x** (target >= {result['target_ratio']}x)"],
+    ]  # fmt: skip
+    body = br.table(["", "time", "formulas/s"], rows)
+    body += [
+        "",
+        f"Largest |ours - matminer| over the {result['n_matminer']:,} formulas: "
+        f"{result['max_abs_difference']:.1e}; same NaN pattern: "
+        f"{'not recorded' if result['same_nan_pattern'] is None else result['same_nan_pattern']}.",
+    ]
+    return br.write_record(NAME, "Features: vectorized Magpie against matminer", result, RESULT,
+                           protocol, body, path=path)  # fmt: skip
 
 
 def main() -> None:
@@ -26,7 +63,12 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="last line: one JSON object")
+    parser.add_argument("--out", type=Path, default=RESULT)
+    br.add_record_options(parser, NAME)
     args = parser.parse_args()
+    if args.record_only:
+        print(f"wrote {write_record(br.read_json(args.out), args.record)}")
+        return
 
     from sse_flows.features import featurize_formulas, featurize_with_matminer
     from sse_flows.features.element_table import get_element_table
@@ -71,6 +113,8 @@ def main() -> None:
         "ratio": round(rate_ours / rate_matminer, 1),
         "max_abs_difference": max_diff,
         "same_nan_pattern": same_nan,
+        "seed": args.seed,
+        "target_ratio": 20,
     }
     print(f"formulas: {len(formulas)} MP 2019 cell formulas ({len(errors)} invalid, skipped)")
     print(
@@ -87,6 +131,10 @@ def main() -> None:
         f"max |ours - matminer| over the {len(valid)} formulas: {max_diff:.2e}, "
         f"same NaN pattern: {same_nan}"
     )
+    if args.n == 20_000 and args.matminer_n is None and args.seed == 0:  # the recorded run
+        result.update(br.run_info())
+        br.write_json(args.out, result)
+        write_record(result, args.record)
     if args.json:
         print(json.dumps(result))
 
