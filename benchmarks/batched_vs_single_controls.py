@@ -12,7 +12,10 @@ Usage::
 
     .venv/bin/python benchmarks/batched_vs_single_controls.py --engine chgnet
 
-Writes ``benchmarks/results/batched_vs_single_controls_<engine>.json``.
+    .venv/bin/python benchmarks/batched_vs_single_controls.py --record-only  # from the JSON
+
+Writes ``benchmarks/results/batched_vs_single_controls_<engine>.json`` and the record
+``docs/benchmarks/batched_vs_single_controls.md``.
 """
 
 from __future__ import annotations
@@ -26,6 +29,9 @@ import time
 import warnings
 from pathlib import Path
 
+import md_records
+
+NAME = "batched_vs_single_controls"
 ROOT = Path(__file__).resolve().parents[1]
 CONTROLS = ("Li10GeP2S12", "Li3PO4")
 
@@ -47,6 +53,38 @@ def _summary(doc) -> dict:
     }
 
 
+def record(result: dict, result_path: Path) -> str:
+    """The Markdown record of a result: per control and engine, what the ranking reads."""
+    fmt = md_records.fmt
+    rows = []
+    for formula, control in result["controls"].items():
+        for key, engine in (("batched", "batched"), ("one_structure", "one-structure")):
+            s = control[key]
+            low, high = s["sigma_rt_interval"] or (None, None)
+            sigma = (f"{s['sigma_rt_S_cm']:.2g} [{fmt(low, '.1e')}, {fmt(high, '.1e')}]"
+                     if s["sigma_rt_S_cm"] is not None else f"< {fmt(high, '.3g')}")
+            temps = [f"{float(t):g} K: {fmt(v['D_cm2_s'], '.1e')} +- {fmt(v['D_err'], '.1e')} "
+                     f"({v['li_hops']} hops)" for t, v in s["temperatures"].items()]
+            z = ("; ".join(f"{float(t):g} K: {v:+.2f}" for t, v in control["z_D"].items())
+                 if key == "batched" else "")
+            rows.append([formula, engine, s["verdict"], sigma,
+                         "-" if s["ea_eV"] is None else f"{s['ea_eV']:.2f} +- {s['ea_err_eV']:.2f}",
+                         "; ".join(temps), z])
+    return "\n".join([
+        md_records.header(NAME, "Batched against one-structure MD on the controls",
+                          [result_path],
+                          {"date": result["date"],
+                           "machine": result.get("machine", f"{result['device']}"),
+                           "engine": result["engine"], "protocol": result["protocol"],
+                           "wall time": f"batched {result['batched_s']:.0f} s, one-by-one "
+                                        f"{result['one_by_one_s']:.0f} s (relaxations "
+                                        "included)"}),
+        "z of D: the difference of the two engines' D over their combined standard error.", "",
+        md_records.table(["control", "engine", "verdict", "sigma_RT (S/cm) [95 % interval]",
+                          "Ea (eV)", "D (cm2/s) per temperature", "z of D"], rows),
+    ])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engine", default="chgnet", choices=["chgnet", "sevennet"])
@@ -55,8 +93,13 @@ def main() -> None:
                         help="cap the production per temperature (a quick check; default: "
                         "the demo protocol's 2,500)")
     parser.add_argument("--out", type=Path, default=None)
+    md_records.add_record_arguments(parser, NAME)
     args = parser.parse_args()
     warnings.simplefilter("ignore")
+    out = args.out or ROOT / f"benchmarks/results/batched_vs_single_controls_{args.engine}.json"
+    if args.record_only:
+        print(f"wrote {md_records.write(NAME, record(md_records.load(out), out), args.record)}")
+        return
 
     from sse_flows.md.forcefield import run_forcefield_md
     from sse_flows.md.pool import run_pool_md
@@ -74,7 +117,8 @@ def main() -> None:
     structures = [library.find(None, formula).structure for formula in CONTROLS]
     result: dict = {"engine": args.engine, "device": args.device,
                     "protocol": protocol.describe(args.engine),
-                    "date": time.strftime("%Y-%m-%d"), "controls": {}}
+                    "date": time.strftime("%Y-%m-%d"), "machine": md_records.machine(),
+                    "controls": {}}
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         pooled = run_pool_md(structures, protocol, Path(tmp) / "pool", labels=CONTROLS,
@@ -99,9 +143,8 @@ def main() -> None:
         print(f"{formula}: verdict batched {batched['verdict']} / one-structure "
               f"{reference['verdict']}; sigma_RT {batched['sigma_rt_S_cm']} / "
               f"{reference['sigma_rt_S_cm']}; z(D) {z}")
-    out = args.out or ROOT / f"benchmarks/results/batched_vs_single_controls_{args.engine}.json"
     out.write_text(json.dumps(result, indent=2))
-    print(f"wrote {out}")
+    print(f"wrote {out} and {md_records.write(NAME, record(result, out), args.record)}")
 
 
 if __name__ == "__main__":

@@ -3,64 +3,95 @@
 For each run: the framework elements' drift-corrected MSD at half and at the end of the
 60 ps (polyanion ligands moved with their group), the element that decides, the state
 (plateau / creeping / melted / rearranged), the verdict, and the largest polyanion
-rotation (information only). Writes the table into docs/md.md between its markers.
+rotation (information only). Writes ``benchmarks/results/framework_calibration.json`` and
+its record ``docs/benchmarks/framework_calibration.md``.
 
     python benchmarks/framework_calibration.py
+    python benchmarks/framework_calibration.py --record-only   # the record from the JSON
 """
 
 from __future__ import annotations
 
-import re
+import argparse
+import json
 import sys
 import time
 from pathlib import Path
 
+import md_records
+
 ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT.parent / "shared" / "data" / "raw" / "kang2023" / "aimd"
-DOC = ROOT / "docs" / "md.md"
-BEGIN, END = "<!-- calibration:begin -->", "<!-- calibration:end -->"
+NAME = "framework_calibration"
+RESULT = ROOT / "benchmarks" / "results" / f"{NAME}.json"
 
 
-def rows() -> list[str]:
-    """One markdown row per AIMD run."""
+def measure() -> dict:
+    """The stability verdict of every AIMD run."""
     from sse_flows.analysis import load_runs
     from sse_flows.analysis.stability import _SEVERITY, framework_stability
 
-    lines = [
-        "| material | T (K) | atoms | framework MSD half -> end (A^2) | deciding element: "
-        "half -> end (A^2) | state | verdict | polyanion rotation (max) |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
+    rows = []
+    start = time.perf_counter()
     for folder in sorted(RAW.iterdir()):
         for run in load_runs([folder]):
             verdict = framework_stability(run)
             worst = max(verdict.species, key=lambda s: (_SEVERITY[s.state], s.msd_end_A2))
             rotation = verdict.rotation
-            lines.append(
-                f"| {run.initial_structure.composition.reduced_formula} ({folder.name}) | "
-                f"{run.temperature_K:.0f} | {run.n_sites} | "
-                f"{verdict.framework_msd_half_A2:.2f} -> {verdict.framework_msd_end_A2:.2f} | "
-                f"{worst.element}: {worst.msd_half_A2:.2f} -> {worst.msd_end_A2:.2f} | "
-                f"{verdict.state} | {'stable' if verdict.stable else '**unstable**'} | "
-                + (f"{rotation['centre']}: {rotation['max_deg']:.0f} deg" if rotation else "-")
-                + " |"
-            )
-    return lines
+            rows.append({
+                "material": folder.name,
+                "formula": run.initial_structure.composition.reduced_formula,
+                "T": run.temperature_K, "n_atoms": run.n_sites,
+                "framework_msd_half_A2": verdict.framework_msd_half_A2,
+                "framework_msd_end_A2": verdict.framework_msd_end_A2,
+                "deciding_element": worst.element, "element_msd_half_A2": worst.msd_half_A2,
+                "element_msd_end_A2": worst.msd_end_A2, "state": verdict.state,
+                "stable": verdict.stable,
+                "rotation_centre": rotation["centre"] if rotation else None,
+                "rotation_max_deg": rotation["max_deg"] if rotation else None,
+            })
+    return {"benchmark": NAME, "date": time.strftime("%Y-%m-%d"),
+            "machine": md_records.machine(), "wall_s": time.perf_counter() - start,
+            "data": "Kang et al. 2023 VASP AIMD, 9 materials x 800/1100/1400/1700 K, 60 ps each",
+            "rows": rows}
+
+
+def record(result: dict) -> str:
+    """The Markdown record of a result."""
+    rows = [[f"{r['formula']} ({r['material']})", f"{r['T']:.0f}", r["n_atoms"],
+             f"{r['framework_msd_half_A2']:.2f} -> {r['framework_msd_end_A2']:.2f}",
+             f"{r['deciding_element']}: {r['element_msd_half_A2']:.2f} -> "
+             f"{r['element_msd_end_A2']:.2f}",
+             r["state"], "stable" if r["stable"] else "**unstable**",
+             f"{r['rotation_centre']}: {r['rotation_max_deg']:.0f} deg"
+             if r["rotation_centre"] else "-"] for r in result["rows"]]
+    unstable = sum(not r["stable"] for r in result["rows"])
+    facts = {"date": result["date"], "machine": result.get("machine"), "data": result["data"]}
+    if "wall_s" in result:
+        facts["wall time"] = f"{result['wall_s']:.0f} s"
+    return "\n".join([
+        md_records.header(NAME, "Host-framework stability on the authors' AIMD runs", [RESULT],
+                          facts),
+        md_records.transcribed_note(result),
+        f"{unstable} of {len(result['rows'])} runs unstable (melted or rearranged).", "",
+        md_records.table(["material", "T (K)", "atoms", "framework MSD half -> end (A^2)",
+                          "deciding element: half -> end (A^2)", "state", "verdict",
+                          "polyanion rotation (max)"], rows),
+    ])
 
 
 def main() -> int:
-    table = "\n".join(rows())
-    block = (
-        f"{BEGIN}\n_Generated by `python benchmarks/framework_calibration.py` on "
-        f"{time.strftime('%Y-%m-%d')}._\n\n{table}\n{END}"
-    )
-    text = DOC.read_text()
-    if BEGIN in text:
-        text = re.sub(re.escape(BEGIN) + ".*?" + re.escape(END), lambda _: block, text, flags=re.S)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=RESULT)
+    md_records.add_record_arguments(parser, NAME)
+    args = parser.parse_args()
+    if args.record_only:
+        result = md_records.load(args.out)
     else:
-        text += "\n" + block + "\n"
-    DOC.write_text(text)
-    print(table)
+        result = measure()
+        args.out.write_text(json.dumps(result, indent=1))
+        print(f"wrote {args.out}")
+    print(f"wrote {md_records.write(NAME, record(result), args.record)}")
     return 0
 
 

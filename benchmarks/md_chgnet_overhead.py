@@ -16,18 +16,27 @@ Usage::
     .venv/bin/python benchmarks/md_chgnet_overhead.py --device cpu --steps 50
     .venv/bin/python benchmarks/md_chgnet_overhead.py --device cuda --steps 500 --min-length 10
 
-Prints steps/s of each and the ratio; the target is an overhead <= 5 %.
+    .venv/bin/python benchmarks/md_chgnet_overhead.py --record-only   # from the JSON
+
+Prints steps/s of each and the ratio (the target is an overhead <= 5 %), adds both rows to
+``benchmarks/results/md_chgnet_overhead.json`` (replacing the rows of the same cell, engine
+and device) and writes its record ``docs/benchmarks/md_chgnet_overhead.md``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 import time
 import warnings
 from pathlib import Path
 
+import md_records
 import numpy as np
+
+NAME = "md_chgnet_overhead"
+RESULT = md_records.RESULTS / f"{NAME}.json"
 
 
 class CalculatorTimer:
@@ -93,6 +102,56 @@ def ours(supercell, calculator, temperature: float, steps: int, interval: int, s
     return time.perf_counter() - start, path
 
 
+def _rate(row: dict) -> str:
+    rate = row["steps_per_s"]
+    return f"{rate[0]:g}-{rate[1]:g}" if isinstance(rate, list) else f"{rate:.1f}"
+
+
+def record(result: dict, result_path: Path = RESULT) -> str:
+    """The Markdown record of a result: steps/s per engine, cell and loop."""
+    rows = []
+    for r in result["rows"]:
+        rate = r["steps_per_s"]
+        mean = sum(rate) / len(rate) if isinstance(rate, list) else rate
+        rows.append([r["engine"], r["cell"], r["n_atoms"], r["loop"], r.get("calculator", "-"),
+                     r.get("threads", "-"), _rate(r), f"{round(r['n_atoms'] * mean, -1):.0f}"])
+    lines = [
+        md_records.header(NAME, "Force-field MD speed: steps per second", [result_path],
+                          {"date": result["date"], "machine": result["machine"],
+                           "protocol": result["protocol"]}),
+        md_records.transcribed_note(result),
+        "Loops: `bare ASE` is ASE's Bussi integrator with the calculator (`-`: not "
+        "recorded); `chunk` is "
+        "`sse_flows.md.forcefield.run_production_chunk` (Bussi, writing frames). Calculator: "
+        "`full` computes energy, forces, stress (and CHGNet's magmoms); `forces_only` skips "
+        "CHGNet's stress, the MD's setting.", "",
+        md_records.table(["engine", "cell", "atoms", "loop", "calculator", "torch threads",
+                          "steps/s", "atom-steps/s"], rows),
+    ]
+    if result.get("overhead"):
+        o = result["overhead"]
+        lines += ["", f"Overhead of the chunk over the bare loop (extra time outside the force "
+                  f"field / bare total): {100 * o['fraction']:+.1f} % (target <= 5 %)."]
+    return "\n".join(lines)
+
+
+def _save(result_path: Path, new_rows: list[dict], protocol: str, overhead: dict) -> dict:
+    """Add ``new_rows`` to the stored result, replacing rows of the same cell and engine."""
+    import time as _time
+
+    stored = md_records.load(result_path) if result_path.exists() else {"rows": []}
+    keys = {(r["engine"], r["cell"], r["device"]) for r in new_rows}
+    kept = [r for r in stored.get("rows", [])
+            if (r["engine"], r["cell"], r.get("device", "cpu")) not in keys
+            and not stored.get("transcribed_from")]
+    result = {"benchmark": NAME, "date": _time.strftime("%Y-%m-%d"),
+              "machine": md_records.machine(), "protocol": protocol,
+              "rows": kept + new_rows, "overhead": overhead}
+    result_path.parent.mkdir(parents=True, exist_ok=True)
+    result_path.write_text(json.dumps(result, indent=1))
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
@@ -106,7 +165,13 @@ def main() -> None:
     parser.add_argument("--temperature", type=float, default=1000.0)
     parser.add_argument("--threads", type=int, default=0,
                         help="torch CPU threads (0: torch's default)")
+    parser.add_argument("--out", type=Path, default=RESULT)
+    md_records.add_record_arguments(parser, NAME)
     args = parser.parse_args()
+    if args.record_only:
+        result = md_records.load(args.out)
+        print(f"wrote {md_records.write(NAME, record(result, args.out), args.record)}")
+        return
     warnings.filterwarnings("ignore")
     if args.threads:
         import torch
@@ -164,6 +229,15 @@ def main() -> None:
     print(f"wall-time ratio ours/bare (best of {args.repeats}): {ratio:.3f}")
     print(f"wrapper overhead (extra time outside the force field / bare total): "
           f"{100 * overhead:+.2f} % (target <= 5 %: {'PASS' if overhead <= 0.05 else 'FAIL'})")
+    cell = f"{supercell.composition.reduced_formula} {len(supercell)} atoms"
+    common = {"engine": "CHGNet", "cell": cell, "n_atoms": len(supercell),
+              "device": args.device, "calculator": "full", "threads": args.threads or "default"}
+    result = _save(args.out, [
+        {**common, "loop": "bare ASE", "steps_per_s": args.steps / bare},
+        {**common, "loop": "chunk", "steps_per_s": args.steps / mine},
+    ], f"{args.steps} NVT Bussi steps of 2 fs at {args.temperature:g} K, a frame every "
+       f"{args.interval} steps, best of {args.repeats}", {"fraction": overhead, "ratio": ratio})
+    print(f"wrote {args.out} and {md_records.write(NAME, record(result, args.out), args.record)}")
 
 
 if __name__ == "__main__":

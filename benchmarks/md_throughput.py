@@ -22,7 +22,10 @@ Usage::
     .venv/bin/python benchmarks/md_throughput.py --device cuda --sizes 1 8 64 256 \\
         --steps 50 --cells 2 2 2 --single-max 8   # 96-atom Li2O on a GPU
 
-Writes ``benchmarks/results/md_throughput.json`` (or ``--out``).
+    .venv/bin/python benchmarks/md_throughput.py --record-only  # the record from the JSON
+
+Writes ``benchmarks/results/md_throughput.json`` (or ``--out``) and its record
+``docs/benchmarks/md_throughput.md``.
 """
 
 from __future__ import annotations
@@ -36,7 +39,10 @@ import time
 import warnings
 from pathlib import Path
 
+import md_records
 import numpy as np
+
+NAME = "md_throughput"
 
 
 def _supercell(multiples: list[int]):
@@ -147,6 +153,39 @@ def save(args, rows: list[dict]) -> None:
     write_text_atomic(args.out, json.dumps(result, indent=2))
 
 
+def record(result: dict, result_path: Path | None = None) -> str:
+    """The Markdown record of a result: one row per batch size, in atom-steps/s."""
+    fmt = md_records.fmt
+    rows = []
+    for r in result["rows"]:
+        per_atom = r.get("peak_gpu_bytes_per_atom")
+        rows.append([
+            f"{r['structures']} x {r['atoms_each']}", f"{r['batched_atom_steps_per_s']:.1f}",
+            f"{r['one_pass_atom_steps_per_s']:.1f}", f"{r['one_by_one_atom_steps_per_s']:.1f}",
+            f"{r['ratio']:.2f}",
+            f"{r['paired_ratio_min']:.2f}-{r['paired_ratio_max']:.2f}",
+            f"{r['one_pass_ratio']:.2f}", fmt(per_atom / 1e6 if per_atom else None, ".2f")])
+    per_pass = result["rows"][0].get("structures_per_pass") if result["rows"] else None
+    return "\n".join([
+        md_records.header(NAME, "Batched against one-structure MD: throughput",
+                          [result_path or md_records.RESULTS / f"{NAME}.json"],
+                          {"date": result["date"], "machine": result.get("label"),
+                           "engine": result["engine"], "device": result["device"],
+                           "protocol": f"{result['structure']}, {result['steps']} timed steps "
+                                       f"of {result['thermostat']} NVT at 1000 K, "
+                                       f"{result['rows'][0]['repeats']} interleaved trials, "
+                                       "medians" if result["rows"] else None}),
+        md_records.transcribed_note(result),
+        "Atom-steps per second. Default: the batched engine with its default structures per "
+        f"forward pass ({per_pass or 'all'} on this device); one pass: every structure in one "
+        "forward pass; one-by-one: the one-structure engine's ASE calculator. Ratios are "
+        "batched over one-by-one; paired: trial k of each, run back to back.", "",
+        md_records.table(["structures x atoms", "batched (default)", "batched, one pass",
+                          "one-by-one", "ratio (default)", "paired ratios, min-max",
+                          "ratio (one pass)", "peak GPU MB/atom (one pass)"], rows),
+    ])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engine", default="sevennet", choices=["sevennet", "chgnet"])
@@ -163,7 +202,12 @@ def main() -> None:
     parser.add_argument("--label", default="cpu")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results"
                                               / "md_throughput.json"))
+    md_records.add_record_arguments(parser, NAME)
     args = parser.parse_args()
+    if args.record_only:
+        result = md_records.load(Path(args.out))
+        print(f"wrote {md_records.write(NAME, record(result, Path(args.out)), args.record)}")
+        return
 
     from sse_flows.md.batched import default_structures_per_pass, load_batched_potential
     from sse_flows.md.forcefield import load_calculator
@@ -225,7 +269,9 @@ def main() -> None:
                      f"({peak['bytes'] / (n * len(cell)) / 1e6:.2f} MB/atom)"
                      if peak.get("bytes") else ""), flush=True)
             save(args, rows)  # after each size (--sizes takes at least one)
-    print(f"wrote {args.out}")
+    result = md_records.load(Path(args.out))
+    print(f"wrote {args.out} and "
+          f"{md_records.write(NAME, record(result, Path(args.out)), args.record)}")
 
 
 if __name__ == "__main__":

@@ -47,8 +47,11 @@ pool engine's extend) and keeps the documents apart (``<id>_max<N>.json``, resul
 undetermined. An extended run continues in the same run folders, so its checkpoints replace
 the 2-ps ones there; the 2-ps documents stay in ``<id>.json``.
 
-Writes ``benchmarks/results/md_vs_experiment_<engine>.json`` and
-``docs/img/md_vs_experiment.png``.
+Writes ``benchmarks/results/md_vs_experiment_<engine>.json``,
+``docs/img/md_vs_experiment.png`` and the record ``docs/benchmarks/md_vs_experiment.md``
+(one section per stored result ``benchmarks/results/md_vs_experiment_*.json``, and the
+engine comparison at 1000 K of ``engine_softness_1000K.json``); ``--record-only`` rewrites
+the record from those JSONs without running anything.
 """
 
 from __future__ import annotations
@@ -62,9 +65,14 @@ import time
 import warnings
 from pathlib import Path
 
+import md_records
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+NAME = "md_vs_experiment"
+RESULTS = ROOT / "benchmarks" / "results"
+#: the engine comparison at 1000 K (``--protocol hot --md-only`` of both engines)
+SOFTNESS = RESULTS / "engine_softness_1000K.json"
 THRESHOLD = -4.0
 
 #: A disordered CIF whose ordered cell changes an atomic fraction by more than this is left
@@ -597,6 +605,104 @@ def markdown(result: dict) -> str:
     return "\n".join(lines)
 
 
+def result_paths() -> list[Path]:
+    """The stored results of this benchmark, the shorter runs before their extensions."""
+    return sorted(RESULTS.glob(f"{NAME}_*.json"), key=lambda p: (len(p.stem), p.stem))
+
+
+def _section_title(result: dict) -> str:
+    kind = ("disordered CIFs, ordered" if "disordered" in result["selection"]
+            else "ordered CIFs")
+    title = f"{result['engine']}, {kind}"
+    if result.get("extended"):
+        steps = result["extended"]["max_production_steps"]
+        title += (f", undetermined runs extended to {steps} steps "
+                  f"({steps * 2 / 1000:g} ps)")
+    return title
+
+
+def _figure(path: Path, result: dict) -> str | None:
+    name = result.get("figure") or f"{path.stem.replace('_' + result['engine'], '')}.png"
+    return name if (ROOT / "docs" / "img" / name).is_file() else None
+
+
+def softness_section(softness: dict, measured: dict[str, float]) -> str:
+    """The engines side by side at 1000 K (``engine_softness_1000K.json``)."""
+    fmt = md_records.fmt
+    by_id: dict[str, dict[str, dict]] = {}
+    for row in softness["rows"]:
+        by_id.setdefault(row["id"], {})[row["engine"]] = row
+    engines = sorted({row["engine"] for row in softness["rows"]})
+    rows = []
+    for mid, pair in sorted(by_id.items(), key=lambda kv: -measured.get(kv[0], -99)):
+        first = next(iter(pair.values()))
+        cells = [f"{first['formula']} ({mid})", fmt(measured.get(mid), ".1f")]
+        for key, spec in (("li_hops", "d"), ("D_cm2_s", ".1e"), ("steps_per_s", ".1f")):
+            cells.append(" / ".join(fmt(pair.get(e, {}).get(key), spec) for e in engines))
+        cells.append(" / ".join(", ".join(f"{el} {v:.2f}" for el, v in sorted(
+            pair.get(e, {}).get("host_msd_end_A2", {}).items())) or "-" for e in engines))
+        rows.append(cells)
+    names = " / ".join(engines)
+    return "\n".join([
+        f"## {names} at 1000 K", "",
+        f"- date: {softness['date']}; machine: {softness['device']}",
+        f"- protocol: {softness['benchmark']}",
+        "- commands: " + "; ".join(f"`{c}`" for c in softness["commands"]), "",
+        "One temperature gives no Arrhenius fit: this compares the engines, it does not "
+        "classify.", "",
+        md_records.table(["material (OBELiX id)", "measured log10 sigma",
+                          f"Li hops {names}", f"D (cm2/s) {names}", f"steps/s {names}",
+                          f"host MSD at the end (A2) {names}"], rows),
+    ])
+
+
+def record(results: dict[Path, dict], softness: dict | None = None) -> str:
+    """The Markdown record: one section per stored result, then the engine comparison."""
+    sources = [*results, *([SOFTNESS] if softness else [])]
+    dates = sorted({r["date"] for r in results.values()})
+    parts = [
+        md_records.header(NAME, "MD against experiment (OBELiX)", sources,
+                          {"dates": ", ".join(dates)}),
+        "Scoring: the MD's class is its point sigma_RT against 1e-4 S/cm; \"no diffusion\" "
+        "and \"not superionic\" count as below; \"undetermined\" has no MD class (the "
+        "strict row counts it, and a failed MD, as wrong). ML: the open recipe, held out "
+        "(test split: trained without it; train split: grouped out-of-fold). ML + MD: the "
+        "discovery ranking's rule. Measured upper bounds count as below 1e-4 S/cm.",
+    ]
+    measured: dict[str, float] = {}
+    for path, result in results.items():
+        for row in result["rows"]:
+            measured.setdefault(row["id"], row["measured_log10"])
+        figure = _figure(path, result)
+        parts += [
+            "", f"## {_section_title(result)}", "",
+            f"- source: `{path.relative_to(ROOT)}`",
+            f"- date: {result['date']}; machine: {result.get('machine', result['device'])}",
+            f"- protocol: {result['protocol']}",
+            f"- selection: {result['selection']} ({result['n_md_done']} of "
+            f"{result['n_selected']} with an MD document)",
+        ]
+        if result.get("ml_recipe"):
+            parts.append(f"- ML columns: {result['ml_recipe']}")
+        if result.get("extended"):
+            parts.append("- extended from the checkpoints of the 2-ps runs: "
+                         + ", ".join(result["extended"]["materials"])
+                         + " (the others keep their 2-ps documents)")
+        parts += ["", markdown(result)]
+        if figure:
+            parts += ["", f"![{_section_title(result)}](../img/{figure})"]
+    if softness:
+        parts += ["", softness_section(softness, measured)]
+    return "\n".join(parts)
+
+
+def write_record(path: Path | None = None) -> Path:
+    """Rewrite the record from every stored result."""
+    results = {p: json.loads(p.read_text()) for p in result_paths()}
+    softness = json.loads(SOFTNESS.read_text()) if SOFTNESS.is_file() else None
+    return md_records.write(NAME, record(results, softness), path)
+
+
 def plot(rows, path: Path, title: str = "OBELiX ordered CIFs") -> None:
     """Measured vs MD and ML log10 sigma_RT (MD bounds as down-triangles)."""
     import matplotlib
@@ -678,7 +784,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--plot", type=Path, default=None,
                         help="[docs/img/md_vs_experiment(_disordered).png]")
+    md_records.add_record_arguments(parser, NAME)
     args = parser.parse_args()
+    if args.record_only:
+        print(f"wrote {write_record(args.record)}")
+        return
 
     warnings.simplefilter("ignore")
     if args.rescore:
@@ -748,13 +858,15 @@ def main() -> None:
         "n_selected": len(materials), "n_md_done": len(docs),
         "extended": {"max_production_steps": cap,
                      "materials": [m["id"] for m in to_run]} if suffix else None,
-        "date": time.strftime("%Y-%m-%d"),
+        "date": time.strftime("%Y-%m-%d"), "machine": md_records.machine(),
     })
     out = args.out or ROOT / (
         f"benchmarks/results/md_vs_experiment_{args.engine}{kind}{suffix}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2))
     plot_path = args.plot or ROOT / f"docs/img/md_vs_experiment{kind}{suffix}.png"
+    result["figure"] = plot_path.name
+    out.write_text(json.dumps(result, indent=2))
     plot(result["rows"], plot_path,
          "OBELiX disordered CIFs, ordered" if args.disordered else "OBELiX ordered CIFs")
     for key, label in (("md", "MD"), ("ml", "ML"), ("combined", "ML + MD")):
@@ -768,6 +880,8 @@ def main() -> None:
     if args.markdown:
         print(markdown(result))
     print(f"wrote {out} and {plot_path}")
+    if out.parent.resolve() == RESULTS.resolve():
+        print(f"wrote {write_record(args.record)}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,213 @@
+"""The MD and analysis benchmark records agree with the JSON they are generated from, and
+the MD and analysis reference pages link only to files that exist.
+
+Each record ``docs/benchmarks/<name>.md`` is what its script's ``--record-only`` writes from
+``benchmarks/results/``: rendered again here and compared, then its tables parsed and
+checked against the JSON's numbers.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCHMARKS = ROOT / "benchmarks"
+RESULTS = BENCHMARKS / "results"
+RECORDS = ROOT / "docs" / "benchmarks"
+
+#: the reference pages these records back
+PAGES = [ROOT / "docs" / "md.md", ROOT / "docs" / "md_batched.md", ROOT / "docs" / "analysis.md"]
+
+
+def _script(name: str):
+    """The benchmark script ``benchmarks/<name>.py`` as a module (nothing runs)."""
+    if str(BENCHMARKS) not in sys.path:
+        sys.path.insert(0, str(BENCHMARKS))
+    spec = importlib.util.spec_from_file_location(f"_record_{name}", BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _records():
+    return _script("md_records")
+
+
+def _load(name: str) -> dict:
+    return json.loads((RESULTS / f"{name}.json").read_text())
+
+
+def _rendered(name: str) -> str:
+    """The record as the script renders it now from its stored JSON."""
+    module = _script(name)
+    if name == "md_vs_experiment":
+        results = {p: json.loads(p.read_text()) for p in module.result_paths()}
+        softness = json.loads(module.SOFTNESS.read_text()) if module.SOFTNESS.is_file() else None
+        return module.record(results, softness)
+    if name == "mlip_vs_aimd":
+        return module.record(_load(name))
+    if name == "batched_vs_single_controls":
+        path = RESULTS / "batched_vs_single_controls_chgnet.json"
+        return module.record(json.loads(path.read_text()), path)
+    if name in ("md_throughput", "ordering_survey", "md_chgnet_overhead"):
+        return module.record(_load(name), RESULTS / f"{name}.json")
+    return module.record(_load(name))
+
+
+RECORD_NAMES = [
+    "mlip_vs_aimd", "md_vs_experiment", "md_throughput", "batched_vs_single_controls",
+    "md_chgnet_overhead", "framework_calibration", "ordering_survey",
+]
+RECORD_NAMES += [n for n in ("analysis_random_walk", "analysis_reference_table")
+                 if (RESULTS / f"{n}.json").is_file()]
+
+
+@pytest.mark.parametrize("name", RECORD_NAMES)
+def test_record_is_what_its_script_writes_from_the_json(name, tmp_path):
+    written = _records().write(name, _rendered(name), tmp_path / f"{name}.md")
+    assert (RECORDS / f"{name}.md").read_text() == written.read_text(), (
+        f"docs/benchmarks/{name}.md is stale: run `python benchmarks/{name}.py --record-only`"
+    )
+
+
+def _tables(name: str):
+    return _records().parse_tables((RECORDS / f"{name}.md").read_text())
+
+
+def test_md_vs_experiment_scores_match_the_json():
+    text = (RECORDS / "md_vs_experiment.md").read_text()
+    sections = text.split("\n## ")[1:]
+    module = _script("md_vs_experiment")
+    paths = module.result_paths()
+    assert len(paths) >= 1
+    for path in paths:
+        result = json.loads(path.read_text())
+        (section,) = [s for s in sections if f"`{path.relative_to(ROOT)}`" in s]
+        rows, scores = _records().parse_tables(section)[:2]
+        assert len(rows) == len(result["rows"])
+        by_name = {r["estimate"]: r for r in scores}
+        strict = by_name["MD, undetermined counted wrong"]
+        assert float(strict["balanced accuracy at 1e-4 S/cm"]) == pytest.approx(
+            result["md_strict"]["balanced_accuracy"], abs=0.005)
+        md = by_name["MD"]
+        assert int(md["materials with a class"]) == result["all_rows"]["md"]["n"]
+        verdicts = {r["material"]: r["MD verdict"] for r in rows}
+        for row in result["rows"]:
+            assert verdicts[f"{row['formula']} ({row['id']})"] == row["verdict"]
+
+
+def test_mlip_vs_aimd_rows_match_the_json():
+    runs = _load("mlip_vs_aimd")["runs"]
+    rows = _tables("mlip_vs_aimd")[0]
+    assert len(rows) == len(runs)
+    for row in rows:
+        material = re.search(r"\((mp-\d+)\)", row["material"]).group(1)
+        run = runs[f"{row['engine']}|{material}|{row['T (K)']}"]
+        assert float(row["D MLIP (cm2/s)"]) == pytest.approx(run["D_cm2_s"], rel=0.01)
+        assert row["hops MLIP / AIMD"] == f"{run['li_hops']} / {run['aimd']['li_hops']}"
+
+
+def test_framework_calibration_rows_match_the_json():
+    result = _load("framework_calibration")
+    rows = _tables("framework_calibration")[0]
+    assert len(rows) == len(result["rows"]) == 36
+    for row, stored in zip(rows, result["rows"], strict=True):
+        assert row["state"] == stored["state"]
+        assert (row["verdict"] == "stable") == stored["stable"]
+        half, end = (float(x) for x in row["framework MSD half -> end (A^2)"].split("->"))
+        assert half == pytest.approx(stored["framework_msd_half_A2"], abs=0.005)
+        assert end == pytest.approx(stored["framework_msd_end_A2"], abs=0.005)
+
+
+def test_throughput_and_controls_records_match_the_json():
+    result = _load("md_throughput")
+    rows = _tables("md_throughput")[0]
+    assert [r["structures x atoms"] for r in rows] == [
+        f"{r['structures']} x {r['atoms_each']}" for r in result["rows"]]
+    for row, stored in zip(rows, result["rows"], strict=True):
+        assert float(row["ratio (default)"]) == pytest.approx(stored["ratio"], abs=0.005)
+    controls = json.loads((RESULTS / "batched_vs_single_controls_chgnet.json").read_text())
+    rows = _tables("batched_vs_single_controls")[0]
+    for row in rows:
+        key = "batched" if row["engine"] == "batched" else "one_structure"
+        assert row["verdict"] == controls["controls"][row["control"]][key]["verdict"]
+
+
+def test_ordering_survey_record_matches_the_json():
+    summary = _load("ordering_survey")["summary"]
+    survey = {r[""]: r["CIFs"] for r in _tables("ordering_survey")[0]}
+    assert int(survey["ordered"]) == summary["ordered"]
+    assert int(survey["disordered CIFs (train + test)"]) == summary["disordered_cifs"]
+
+
+def test_a_transcribed_result_says_so_in_its_record():
+    result = _load("md_chgnet_overhead")
+    text = (RECORDS / "md_chgnet_overhead.md").read_text()
+    assert ("transcribed from" in text) == bool(result.get("transcribed_from"))
+    rates = [r["steps/s"] for r in _tables("md_chgnet_overhead")[0]]
+    for rate, row in zip(rates, result["rows"], strict=True):
+        stored = row["steps_per_s"]
+        if isinstance(stored, list):
+            assert rate == f"{stored[0]:g}-{stored[1]:g}"
+        else:
+            assert float(rate) == pytest.approx(stored, abs=0.05)
+
+
+def test_parse_tables_reads_header_keyed_rows():
+    text = "intro\n\n| a | b |\n|---|---|\n| 1 | x |\n| 2 | y |\n\nafter\n| c |\n|---|\n| 3 |"
+    assert _records().parse_tables(text) == [[{"a": "1", "b": "x"}, {"a": "2", "b": "y"}],
+                                             [{"c": "3"}]]
+
+
+def _slug(heading: str) -> str:
+    """GitHub's anchor of a Markdown heading."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def _anchors(path: Path) -> set[str]:
+    return {_slug(line.lstrip("#")) for line in path.read_text().splitlines()
+            if line.startswith("#")}
+
+
+LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+@pytest.mark.parametrize("page", PAGES + [RECORDS / f"{n}.md" for n in RECORD_NAMES],
+                         ids=lambda p: p.name)
+def test_relative_links_resolve(page):
+    broken = []
+    for target in LINK.findall(page.read_text()):
+        if re.match(r"[a-z]+://", target):
+            continue
+        file_part, _, anchor = target.partition("#")
+        path = (page.parent / file_part).resolve() if file_part else page
+        if not path.exists():
+            broken.append(target)
+        elif anchor and path.suffix == ".md" and anchor not in _anchors(path):
+            broken.append(target)
+    assert not broken, f"{page.name}: links that do not resolve: {broken}"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_reference_page_is_short_and_has_no_history(page):
+    text = page.read_text()
+    assert len(text.splitlines()) <= 400
+    assert not re.search(r"\b20\d\d-\d\d-\d\d\b", text), "a date belongs in a record"
+    assert not re.search(r"\bissue \d+", text, flags=re.I)
+    for name in re.findall(r"\(benchmarks/([\w-]+)\.md", text):
+        assert (RECORDS / f"{name}.md").is_file()
+
+
+def test_fmt_leaves_missing_values_visible():
+    records = _records()
+    assert records.fmt(None) == "-"
+    assert records.fmt(math.nan) == "-"
+    assert records.fmt(0.12345, ".1e") == "1.2e-01"
