@@ -1,8 +1,10 @@
 """Analyse the nine Kang et al. 2023 AIMD series; compare with pymatgen's plain extrapolation.
 
-Prints the Markdown tables of docs/analysis.md and writes docs/img/analysis_arrhenius.png.
+Writes ``benchmarks/results/analysis_reference_table.json``, its record
+``docs/benchmarks/analysis_reference_table.md`` and ``docs/img/analysis_arrhenius.png``.
 
     .venv/bin/python benchmarks/analysis_reference_table.py
+    .venv/bin/python benchmarks/analysis_reference_table.py --record-only  # from the JSON
 
 "Library" columns: pymatgen-analysis-diffusion alone, as the published workflow used it:
 ``DiffusionAnalyzer.from_dict`` on the authors' file with ``smoothed`` = "constant" (their
@@ -12,17 +14,18 @@ stored setting, avg_nsteps=100), "max" (the library default) or False, then
 
 from __future__ import annotations
 
+import argparse
 import json
+import math
 import time
 from pathlib import Path
 
-import numpy as np
-from pymatgen.analysis.diffusion.analyzer import DiffusionAnalyzer, get_extrapolated_conductivity
-
-from sse_flows.analysis import analyze_runs, load_runs, plot_arrhenius
-from sse_flows.settings import get_settings
+import md_records
 
 ROOT = Path(__file__).resolve().parents[1]
+NAME = "analysis_reference_table"
+RESULT = ROOT / "benchmarks" / "results" / f"{NAME}.json"
+FIGURE = ROOT / "docs" / "img" / "analysis_arrhenius.png"
 IDS = [
     "mp-532413",
     "mp-1222492",
@@ -38,6 +41,12 @@ TEMPS = (800, 1100, 1400, 1700)
 
 
 def library_sigmas(folder: Path) -> dict[str, float]:
+    """sigma_RT (S/cm) of pymatgen's extrapolation with each smoothing mode."""
+    from pymatgen.analysis.diffusion.analyzer import (
+        DiffusionAnalyzer,
+        get_extrapolated_conductivity,
+    )
+
     out = {}
     for smoothed in ("constant", "max", False):
         ds = []
@@ -51,60 +60,113 @@ def library_sigmas(folder: Path) -> dict[str, float]:
     return out
 
 
-def fmt(x, spec=".1e"):
-    return "-" if x is None else format(x, spec)
+def measure() -> dict:
+    """Analyse the nine series (ours, ours unsmoothed, the library) and plot them."""
+    from sse_flows.analysis import analyze_runs, load_runs, plot_arrhenius
+    from sse_flows.analysis.verdict import diffusion_verdict
+    from sse_flows.settings import get_settings
 
-
-def main() -> None:
     aimd = get_settings().RAW_DATA_DIR / "kang2023" / "aimd"
-    docs, rows, lib_rows = [], [], []
-    t0 = time.perf_counter()
+    docs, rows = [], []
+    start = time.perf_counter()
     for mid in IDS:
         runs = load_runs([aimd / mid])
         doc = analyze_runs(runs)
-        alt = analyze_runs(runs, smoothed=False)  # our pipeline with the unsmoothed estimator
+        alt = analyze_runs(runs, smoothed=False)  # our pipeline with pymatgen's unsmoothed D
         docs.append(doc)
-        hops = " / ".join(str(e.li_hops) for e in doc.temperatures)
-        marks = " ".join(
-            "F" if e.used_in_fit else ("m" if not e.framework_stable else "n")
-            for e in doc.temperatures
-        )
-        if doc.sigma_rt_S_cm is not None:
-            sigma = fmt(doc.sigma_rt_S_cm)
-            interval = f"[{fmt(doc.sigma_rt_low)}, {fmt(doc.sigma_rt_high)}]"
-        else:
-            sigma, interval = f"< {fmt(doc.sigma_rt_high)}", "upper bound"
-        ea = "-" if doc.ea_eV is None else f"{doc.ea_eV:.2f} +- {doc.ea_err_eV:.2f}"
-        verdict = {True: "yes", False: "no", None: "undecided"}[doc.superionic]
-        rows.append(
-            f"| {mid} | {doc.formula} | {doc.n_atoms} | {marks} | {hops} | {ea} | {sigma} | "
-            f"{interval} | {verdict} |"
-        )
-        lib = library_sigmas(aimd / mid)
-        spread = np.log10(max(lib.values())) - np.log10(min(lib.values()))
-        ours_alt = fmt(alt.sigma_rt_S_cm) if alt.sigma_rt_S_cm else f"< {fmt(alt.sigma_rt_high)}"
-        lib_rows.append(
-            f"| {mid} | {fmt(lib['constant'])} | {fmt(lib['max'])} | {fmt(lib['False'])} | "
-            f"{spread:.1f} | {sigma} | {ours_alt} |"
-        )
-    elapsed = time.perf_counter() - t0
-    print(
-        "| id | formula | atoms | 800/1100/1400/1700 K | Li hops | Ea (eV) | sigma_RT (S/cm) "
-        "| 95 % interval | superionic |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|")
-    print("\n".join(rows))
-    print()
-    print(
-        "| id | library 'constant' | library 'max' | library none | spread (decades) "
-        "| ours | ours, unsmoothed D |"
-    )
-    print("|---|---|---|---|---|---|---|")
-    print("\n".join(lib_rows))
-    print(f"\nnine materials (36 files, x2 analyses + library) in {elapsed:.1f} s")
-    out = ROOT / "docs" / "img" / "analysis_arrhenius.png"
-    plot_arrhenius(docs, out)
-    print(f"wrote {out}")
+        rows.append({
+            "id": mid, "formula": doc.formula, "n_atoms": doc.n_atoms,
+            "temperatures": [{"T": e.T, "li_hops": e.li_hops, "used_in_fit": e.used_in_fit,
+                              "framework_stable": e.framework_stable,
+                              "diffusive": e.diffusive} for e in doc.temperatures],
+            "ea_eV": doc.ea_eV, "ea_err_eV": doc.ea_err_eV,
+            "sigma_rt_S_cm": doc.sigma_rt_S_cm, "sigma_rt_low": doc.sigma_rt_low,
+            "sigma_rt_high": doc.sigma_rt_high,
+            "upper_bound": doc.sigma_rt_S_cm is None, "verdict": diffusion_verdict(doc),
+            "unsmoothed": {"sigma_rt_S_cm": alt.sigma_rt_S_cm,
+                           "sigma_rt_high": alt.sigma_rt_high},
+            "library": library_sigmas(aimd / mid),
+        })
+    elapsed = time.perf_counter() - start
+    plot_arrhenius(docs, FIGURE)
+    return {"benchmark": NAME, "date": time.strftime("%Y-%m-%d"),
+            "machine": md_records.machine(), "wall_s": elapsed,
+            "data": "Kang et al. 2023 VASP AIMD, 800/1100/1400/1700 K, 60 ps each",
+            "rows": rows}
+
+
+def _sigma(value, high) -> str:
+    return md_records.fmt(value, ".1e") if value is not None else f"< {md_records.fmt(high, '.1e')}"
+
+
+def record(result: dict) -> str:
+    """The Markdown record of a result (a transcribed one may hold the library columns
+    alone)."""
+    fmt = md_records.fmt
+    ours = all("verdict" in r for r in result["rows"])
+    main_rows, library_rows = [], []
+    for r in result["rows"]:
+        lib = r["library"]
+        spread = math.log10(max(lib.values())) - math.log10(min(lib.values()))
+        library_row = [r["id"], r["formula"], fmt(lib["constant"], ".1e"),
+                       fmt(lib["max"], ".1e"), fmt(lib["False"], ".1e"), f"{spread:.1f}"]
+        if not ours:
+            library_rows.append(library_row)
+            continue
+        marks = " ".join("F" if t["used_in_fit"] else ("m" if not t["framework_stable"] else "n")
+                         for t in r["temperatures"])
+        hops = " / ".join(str(t["li_hops"]) for t in r["temperatures"])
+        interval = ("upper bound" if r["upper_bound"] else
+                    f"[{fmt(r['sigma_rt_low'], '.1e')}, {fmt(r['sigma_rt_high'], '.1e')}]")
+        ea = "-" if r["ea_eV"] is None else f"{r['ea_eV']:.2f} +- {r['ea_err_eV']:.2f}"
+        sigma = _sigma(r["sigma_rt_S_cm"], r["sigma_rt_high"])
+        main_rows.append([r["id"], r["formula"], r["n_atoms"], marks, hops, ea, sigma, interval,
+                          r["verdict"]])
+        library_rows.append([*library_row, sigma, _sigma(r["unsmoothed"]["sigma_rt_S_cm"],
+                                                         r["unsmoothed"]["sigma_rt_high"])])
+    facts = {"date": result["date"], "machine": result.get("machine"), "data": result["data"]}
+    if "wall_s" in result:
+        facts["wall time"] = f"{result['wall_s']:.0f} s"
+    body = [md_records.header(NAME, "The analysis on the nine reference AIMD series",
+                              [RESULT], facts),
+            md_records.transcribed_note(result)]
+    if ours:
+        body += [
+            "Temperatures: F = in the fit, n = not diffusive, m = host melted / rearranged.",
+            "",
+            md_records.table(["id", "formula", "atoms", "800/1100/1400/1700 K", "Li hops",
+                              "Ea (eV)", "sigma_RT (S/cm)", "95 % interval", "verdict"],
+                             main_rows),
+            "",
+        ]
+    body += [
+        "## pymatgen's extrapolation", "",
+        "Library: `DiffusionAnalyzer` on the authors' files with each smoothing mode "
+        "(`constant` as stored, `max` the default, none), then "
+        "`get_extrapolated_conductivity` over all four temperatures (S/cm)"
+        + ("; ours: the analysis, and the analysis with pymatgen's unsmoothed D." if ours
+           else "."), "",
+        md_records.table(["id", "formula", "library constant", "library max", "library none",
+                          "spread (decades)"]
+                         + (["ours", "ours, unsmoothed D"] if ours else []), library_rows),
+    ]
+    if ours:
+        body += ["", "![Arrhenius plots of the nine materials](../img/analysis_arrhenius.png)"]
+    return "\n".join(body)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=RESULT)
+    md_records.add_record_arguments(parser, NAME)
+    args = parser.parse_args()
+    if args.record_only:
+        result = md_records.load(args.out)
+    else:
+        result = measure()
+        args.out.write_text(json.dumps(result, indent=1))
+        print(f"wrote {args.out} and {FIGURE}")
+    print(f"wrote {md_records.write(NAME, record(result), args.record)}")
 
 
 if __name__ == "__main__":
