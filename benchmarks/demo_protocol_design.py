@@ -10,16 +10,25 @@ lower end >= 1e-4 S/cm ("superionic"); the table shows which lengths give it.
 Trajectories stay in ``--workdir`` (rerun with the same folder to skip the MD).
 
     python benchmarks/demo_protocol_design.py            # ~15 min on 2 cores
+    python benchmarks/demo_protocol_design.py --record-only   # the record from the JSON
+
+Writes ``benchmarks/results/demo_protocol_design.json`` and its record
+``docs/benchmarks/demo_protocol_design.md``.
 """
 
 from __future__ import annotations
 
 import argparse
 import glob
+import json
 import time
 import warnings
 from pathlib import Path
 
+import md_records
+
+NAME = "demo_protocol_design"
+RESULT = md_records.RESULTS / f"{NAME}.json"
 ROOT = Path(__file__).resolve().parents[1]
 TEMPERATURES = (600.0, 1000.0)
 
@@ -42,7 +51,7 @@ def run_md(workdir: Path, ps: float) -> None:
     print(f"MD: {time.perf_counter() - start:.0f} s")
 
 
-def table(workdir: Path, ps: float) -> None:
+def table(workdir: Path, ps: float) -> list[dict]:
     """Lower end of the 95 % sigma_RT interval for each pair of run lengths."""
     from sse_flows.analysis import analyze_runs, load_runs
 
@@ -55,32 +64,59 @@ def table(workdir: Path, ps: float) -> None:
     def cut(run, t_ps):
         return run.slice(0, int(t_ps * 1000 / run.time_step_fs) + 1)
 
-    print("| 600 K (ps) | 1000 K (ps) | 600 K diffusive | Ea (eV) | sigma_RT (S/cm) | "
-          "95 % low | verdict |")
-    print("|---|---|---|---|---|---|---|")
+    rows = []
     for cold in lengths:
         for hot in lengths:
             doc = analyze_runs([cut(runs[600.0], cold), cut(runs[1000.0], hot)])
             entry = {e.T: e for e in doc.temperatures}[600.0]
-            low = doc.sigma_rt_low
-            verdict = "superionic" if low is not None and low >= 1e-4 else "not decided"
-            ea = f"{doc.ea_eV:.2f} +- {doc.ea_err_eV:.2f}" if doc.ea_eV is not None else "-"
-            sigma = f"{doc.sigma_rt_S_cm:.1e}" if doc.sigma_rt_S_cm is not None else "-"
-            print(f"| {cold} | {hot} | {entry.diffusive} | {ea} | {sigma} | "
-                  f"{low:.1e} | {verdict} |" if low is not None else
-                  f"| {cold} | {hot} | {entry.diffusive} | {ea} | {sigma} | - | {verdict} |")
+            rows.append({"ps_600K": cold, "ps_1000K": hot, "diffusive_600K": entry.diffusive,
+                         "ea_eV": doc.ea_eV, "ea_err_eV": doc.ea_err_eV,
+                         "sigma_rt_S_cm": doc.sigma_rt_S_cm, "sigma_rt_low": doc.sigma_rt_low})
+    return rows
+
+
+def record(result: dict, result_path: Path = RESULT) -> str:
+    """The Markdown record: for each pair of run lengths, the verdict's lower end."""
+    fmt = md_records.fmt
+    rows = []
+    for r in result["rows"]:
+        low = r["sigma_rt_low"]
+        ea = "-" if r["ea_eV"] is None else f"{r['ea_eV']:.2f} +- {r['ea_err_eV']:.2f}"
+        rows.append([r["ps_600K"], r["ps_1000K"], r["diffusive_600K"], ea,
+                     fmt(r["sigma_rt_S_cm"], ".1e"), fmt(low, ".1e"),
+                     "superionic" if low is not None and low >= 1e-4 else "not decided"])
+    return "\n".join([
+        md_records.header(NAME, "How long must the positive control run?", [result_path],
+                          {"date": result["date"], "machine": result["machine"],
+                           "protocol": result["protocol"]}),
+        md_records.table(["600 K (ps)", "1000 K (ps)", "600 K diffusive", "Ea (eV)",
+                          "sigma_RT (S/cm)", "95 % low", "verdict"], rows),
+    ])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ps", type=float, default=8.0, help="production per temperature")
     parser.add_argument("--workdir", default=str(ROOT / "benchmarks" / "work" / "demo_design"))
+    parser.add_argument("--out", type=Path, default=RESULT)
+    md_records.add_record_arguments(parser, NAME)
     args = parser.parse_args()
+    if args.record_only:
+        result = md_records.load(args.out)
+        print(f"wrote {md_records.write(NAME, record(result, args.out), args.record)}")
+        return
     workdir = Path(args.workdir)
     warnings.simplefilter("ignore")
     if not glob.glob(str(workdir / "production_*K_*.traj")):
         run_md(workdir, args.ps)
-    table(workdir, args.ps)
+    result = {"benchmark": NAME, "date": time.strftime("%Y-%m-%d"),
+              "machine": md_records.machine(),
+              "protocol": f"CHGNet, packaged ordered Li10GeP2S12 (8 A cell), 600 and 1000 K, "
+                          f"150 equilibration steps, up to {args.ps:g} ps of production each, "
+                          "cut at 1, 2, ... ps",
+              "rows": table(workdir, args.ps)}
+    args.out.write_text(json.dumps(result, indent=1))
+    print(f"wrote {args.out} and {md_records.write(NAME, record(result, args.out), args.record)}")
 
 
 if __name__ == "__main__":

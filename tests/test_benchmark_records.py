@@ -211,3 +211,13 @@ def test_fmt_leaves_missing_values_visible():
     assert records.fmt(None) == "-"
     assert records.fmt(math.nan) == "-"
     assert records.fmt(0.12345, ".1e") == "1.2e-01"
+
+
+def test_demo_design_record_decides_on_the_interval_low_end():
+    module = _script("demo_protocol_design")
+    rows = [{"ps_600K": 2, "ps_1000K": 2, "diffusive_600K": True, "ea_eV": 0.2,
+             "ea_err_eV": 0.05, "sigma_rt_S_cm": 1e-2, "sigma_rt_low": low}
+            for low in (2e-4, 5e-5, None)]
+    text = module.record({"date": "d", "machine": "m", "protocol": "p", "rows": rows})
+    verdicts = [r["verdict"] for r in _records().parse_tables(text)[0]]
+    assert verdicts == ["superionic", "not decided", "not decided"]
