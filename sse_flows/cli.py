@@ -9,24 +9,34 @@ from __future__ import annotations
 
 import importlib
 import sys
+from typing import NamedTuple
 
 import click
 
-#: command name -> (module, attribute, one-line help)
-COMMANDS: dict[str, tuple[str, str, str]] = {
-    "data": ("sse_flows.data.commands", "data", "Build or inspect the derived datasets."),
-    "screen": ("sse_flows.screening.commands", "screen", "Run the four-step screening funnel."),
-    "train": ("sse_flows.models.commands", "train", "Evaluate the nine classifiers."),
-    "predict": ("sse_flows.models.commands", "predict", "Vote GB+LightGBM on formulas."),
-    "md": ("sse_flows.md.commands", "md", "Run (CHGNet) or submit (VASP) the MD protocol."),
-    "analyze": ("sse_flows.analysis.commands", "analyze", "Diffusion analysis of trajectories."),
-    "submit": ("sse_flows.flows.commands", "submit", "Submit the discovery flow to the LaunchPad."),
-    "worker": ("sse_flows.flows.commands", "worker", "Run a (single) worker on the LaunchPad."),
-    "status": ("sse_flows.flows.commands", "status", "Stage-by-stage state of a workflow."),
-    "results": ("sse_flows.flows.commands", "results", "The candidate table from the JobStore."),
-    "report": ("sse_flows.report.commands", "report", "Write the HTML report."),
-    "demo": ("sse_flows.flows.commands", "demo", "The main job: the whole flow, embedded."),
-    "config": ("sse_flows.stores_commands", "config", "Show settings and store locations."),
+
+class LazyCommand(NamedTuple):
+    """Where a sub-command lives and its line in ``sse-flows --help``: the module (relative
+    to ``sse_flows``) defines the command under the command's own name."""
+
+    module: str
+    help: str
+
+
+#: command name -> its module (imported on first use) and its one-line help
+COMMANDS: dict[str, LazyCommand] = {
+    "data": LazyCommand(".data.commands", "Build or inspect the derived datasets."),
+    "screen": LazyCommand(".screening.commands", "Run the four-step screening funnel."),
+    "train": LazyCommand(".models.commands", "Evaluate the nine classifiers."),
+    "predict": LazyCommand(".models.commands", "Vote GB+LightGBM on formulas."),
+    "md": LazyCommand(".md.commands", "Run (CHGNet) or submit (VASP) the MD protocol."),
+    "analyze": LazyCommand(".analysis.commands", "Diffusion analysis of trajectories."),
+    "submit": LazyCommand(".flows.commands", "Submit the discovery flow to the LaunchPad."),
+    "worker": LazyCommand(".flows.commands", "Run a (single) worker on the LaunchPad."),
+    "status": LazyCommand(".flows.commands", "Stage-by-stage state of a workflow."),
+    "results": LazyCommand(".flows.commands", "The candidate table from the JobStore."),
+    "report": LazyCommand(".report.commands", "Write the HTML report."),
+    "demo": LazyCommand(".flows.commands", "The main job: the whole flow, embedded."),
+    "config": LazyCommand(".stores_commands", "Show settings and store locations."),
 }
 
 
@@ -43,8 +53,7 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name not in COMMANDS:
             return None
-        module_name, attr, _ = COMMANDS[name]
-        return getattr(importlib.import_module(module_name), attr)
+        return getattr(importlib.import_module(COMMANDS[name].module, "sse_flows"), name)
 
     def invoke(self, ctx: click.Context):
         """Run the sub-command; known failures become one line and a documented exit code.
@@ -82,7 +91,7 @@ class LazyGroup(click.Group):
                 ctx.exit(exc.exit_code)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, short) for name, (_, _, short) in COMMANDS.items()]
+        rows = [(name, where.help) for name, where in COMMANDS.items()]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 

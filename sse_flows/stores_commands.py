@@ -6,9 +6,11 @@ import json
 
 import click
 
+from sse_flows.cli_options import emit, json_option
+
 
 @click.command()
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@json_option
 @click.option(
     "--jobflow-yaml", is_flag=True, help="Print a jobflow.yaml for the configured JobStore."
 )
@@ -30,9 +32,5 @@ def config(as_json: bool, jobflow_yaml: bool) -> None:
         "mp_api_key": "set" if settings.mp_api_key else "not set",
         **{f"store_{k}": v for k, v in describe_stores(settings).items()},
     }
-    if as_json:
-        click.echo(json.dumps(info))
-    else:
-        width = max(map(len, info))
-        for key, value in info.items():
-            click.echo(f"{key:<{width}}  {value}")
+    width = max(map(len, info))
+    emit(info, as_json, (f"{key:<{width}}  {value}" for key, value in info.items()))

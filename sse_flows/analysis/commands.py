@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
+from sse_flows.cli_options import emit, json_option
 from sse_flows.constants import SUPERIONIC_THRESHOLD_S_CM, sci
 from sse_flows.validation import parse_temperatures, validated
 
@@ -74,7 +73,7 @@ def _table(doc) -> str:
 @click.option(
     "--plot", "plot_path", type=click.Path(), default=None, help="Write an Arrhenius PNG."
 )
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object as the last line.")
+@json_option
 @validated("analyze")
 def analyze(paths, temperatures, time_step_fs, specie, join_chunks, plot_path, as_json):
     """Diffusion analysis of MD trajectories at several temperatures.
@@ -105,9 +104,5 @@ def analyze(paths, temperatures, time_step_fs, specie, join_chunks, plot_path, a
         from sse_flows.analysis.plotting import plot_arrhenius
 
         plot_arrhenius(doc, plot_path)
-    if as_json:
-        click.echo(json.dumps(doc.summary()))
-    else:
-        click.echo(_table(doc))
-        if plot_path:
-            click.echo(f"Arrhenius plot: {plot_path}")
+    plot_line = [f"Arrhenius plot: {plot_path}"] if plot_path else []
+    emit(doc.summary(), as_json, lambda: [_table(doc), *plot_line])

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
+
+from sse_flows.cli_options import click_errors, emit, folder_option, json_option
 
 
 @click.group(name="data")
@@ -27,18 +28,12 @@ def _only_option(ctx: click.Context, param: click.Parameter, value: str | None):
 
 
 @data.command(name="build")
-@click.option(
-    "--raw",
-    "raw_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=None,
+@folder_option(
+    "--raw", "raw_dir",
     help="Raw reference data folder (default: settings RAW_DATA_DIR, ../shared/data/raw).",
 )
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=None,
+@folder_option(
+    "--out", "out_dir",
     help="Output folder (default: the package's sse_flows/data/); structures go to "
     "<out>/structures/.",
 )
@@ -50,7 +45,7 @@ def _only_option(ctx: click.Context, param: click.Parameter, value: str | None):
     help="Comma list of builders to run: training, snapshot, training_v2, structures, "
     "mp_structures (default: all).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object as the last line.")
+@json_option
 def build(
     raw_dir: Path | None, out_dir: Path | None, only: tuple[str, ...] | None, as_json: bool
 ) -> None:
@@ -64,24 +59,22 @@ def build(
     from sse_flows.data import DATA_DIR
     from sse_flows.data.build import DataBuildError, build_all
 
-    try:
+    with click_errors(DataBuildError), click_errors(
+        FileNotFoundError,
+        message=lambda exc: f"{exc}. Fix: pass --raw pointing at shared/data/raw (or set "
+        "SSE_FLOWS_RAW_DATA_DIR).",
+    ):
         hashes = build_all(raw_dir, out_dir, only=only)
-    except DataBuildError as exc:
-        raise click.ClickException(str(exc)) from exc
-    except FileNotFoundError as exc:
-        raise click.ClickException(
-            f"{exc}. Fix: pass --raw pointing at shared/data/raw (or set SSE_FLOWS_RAW_DATA_DIR)."
-        ) from exc
     target = out_dir or DATA_DIR
-    if as_json:
-        click.echo(json.dumps({"out": str(target), "sha256": hashes}))
-        return
-    for name, digest in hashes.items():
-        click.echo(f"{target / name}  sha256 {digest[:16]}")
+    emit(
+        {"out": str(target), "sha256": hashes},
+        as_json,
+        (f"{target / name}  sha256 {digest[:16]}" for name, digest in hashes.items()),
+    )
 
 
 @data.command(name="info")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object as the last line.")
+@json_option
 def info(as_json: bool) -> None:
     """Counts of the packaged training table, MP snapshot and MP structure table."""
     from sse_flows.data.mp_structure_table import load_mp_structure_table
@@ -129,27 +122,28 @@ def info(as_json: bool) -> None:
             if k in structures
         },
     }
-    if as_json:
-        click.echo(json.dumps(summary))
-        return
+    emit(summary, as_json, lambda: _info_lines(summary))
+
+
+def _info_lines(summary: dict) -> list[str]:
+    """The text of ``data info``: one line per table."""
     t, s = summary["training"], summary["snapshot"]
-    click.echo(
+    lines = [
         f"training: {t['rows']} rows ({t['by_dataset']}), superionic {t['superionic']} / "
         f"not {t['not_superionic']} at {t['label_threshold_S_cm']:g} S/cm; Li rows "
         f"{t['li_rows']} ({t['li_superionic']} superionic); Xu rows dropped as duplicates "
-        f"{t['xu_rows_dropped']}, rejected {t['xu_rows_rejected']}"
-    )
-    click.echo(
+        f"{t['xu_rows_dropped']}, rejected {t['xu_rows_rejected']}",
         f"snapshot ({s['data_version']}): {s['compositions']} compositions, "
         f"{s['li_compositions']} with Li; band gap known {s['with_band_gap']}, MP id "
-        f"{s['with_material_id']}, MP e_hull {s['with_e_hull_mp']}"
-    )
-    click.echo("limits: " + "; ".join(s["limits"]))
+        f"{s['with_material_id']}, MP e_hull {s['with_e_hull_mp']}",
+        "limits: " + "; ".join(s["limits"]),
+    ]
     m = summary["mp_structures"]
     if m:
-        click.echo(
+        lines.append(
             f"MP structures: {m['rows']} of {m['scope_compositions']} Li compositions without "
             f"transition metals ({m['band_gap_step_rows']} of "
             f"{m['band_gap_step_compositions']} past the band-gap step), {m['atoms']} atoms; "
             f"by rule {m['by_rule']}"
         )
+    return lines

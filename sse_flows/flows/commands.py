@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
-import json
+from collections.abc import Iterator
 
 import click
 
+from sse_flows.cli_options import (
+    algorithms_option,
+    choice_option,
+    click_errors,
+    default_option,
+    emit,
+    folder_option,
+    from_store,
+    grouped_option,
+    json_option,
+    recipe_option,
+    source_option,
+    training_option,
+    unset_option,
+    workflow_argument,
+)
 from sse_flows.flows.md_validation import POOL_MATERIALS_PER_JOB
-from sse_flows.md.commands import md_protocol_options, protocol_from_options
-from sse_flows.md.makers import MD_ENGINES
-from sse_flows.md.protocol import DEFAULT_MD_ENGINE, DEMO_PROTOCOL, MDProtocol
+from sse_flows.md.commands import engine_option, md_protocol_options, protocol_from_options
+from sse_flows.md.protocol import DEMO_PROTOCOL, MDProtocol
 from sse_flows.validation import (
     EXIT_CONTROL_FAILED,
     EXIT_VERDICT_FAILED,
@@ -37,25 +52,21 @@ def worker(max_fireworks: int | None, category: str | None, quiet: bool) -> None
     ran FIZZLED (the last stdout line is still the JSON summary).
     """
     from sse_flows.launcher import run_worker
-    from sse_flows.stores import StoreError
 
     categories = [c.strip() for c in category.split(",")] if category else None
-    try:  # a signal ends it in cli.LazyGroup.invoke (WorkerInterrupted: one line, 130/143)
-        report = run_worker(max_fireworks=max_fireworks, category=categories, progress=not quiet)
-    except StoreError as exc:
-        raise click.ClickException(str(exc)) from exc
+    # a signal ends it in cli.LazyGroup.invoke (WorkerInterrupted: one line, 130/143)
+    report = from_store(
+        run_worker, max_fireworks=max_fireworks, category=categories, progress=not quiet
+    )
     if report.requeued:
         click.echo(f"re-queued lost Fireworks: {report.requeued}", err=True)
     fizzled = report.fizzled
-    click.echo(
-        json.dumps(
-            {
-                "fireworks_run": report.fireworks_run,
-                "requeued": report.requeued,
-                "fizzled": [run.fw_id for run in fizzled],
-            }
-        )
-    )
+    summary = {
+        "fireworks_run": report.fireworks_run,
+        "requeued": report.requeued,
+        "fizzled": [run.fw_id for run in fizzled],
+    }
+    emit(summary, as_json=True)  # always: the last stdout line is the JSON summary
     if fizzled:
         failed = "; ".join(
             run.label() + (f": {run.error}" if run.error else "") for run in fizzled
@@ -76,160 +87,93 @@ def _check_source(source: str, mp_api_key: str | None) -> None:
     from sse_flows.sources import get_source
     from sse_flows.sources.base import SourceUnavailableError
 
-    try:
+    with click_errors(SourceUnavailableError):
         get_source("mp", api_key=mp_api_key)
-    except SourceUnavailableError as exc:
-        raise click.ClickException(str(exc)) from exc
 
 
 def _discovery_options(func):
+    """The options of ``submit`` and ``demo``: the pool, the models, the MD stage (and
+    the MD protocol options of :func:`~sse_flows.md.commands.md_protocol_options`)."""
     options = [
-        click.option(
-            "--source",
-            type=click.Choice(["snapshot", "mp"]),
-            default=None,
-            help="Materials pool: offline MP 2019 snapshot or live MP [the SOURCE setting, "
-            "SSE_FLOWS_SOURCE, default snapshot].",
+        source_option,
+        unset_option(
+            "--mp-api-key", help="MP API key for --source mp (workers read SSE_FLOWS_MP_API_KEY)."
         ),
-        click.option(
-            "--mp-api-key",
-            default=None,
-            help="MP API key for --source mp (workers read SSE_FLOWS_MP_API_KEY).",
-        ),
-        click.option(
+        engine_option(
             "--md-engine",
-            type=click.Choice(MD_ENGINES),
-            default=DEFAULT_MD_ENGINE,
-            show_default=True,
             help="MD engine of the validation stage (sevennet agrees better with AIMD; "
             "chgnet is 3-5x faster on a CPU).",
         ),
-        click.option(
-            "--md-device",
-            type=click.Choice(["cpu", "cuda"]),
-            default="cpu",
-            show_default=True,
+        choice_option(
+            "--md-device", choices=("cpu", "cuda"), default="cpu",
             help="Torch device of the force-field MD workers.",
         ),
-        click.option(
-            "--md-max-atoms",
-            type=int,
-            default=None,
+        unset_option(
+            "--md-max-atoms", type=int,
             help="Candidates whose MD supercell has more atoms are not run (default: no limit).",
         ),
-        click.option(
-            "--max-md",
-            type=int,
-            default=3,
-            show_default=True,
-            help="Most candidates sent to MD with --md-scope candidates (the controls are "
-            "extra).",
+        default_option(
+            "--max-md", type=int, default=3,
+            help="Most candidates sent to MD with --md-scope candidates (the controls are extra).",
         ),
-        click.option(
-            "--md-scope",
-            default="candidates",
-            show_default=True,
+        default_option(
+            "--md-scope", default="candidates",
             help="What MD runs on: 'candidates' (the vote's, at most --max-md, plus --md-top "
             "by acquisition), 'top-N' (the N best screened materials by acquisition) or "
             "'pool' (every screened material). top-N and pool run batched force-field MD, "
             "--md-materials-per-job materials per job (FireWorks category 'gpu' with "
             "--md-device cuda).",
         ),
-        click.option(
-            "--md-top",
-            type=int,
-            default=None,
+        unset_option(
+            "--md-top", type=int,
             help="With --md-scope candidates, also MD-test the K best other screened "
             "materials by acquisition (P(log10 sigma >= -4) from the model's interval, "
             "widened out of domain) that have a structure within --md-max-atoms "
             "[default: 3 for --recipe open, 0 for --recipe paper].",
         ),
-        click.option(
-            "--md-materials-per-job",
-            type=int,
-            default=None,
+        unset_option(
+            "--md-materials-per-job", type=int,
             help=f"Materials per batched MD job of top-N and pool (default "
             f"{POOL_MATERIALS_PER_JOB}).",
         ),
-        click.option(
-            "--md-processes",
-            type=int,
-            default=1,
-            show_default=True,
+        default_option(
+            "--md-processes", type=int, default=1,
             help="Force-field MD on the CPU with --md-scope candidates: run this many "
             "materials side by side in one job (one process, one torch thread each).",
         ),
-        click.option(
-            "--control",
-            default="Li10GeP2S12",
-            show_default=True,
+        default_option(
+            "--control", default="Li10GeP2S12",
             help="Positive-control fast conductor run beside the candidates ('none' to skip).",
         ),
-        click.option(
-            "--negative-control",
-            default="Li3PO4",
-            show_default=True,
+        default_option(
+            "--negative-control", default="Li3PO4",
             help="Negative-control poor conductor run beside the candidates ('none' to skip).",
         ),
-        click.option(
-            "--structures-dir",
-            type=click.Path(file_okay=False),
-            default=None,
+        folder_option(
+            "--structures-dir", path_type=None,
             help="Folder of CIF/POSCAR files named <mp-id> or <formula> for MD.",
         ),
-        click.option(
-            "--algorithms",
-            default="all",
-            show_default=True,
-            help="Algorithms of the evaluation stage (all or gb,lgbm,...).",
-        ),
-        click.option(
-            "--evaluation-splits",
-            type=int,
-            default=100,
-            show_default=True,
+        algorithms_option,
+        default_option(
+            "--evaluation-splits", type=int, default=100,
             help="Random splits of the nine-algorithm evaluation.",
         ),
-        click.option(
-            "--grouped/--no-grouped",
-            default=True,
-            show_default=True,
-            help="Also evaluate on grouped splits (family, composition clusters).",
-        ),
-        click.option(
-            "--evaluation-cluster-repeats",
-            type=int,
-            default=2,
-            show_default=True,
+        grouped_option,
+        default_option(
+            "--evaluation-cluster-repeats", type=int, default=2,
             help="Repeats of the composition-cluster 5-fold of the grouped evaluation.",
         ),
-        click.option(
-            "--vote-splits",
-            type=int,
-            default=None,
+        unset_option(
+            "--vote-splits", type=int,
             help="Models per algorithm in the GB + LightGBM vote (default: the recipe's, "
             "100 for paper, 10 for open).",
         ),
-        click.option(
-            "--min-votes",
-            type=int,
-            default=None,
+        unset_option(
+            "--min-votes", type=int,
             help="Votes each of GB and LightGBM must give (default: unanimous).",
         ),
-        click.option(
-            "--training",
-            type=click.Path(dir_okay=False),
-            default=None,
-            help="Training CSV (default: the packaged table).",
-        ),
-        click.option(
-            "--recipe",
-            type=click.Choice(["open", "paper"]),
-            default="open",
-            show_default=True,
-            help="Models: 'open' (all open data, log10 sigma with intervals, applicability "
-            "domain) or 'paper' (Kang + Xu, the paper's GB + LightGBM classifier vote).",
-        ),
+        training_option(exists=False, path_type=None),
+        recipe_option,
     ]
     for option in reversed(options):
         func = option(func)
@@ -250,17 +194,13 @@ def build_maker(opts: dict, base_protocol: MDProtocol | None = None):
     if opts["structures_dir"]:
         from sse_flows.sources.structures import StructureFileError, StructureLibrary
 
-        try:
+        with click_errors(StructureFileError):
             StructureLibrary(opts["structures_dir"]).index()
-        except StructureFileError as exc:
-            raise click.ClickException(str(exc)) from exc
     if opts["training"]:
         from sse_flows.data.tables import load_training_table
 
-        try:
+        with click_errors(ValueError):
             load_training_table(opts["training"])
-        except ValueError as exc:
-            raise click.ClickException(str(exc)) from exc
     protocol = protocol_from_options(base_protocol or MDProtocol(), opts)
     try:
         return DiscoveryFlowMaker(
@@ -293,15 +233,11 @@ def build_maker(opts: dict, base_protocol: MDProtocol | None = None):
 def submit_maker(maker, allow_duplicate: bool = False):
     """Build the flow and put it on the LaunchPad (duplicates are detected by hash)."""
     from sse_flows.launcher import submit_flow
-    from sse_flows.stores import StoreError
 
     flow = maker.make()
-    try:
-        return submit_flow(
-            flow, parameter_hash=maker.parameter_hash(), allow_duplicate=allow_duplicate
-        )
-    except StoreError as exc:
-        raise click.ClickException(str(exc)) from exc
+    return from_store(
+        submit_flow, flow, parameter_hash=maker.parameter_hash(), allow_duplicate=allow_duplicate
+    )
 
 
 @click.command()
@@ -311,7 +247,7 @@ def submit_maker(maker, allow_duplicate: bool = False):
     is_flag=True,
     help="Submit even if a workflow with the same parameters exists.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@json_option
 @validated("submit")
 def submit(allow_duplicate: bool, as_json: bool, **opts) -> None:
     """Build the discovery flow, convert it (flow_to_workflow) and add it to the LaunchPad."""
@@ -324,47 +260,41 @@ def submit(allow_duplicate: bool, as_json: bool, **opts) -> None:
         "parameter_hash": result.parameter_hash,
         "md_protocol": maker.md_protocol.describe(maker.md_engine),
     }
-    if as_json:
-        click.echo(json.dumps(info))
-        return
-    if result.duplicate:
-        click.echo(
-            f"A workflow with these parameters exists already: {result.workflow_id} "
-            "(use --allow-duplicate to submit again)."
-        )
-    else:
-        click.echo(f"Submitted workflow {result.workflow_id} ({len(result.fw_ids)} Fireworks).")
-    click.echo(f"MD: {maker.md_protocol.describe(maker.md_engine)}")
-    click.echo(result.workflow_id)
+    said = (
+        f"A workflow with these parameters exists already: {result.workflow_id} "
+        "(use --allow-duplicate to submit again)."
+        if result.duplicate
+        else f"Submitted workflow {result.workflow_id} ({len(result.fw_ids)} Fireworks)."
+    )
+    emit(info, as_json, [said, f"MD: {info['md_protocol']}", str(result.workflow_id)])
 
 
 @click.command()
-@click.argument("workflow_id", type=int, required=False)
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@workflow_argument
+@json_option
 @validated("status")
 def status(workflow_id: int | None, as_json: bool) -> None:
     """Stage-by-stage state of the latest (or the given) discovery workflow.
 
     A Firework RUNNING while no worker holds the embedded LaunchPad is marked stale (a
     killed worker's; the next `sse-flows worker` re-queues it)."""
-    from sse_flows.flows.results import state_label, workflow_status
-    from sse_flows.stores import StoreError
+    from sse_flows.flows.results import workflow_status
 
-    try:
-        info = workflow_status(workflow_id)
-    except StoreError as exc:
-        raise click.ClickException(str(exc)) from exc
-    if as_json:
-        click.echo(json.dumps(info, default=str))
-        _exit_if_failed(info)
-        return
-    click.echo(f"workflow {info['workflow_id']}  {info['name']}  {state_label(info)}")
+    info = from_store(workflow_status, workflow_id)
+    emit(info, as_json, lambda: _status_lines(info), default=str)
+    _exit_if_failed(info)
+
+
+def _status_lines(info: dict) -> Iterator[str]:
+    """The text of ``status``: the workflow, then one line per stage."""
+    from sse_flows.flows.results import state_label
+
+    yield f"workflow {info['workflow_id']}  {info['name']}  {state_label(info)}"
     for stage in info["stages"]:
-        click.echo(
+        yield (
             f"  {stage['fw_id']:>5}  {stage['state']:<10} {stage['category'] or '':<7} "
             f"{stage['name']}" + ("  (stale: no worker runs it)" if stage.get("stale") else "")
         )
-    _exit_if_failed(info)
 
 
 def _exit_if_failed(info: dict) -> None:
@@ -406,8 +336,8 @@ def _fmt(value, spec):
 
 
 @click.command()
-@click.argument("workflow_id", type=int, required=False)
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@workflow_argument
+@json_option
 @click.option(
     "--check-controls", is_flag=True,
     help="Exit 4 with a one-line reason when an MD control did not get its known answer.",
@@ -417,47 +347,43 @@ def results(workflow_id: int | None, as_json: bool, check_controls: bool = False
     """The candidate table (votes, stability, MD sigma_RT with interval, Ea, status).
 
     A sigma_RT shown as "<=x" is an upper bound (no confident Arrhenius fit)."""
-    from sse_flows.flows.results import load_results, results_rows, state_label
-    from sse_flows.stores import StoreError
+    from sse_flows.flows.results import load_results, results_rows
 
-    try:
-        info, ranking = load_results(workflow_id)
-    except StoreError as exc:
-        raise click.ClickException(str(exc)) from exc
+    info, ranking = from_store(load_results, workflow_id)
     rows = _with_selection(results_rows(ranking), ranking)
-    if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "workflow_id": info["workflow_id"],
-                    "state": info["state"],
-                    "md_reduced_protocol": (ranking or {}).get("md_reduced_protocol"),
-                    "failed_stages": info.get("failed_stages", []),
-                    "selection_funnel": (ranking or {}).get("selection_funnel") or [],
-                    "candidates": rows,
-                    "controls": (ranking or {}).get("controls") or [],
-                    "controls_passed": (ranking or {}).get("controls_passed"),
-                }
-            )
-        )
-        _exit_if_failed(info)
-        if check_controls:
-            _exit_if_control_failed(ranking)
-        return
+    summary = {
+        "workflow_id": info["workflow_id"],
+        "state": info["state"],
+        "md_reduced_protocol": (ranking or {}).get("md_reduced_protocol"),
+        "failed_stages": info.get("failed_stages", []),
+        "selection_funnel": (ranking or {}).get("selection_funnel") or [],
+        "candidates": rows,
+        "controls": (ranking or {}).get("controls") or [],
+        "controls_passed": (ranking or {}).get("controls_passed"),
+    }
+    emit(summary, as_json, lambda: _results_lines(info, ranking, rows))
+    _exit_if_failed(info)
+    if check_controls:
+        _exit_if_control_failed(ranking)
+
+
+def _results_lines(info: dict, ranking: dict | None, rows: list[dict]) -> Iterator[str]:
+    """The text of ``results``: the candidate table, the selection funnel and the control
+    checks (one line when the workflow has no ranking yet)."""
+    from sse_flows.flows.results import state_label
+
     if ranking is None:
-        click.echo(
+        yield (
             f"workflow {info['workflow_id']} is {state_label(info)}: no ranking yet "
             "(see `sse-flows status`)."
         )
-        _exit_if_failed(info)
         return
-    click.echo(f"workflow {info['workflow_id']}  {state_label(info)}")
-    header = (
+    yield f"workflow {info['workflow_id']}  {state_label(info)}"
+    yield (
         f"{'material':<12} {'formula':<16} {'GB':>4} {'LGBM':>4} {'p':>5} {'acq':>5} "
         f"{'V_ox':>5} {'E_hull':>6} {'sigma_RT':>9} {'[low, high]':>21} {'Ea':>5} "
         f"{'status':<12} {'MD verdict':<28} selected because"
     )
-    click.echo(header)
     for row in rows:
         interval = (
             f"[{_fmt(row['sigma_rt_low'], '.1e')}, {_fmt(row['sigma_rt_high'], '.1e')}]"
@@ -469,7 +395,7 @@ def results(workflow_id: int | None, as_json: bool, check_controls: bool = False
             sigma = f"<={row['sigma_rt_high']:.1e}"  # an upper bound, not a value
         name = row["material_id"] or {"positive_control": "control+",
                                        "negative_control": "control-"}.get(row["role"], "-")
-        click.echo(
+        yield (
             f"{name:<12} {row['formula']:<16} {_fmt(row['votes_gb'], 'd'):>4} "
             f"{_fmt(row['votes_lgbm'], 'd'):>4} {_fmt(row['p_superionic'], '.2f'):>5} "
             f"{_fmt(row['acquisition_score'], '.2f'):>5} "
@@ -481,14 +407,11 @@ def results(workflow_id: int | None, as_json: bool, check_controls: bool = False
     if funnel:
         steps = " -> ".join(f"{stage['name'].replace('_', ' ')} {stage['count']}"
                             for stage in funnel)  # fmt: skip
-        click.echo(f"selection funnel: {steps}")
+        yield f"selection funnel: {steps}"
     for line in ranking.get("controls") or []:
-        click.echo(f"control check: {line}")
+        yield f"control check: {line}"
     if ranking.get("md_reduced_protocol"):
-        click.echo("note: MD used a REDUCED protocol; sigma_RT is indicative only.")
-    _exit_if_failed(info)
-    if check_controls:
-        _exit_if_control_failed(ranking)
+        yield "note: MD used a REDUCED protocol; sigma_RT is indicative only."
 
 
 #: fields of a ranking row that `results` adds to the candidate table's columns
@@ -526,11 +449,8 @@ DEMO_DEFAULTS = {
 
 @click.command()
 @_discovery_options
-@click.option(
-    "-o",
-    "--out",
-    type=click.Path(file_okay=False),
-    default=None,
+@folder_option(
+    "-o", "--out", path_type=None,
     help="Report folder (default: $SSE_FLOWS_HOME/reports/workflow-<id>).",
 )
 @validated("demo")
@@ -554,7 +474,7 @@ def demo(out: str | None, **opts) -> None:
 
     from sse_flows.launcher import run_worker
     from sse_flows.settings import get_settings
-    from sse_flows.stores import StoreError, describe_stores
+    from sse_flows.stores import describe_stores
 
     ctx = click.get_current_context()
     for key, value in DEMO_DEFAULTS.items():
@@ -574,10 +494,7 @@ def demo(out: str | None, **opts) -> None:
     submission = submit_maker(maker)
     what = "reusing" if submission.duplicate else "submitted"
     click.echo(f"{what} workflow {submission.workflow_id} ({len(submission.fw_ids)} Fireworks)")
-    try:
-        report = run_worker(settings)
-    except StoreError as exc:
-        raise click.ClickException(str(exc)) from exc
+    report = from_store(run_worker, settings)
     click.echo(f"worker ran {report.fireworks_run} Fireworks")
     ctx.invoke(status, workflow_id=submission.workflow_id, as_json=False)
     ctx.invoke(results, workflow_id=submission.workflow_id, as_json=False)

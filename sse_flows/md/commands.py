@@ -6,7 +6,6 @@ The protocol options (:func:`md_protocol_options`) are shared with ``submit`` an
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 import warnings
@@ -15,6 +14,15 @@ from typing import Any
 
 import click
 
+from sse_flows.cli_options import (
+    DEVICES,
+    choice_option,
+    click_errors,
+    emit,
+    folder_option,
+    json_option,
+    unset_option,
+)
 from sse_flows.md.makers import MD_ENGINES
 from sse_flows.md.protocol import DEFAULT_MD_ENGINE, THERMOSTATS, MDProtocol
 from sse_flows.validation import (
@@ -38,56 +46,60 @@ class _OldSpellingOption(click.Option):
 
 
 def md_protocol_options(func):
-    """The MD protocol options shared by ``md``, ``submit`` and ``demo``."""
+    """The MD protocol options shared by ``md``, ``submit`` and ``demo`` (all ``None``
+    unless given: :func:`protocol_from_options` keeps the base protocol's value)."""
     options = [
-        click.option(
-            "--temperatures", default=None,
+        unset_option(
+            "--temperatures",
             help="Comma-separated NVT temperatures (K) [paper: 600,800,1000,1200].",
         ),
-        click.option(
-            "--fallback-temperatures", default=None,
+        unset_option(
+            "--fallback-temperatures",
             help="Force fields: temperatures (K) run only when the hottest one's host melts, "
             "e.g. 800; 'none' for no fallback [paper: none; demo: 800].",
         ),
-        click.option(
-            "--steps", type=int, default=None,
+        unset_option(
+            "--steps", type=int,
             help="Production steps per temperature [paper: 10000]; fixed unless --max-steps.",
         ),
-        click.option(
-            "--max-steps", type=int, default=None,
+        unset_option(
+            "--max-steps", type=int,
             help="Continue production in chunks until D is known to the target error, up to "
             "this many steps.",
         ),
-        click.option(
-            "--equil-steps", type=int, default=None,
-            help="Equilibration steps per temperature [paper: 3000].",
+        unset_option(
+            "--equil-steps", type=int, help="Equilibration steps per temperature [paper: 3000]."
         ),
-        click.option(
-            "--chunk-steps", type=int, default=None,
-            help="Steps of one restartable production chunk [2500].",
+        unset_option(
+            "--chunk-steps", type=int, help="Steps of one restartable production chunk [2500]."
         ),
-        click.option(
+        unset_option(
             "--min-lattice-length", "--min-length", "min_lattice_length", type=float,
-            cls=_OldSpellingOption,
-            default=None, help="Supercell lattice lengths are all >= this (A) [10].",
+            cls=_OldSpellingOption, help="Supercell lattice lengths are all >= this (A) [10].",
         ),
-        click.option(
+        unset_option(
             "--trajectory-interval", "--traj-interval", "trajectory_interval", type=int,
-            cls=_OldSpellingOption,
-            default=None, help="Write a frame every N steps [10].",
+            cls=_OldSpellingOption, help="Write a frame every N steps [10].",
         ),
-        click.option(
-            "--thermostat", type=click.Choice(THERMOSTATS), default=None,
+        unset_option(
+            "--thermostat", type=click.Choice(THERMOSTATS),
             help="Production thermostat of the force fields [bussi].",
         ),
-        click.option(
-            "--relax/--no-relax", default=None,
+        unset_option(
+            "--relax/--no-relax",
             help="Relax cell and positions with the potential before the MD [relax].",
         ),
     ]
     for option in reversed(options):
         func = option(func)
     return func
+
+
+def engine_option(*decls: str, help: str):
+    """An MD engine option (one of :data:`~sse_flows.md.makers.MD_ENGINES`, default
+    :data:`~sse_flows.md.protocol.DEFAULT_MD_ENGINE`): ``md --engine`` and the flow's
+    ``--md-engine``."""
+    return choice_option(*decls, choices=MD_ENGINES, default=DEFAULT_MD_ENGINE, help=help)
 
 
 #: CLI option name -> MDProtocol field
@@ -223,12 +235,9 @@ def read_structure(path: Path | str, order: bool = False):
     from sse_flows.md.protocol import MDNoHostError, MDStructureError, check_md_structure
     from sse_flows.sources.structures import StructureFileError
 
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            structure, _ = resolve_structure(path)
-    except StructureFileError as exc:
-        raise click.ClickException(str(exc)) from None
+    with click_errors(StructureFileError), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        structure, _ = resolve_structure(path)
     ordering = None
     try:
         if order and not structure.is_ordered:
@@ -316,27 +325,21 @@ def _summary(doc) -> str:
 @click.argument(
     "structure_file", metavar="STRUCTURE", type=click.Path(dir_okay=False, path_type=Path)
 )
-@click.option(
+@engine_option(
     "--engine",
-    type=click.Choice(MD_ENGINES),
-    default=DEFAULT_MD_ENGINE,
-    show_default=True,
     help="sevennet/chgnet: run here with a universal potential (sevennet agrees better "
     "with AIMD, chgnet is 3-5x faster on a CPU); vasp: build the AIMD flow and submit it.",
 )
 @md_protocol_options
-@click.option(
+@choice_option(
     "--device",
-    type=click.Choice(["auto", "cpu", "cuda"]),
+    choices=DEVICES,
     default="auto",
-    show_default=True,
     help="Force fields: torch device. On a GPU the paper protocol is the default.",
 )
 @click.option("--material-id", default=None, help="Id recorded in the MD document.")
-@click.option(
+@folder_option(
     "--workdir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
     help="Force fields: folder of the job directories and trajectories [$SSE_FLOWS_HOME/md].",
 )
 @click.option(
@@ -365,7 +368,7 @@ def _summary(doc) -> str:
     "Default: a new one each run (printed and recorded), so a repeated run is an "
     "independent replica.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object as the last line.")
+@json_option
 @validated("md")
 def md(
     structure_file: Path,
@@ -418,8 +421,7 @@ def md(
         result["seed"] = protocol.seed
     if ordering is not None:
         result["ordering"] = ordering.model_dump()
-    if as_json:
-        click.echo(json.dumps(result, default=str))
+    emit(result, as_json, default=str)  # the text was printed as the run went
     if result.get("status") == "failed":
         raise SystemExit(EXIT_VERDICT_FAILED)
 

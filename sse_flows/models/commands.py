@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 import click
 
+from sse_flows.cli_options import (
+    algorithms_option,
+    click_errors,
+    emit,
+    file_option,
+    folder_option,
+    grouped_option,
+    json_option,
+    recipe_option,
+    training_option,
+)
 from sse_flows.validation import validated
 
 RESERVED_COLUMNS = (
@@ -15,26 +25,14 @@ RESERVED_COLUMNS = (
     "log10_sigma_high", "in_domain", "reason",
 )  # fmt: skip
 
-RECIPE_OPTION = click.option(
-    "--recipe",
-    type=click.Choice(["open", "paper"]),
-    default="open",
-    show_default=True,
-    help="'open': the Li rows of all open data (Kang + Xu + OBELiX train), log10 sigma "
-    "regressors with 90 % intervals, calibrated p and an applicability domain. 'paper': "
-    "Kang + Xu rows, the GB + LightGBM classifier vote of the paper (the reproduction).",
-)
-
-TRAINING_OPTION = click.option(
-    "--training",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    default=None,
-    help="Training CSV (formula, sigma_S_cm[, family]); default: the packaged table of the "
-    "recipe.",
-)
 N_JOBS_OPTION = click.option(
     "--n-jobs", default=2, show_default=True, type=click.IntRange(1), help="joblib workers."
 )
+
+
+def _larger_training(exc: ValueError) -> str:
+    """The error line of a fit that the training table is too small for."""
+    return f"{exc}; give a larger --training table."
 
 
 def _load_training(training: Path | None, recipe: str = "paper"):
@@ -42,23 +40,19 @@ def _load_training(training: Path | None, recipe: str = "paper"):
     from sse_flows.models.training import load_training_set
 
     loader = load_open_training_set if recipe == "open" else load_training_set
-    try:
+    with click_errors(
+        ValueError,
+        FileNotFoundError,
+        message=lambda exc: f"cannot use training table {training or '(packaged)'}: {exc}. "
+        "Fix the CSV (columns formula, sigma_S_cm) or omit --training to use the packaged "
+        "table.",
+    ):
         return loader(training)
-    except (ValueError, FileNotFoundError) as exc:
-        raise click.ClickException(
-            f"cannot use training table {training or '(packaged)'}: {exc}. Fix the CSV "
-            "(columns formula, sigma_S_cm) or omit --training to use the packaged table."
-        ) from exc
 
 
 @click.command()
-@TRAINING_OPTION
-@click.option(
-    "--algorithms",
-    default="all",
-    show_default=True,
-    help="'all' or comma-separated keys: gnb,lr,dt,sgd,knn,rf,gb,lgbm,xgb.",
-)
+@training_option(exists=True)
+@algorithms_option
 @click.option(
     "--splits",
     "n_splits",
@@ -67,27 +61,15 @@ def _load_training(training: Path | None, recipe: str = "paper"):
     type=click.IntRange(2),
     help="Random stratified 80/20 splits (seeds 0..N-1).",
 )
-@click.option(
-    "--grouped/--no-grouped",
-    default=True,
-    show_default=True,
-    help="Also evaluate composition-cluster and leave-one-family-out splits.",
-)
+@grouped_option
 @N_JOBS_OPTION
-@click.option(
-    "--save-doc",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write the full ModelEvaluationDoc (JSON) here.",
-)
-@click.option(
+@file_option("--save-doc", help="Write the full ModelEvaluationDoc (JSON) here.")
+@folder_option(
     "--figures",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
     help="Write the accuracy, confusion-matrix and importance figures into this folder.",
 )
-@RECIPE_OPTION
-@click.option("--json", "as_json", is_flag=True, help="Last stdout line: one JSON object.")
+@recipe_option
+@json_option
 @validated("train")
 def train(training, algorithms, n_splits, grouped, n_jobs, save_doc, figures, recipe, as_json):
     """Evaluate the classifiers: nested search, 100 random + grouped splits.
@@ -99,12 +81,10 @@ def train(training, algorithms, n_splits, grouped, n_jobs, save_doc, figures, re
     from sse_flows.models.evaluation import evaluate_models
     from sse_flows.models.registry import parse_algorithms
 
-    try:
+    with click_errors(ValueError, message=lambda exc: f"{exc} (fix --algorithms)"):
         keys = parse_algorithms(algorithms)
-    except ValueError as exc:
-        raise click.ClickException(f"{exc} (fix --algorithms)") from exc
     training_set = _load_training(training, recipe)
-    try:
+    with click_errors(ValueError, message=_larger_training):
         doc = evaluate_models(
             training_set, keys, n_splits=n_splits, grouped=grouped, n_jobs=n_jobs, progress=True
         )
@@ -115,8 +95,6 @@ def train(training, algorithms, n_splits, grouped, n_jobs, save_doc, figures, re
             regressor = evaluate_open_regressor(
                 training_set, n_splits=min(n_splits, 20), n_jobs=n_jobs
             )
-    except ValueError as exc:
-        raise click.ClickException(f"{exc}; give a larger --training table.") from exc
     if save_doc:
         save_doc.parent.mkdir(parents=True, exist_ok=True)
         save_doc.write_text(doc.model_dump_json(indent=1))
@@ -128,19 +106,22 @@ def train(training, algorithms, n_splits, grouped, n_jobs, save_doc, figures, re
     summary["recipe"] = recipe
     if regressor is not None:
         summary["regressor"] = regressor
-    if as_json:
-        click.echo(json.dumps(summary))
-        return
+    emit(summary, as_json, lambda: _evaluation_lines(doc, n_splits, grouped, regressor))
+
+
+def _evaluation_lines(doc, n_splits: int, grouped: bool, regressor: dict | None) -> list[str]:
+    """The text of ``train``: the data, the metrics table of the classifiers and the open
+    recipe's regressor."""
     table = doc.metrics_table().drop(columns=["name"])
-    click.echo(
+    lines = [
         f"{doc.n_samples} rows ({doc.n_superionic} superionic; majority rate "
         f"{doc.majority_rate:.3f}); {n_splits} random splits"
         + (", composition-cluster and leave-one-family-out splits" if grouped else "")
-        + f"; {doc.seconds:.0f} s"
-    )
-    click.echo(table.to_string(float_format=lambda v: f"{v:.3f}"))
+        + f"; {doc.seconds:.0f} s",
+        table.to_string(float_format=lambda v: f"{v:.3f}"),
+    ]
     if regressor is not None:
-        click.echo(
+        lines.append(
             "open recipe regressor (GB + LightGBM, log10 sigma): grouped MAE "
             f"{regressor['mae_log10_grouped']:.2f} (the training median: "
             f"{regressor['mae_log10_median_grouped']:.2f}), R2 {regressor['r2_grouped']:.2f}, "
@@ -148,18 +129,13 @@ def train(training, algorithms, n_splits, grouped, n_jobs, save_doc, figures, re
             f"grouped acc {regressor['grouped_acc_mean']:.3f}, 90 % interval coverage "
             f"{regressor['coverage_grouped']:.2f}; random-split acc {regressor['acc_mean']:.3f}"
         )
+    return lines
 
 
 @click.command()
 @click.argument("formulas_csv", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option(
-    "-o",
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Predictions CSV to write.",
-)
-@TRAINING_OPTION
+@file_option("-o", "--output", required=True, help="Predictions CSV to write.")
+@training_option(exists=True)
 @click.option(
     "--min-votes",
     type=click.IntRange(0),
@@ -181,8 +157,8 @@ def train(training, algorithms, n_splits, grouped, n_jobs, save_doc, figures, re
     show_default=True,
     help="Reuse the fitted ensemble stored under $SSE_FLOWS_HOME/models.",
 )
-@RECIPE_OPTION
-@click.option("--json", "as_json", is_flag=True, help="Last stdout line: one JSON object.")
+@recipe_option
+@json_option
 @validated("predict")
 def predict(formulas_csv, output, training, min_votes, n_splits, n_jobs, cache, recipe, as_json):
     """Vote GB + LightGBM (one model per split) on the formulas of FORMULAS_CSV.
@@ -215,19 +191,11 @@ def predict(formulas_csv, output, training, min_votes, n_splits, n_jobs, cache, 
             "add a header line with 'formula'."
         )
     training_set = _load_training(training, recipe)
-    try:
+    with click_errors(ValueError, message=_larger_training):
         doc = vote_pool(
-            table["formula"].tolist(),
-            recipe=recipe,
-            training=training_set,
-            n_splits=n_splits,
-            min_votes=min_votes,
-            n_jobs=n_jobs,
-            cache=cache,
-            progress=True,
+            table["formula"].tolist(), recipe=recipe, training=training_set, n_splits=n_splits,
+            min_votes=min_votes, n_jobs=n_jobs, cache=cache, progress=True,
         )
-    except ValueError as exc:
-        raise click.ClickException(f"{exc}; give a larger --training table.") from exc
     frame = predictions_frame(doc)
     extra = [c for c in table.columns if c not in frame.columns and c not in RESERVED_COLUMNS]
     for column in extra:
@@ -250,16 +218,15 @@ def predict(formulas_csv, output, training, min_votes, n_splits, n_jobs, cache, 
         click.echo(f"Note: {duplicates_notice(table['formula'].tolist(), duplicates)}", err=True)
     if doc.ensemble.cache_problem:
         click.echo(f"Warning: {doc.ensemble.cache_problem}.", err=True)
-    if as_json:
-        click.echo(json.dumps(summary))
-        return
-    click.echo(
+    emit(
+        summary,
+        as_json,
         f"{doc.n_materials} formulas, {doc.n_errors} not featurizable, {doc.n_candidates} "
-        f"candidates (rule {doc.min_votes}) -> {output}"
+        f"candidates (rule {doc.min_votes}) -> {output}",
     )
-    for vote in doc.votes:
-        if vote.error:
-            click.echo(f"  skipped {vote.formula!r}: {vote.error}", err=True)
+    skipped = [] if as_json else [vote for vote in doc.votes if vote.error]
+    for vote in skipped:  # on stderr, after the summary line
+        click.echo(f"  skipped {vote.formula!r}: {vote.error}", err=True)
 
 
 def _write_csv_atomic(frame, output: Path) -> None:

@@ -6,24 +6,16 @@ from pathlib import Path
 
 import click
 
+from sse_flows.cli_options import click_errors, folder_option, workflow_option
 from sse_flows.validation import validated
 
 
 @click.command()
-@click.option(
-    "-o",
-    "--out",
-    "out_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
+@folder_option(
+    "-o", "--out", "out_dir",
     help="Folder of the report (default: <SSE_FLOWS_HOME>/reports/workflow-<id>).",
 )
-@click.option(
-    "--workflow-id",
-    type=int,
-    default=None,
-    help="FireWorks workflow id (default: the latest discovery workflow).",
-)
+@workflow_option
 @validated("report")
 def report(out_dir: Path | None, workflow_id: int | None) -> None:
     """Write the self-contained HTML report (index.html with embedded PNG figures).
@@ -35,13 +27,10 @@ def report(out_dir: Path | None, workflow_id: int | None) -> None:
     from sse_flows.report.inputs import ReportInputError
     from sse_flows.stores import StoreError
 
-    try:
+    with click_errors(StoreError, ReportInputError, LookupError), click_errors(
+        OSError,
+        message=lambda exc: f"could not write the report to {out_dir or 'the reports folder'}: "
+        f"{exc}; choose another folder with -o",
+    ):
         index = write_workflow_report(workflow_id, out_dir)
-    except (StoreError, ReportInputError, LookupError) as exc:
-        raise click.ClickException(f"{exc}") from exc
-    except OSError as exc:
-        raise click.ClickException(
-            f"could not write the report to {out_dir or 'the reports folder'}: {exc}; "
-            "choose another folder with -o"
-        ) from exc
     click.echo(str(index))

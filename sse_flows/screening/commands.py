@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import csv
-import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
+
+from sse_flows.cli_options import (
+    click_errors,
+    emit,
+    file_option,
+    json_option,
+    source_option,
+    writing,
+)
 
 #: CSV columns of ``--out``, one row per survivor.
 CSV_COLUMNS = (
@@ -33,23 +42,14 @@ def write_survivors_csv(doc, path: Path) -> None:
 
 
 @click.command(name="screen")
-@click.option(
-    "--source",
-    "source_name",
-    type=click.Choice(["snapshot", "mp"]),
-    default=None,
-    help="Materials source (default: the SOURCE setting, 'snapshot').",
-)
-@click.option(
-    "--out",
-    "out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
+@source_option
+@file_option(
+    "--out", "out",
     help="Write the survivors (mp id, formula, band gap, e_hull, v_ox, v_red, anion class, "
     "where their MD structure comes from) to this CSV file.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON line.")
-def screen(source_name: str | None, out: Path | None, as_json: bool) -> None:
+@json_option
+def screen(source: str | None, out: Path | None, as_json: bool) -> None:
     """Run the four-step screening funnel (no TM, gap, E_hull, V_ox) over the Li pool.
 
     Also counts the survivors that have a structure for MD offline (package structures,
@@ -58,34 +58,30 @@ def screen(source_name: str | None, out: Path | None, as_json: bool) -> None:
     from sse_flows.screening.funnel import screen_source
     from sse_flows.sources import SourceUnavailableError, get_source
 
-    try:
-        source = get_source(source_name)
-        doc = screen_source(source, progress=True)
-    except SourceUnavailableError as exc:
-        raise click.ClickException(str(exc)) from exc
+    with click_errors(SourceUnavailableError):
+        doc = screen_source(get_source(source), progress=True)
     if out is not None:
-        try:
+        with writing(out, "--out"):
             write_survivors_csv(doc, out)
-        except OSError as exc:
-            raise click.ClickException(
-                f"cannot write {out}: {exc.strerror}; fix the path or choose another --out"
-            ) from exc
-    if as_json:
-        click.echo(json.dumps(doc.summary()))
-        return
-    click.echo(f"Screening funnel over {doc.source} ({doc.data_version})")
+    emit(doc.summary(), as_json, lambda: _funnel_lines(doc, out))
+
+
+def _funnel_lines(doc, out: Path | None) -> Iterator[str]:
+    """The text of ``screen``: the funnel's stages, the anion classes, the structures for
+    MD, the hull agreement and where the survivors went."""
+    yield f"Screening funnel over {doc.source} ({doc.data_version})"
     for stage in doc.stages:
-        click.echo(f"  {stage.count:>6}  {stage.name:<20} {stage.description}")
+        yield f"  {stage.count:>6}  {stage.name:<20} {stage.description}"
     classes = ", ".join(f"{k} {v}" for k, v in doc.anion_classes.items())
-    click.echo(f"Anion classes of the {len(doc.survivors)} survivors: {classes}")
+    yield f"Anion classes of the {len(doc.survivors)} survivors: {classes}"
     if doc.structure_coverage is not None:
-        click.echo(f"Structures for MD (offline): {doc.structure_coverage.line()}")
+        yield f"Structures for MD (offline): {doc.structure_coverage.line()}"
     if doc.hull_agreement is not None and doc.hull_agreement.n_compared:
         agreement = doc.hull_agreement
-        click.echo(
+        yield (
             f"E_hull vs MP: {agreement.fraction_within_tolerance:.1%} of "
             f"{agreement.n_compared} shared compositions within "
             f"{agreement.tolerance * 1000:g} meV/atom"
         )
     if out is not None:
-        click.echo(f"Survivors written to {out}")
+        yield f"Survivors written to {out}"
