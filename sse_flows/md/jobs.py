@@ -30,8 +30,10 @@ from sse_flows.md.schemas import (
     MDCellDoc,
     MDRunDoc,
     PoolMDDoc,
+    ProductionOutcome,
     ProductionRecord,
     RestartCellDoc,
+    production_record,
 )
 
 logger = logging.getLogger(__name__)
@@ -320,9 +322,7 @@ def vasp_record(
     return record
 
 
-# no ``output_schema``: jobflow gives it to the job that stores a replacing Flow's output,
-# which then fails on the unresolved reference; the output is a ProductionRecord dict
-@job(config=JobConfig(on_missing_references=OnMissing.NONE))
+@job(output_schema=ProductionOutcome, config=JobConfig(on_missing_references=OnMissing.NONE))
 def vasp_production_decision(
     maker: AimdProtocolMaker,
     temperature: float,
@@ -341,6 +341,13 @@ def vasp_production_decision(
         Directories of the production chunks so far (None for a chunk that died).
     chunk_steps
         NSW of each of those chunks.
+
+    Returns
+    -------
+    Response
+        The temperature's record in a :class:`~sse_flows.md.schemas.ProductionOutcome`
+        when production stops, else a replacing Flow (restart reader, one more chunk, the
+        next decision) whose output is that decision's outcome.
     """
     from sse_flows.md.continuation import production_decision
 
@@ -350,7 +357,7 @@ def vasp_production_decision(
         time_step_fs=protocol.time_step_fs,
     )
     if record.stop_reason is not None:
-        return Response(output=record)
+        return Response(output=ProductionOutcome(record=record))
     nsteps = protocol.next_chunk_steps(record.production_steps)
     label = f"{temperature:g}K"
     restart = structure_from_contcar(dir_names[-1])
@@ -361,11 +368,12 @@ def vasp_production_decision(
         maker, temperature, [*dir_names, chunk.output.dir_name], [*chunk_steps, nsteps]
     )
     decision.name = f"aimd decide {label}"
-    return Response(replace=Flow([restart, chunk, decision], output=decision.output))
+    # a dict, not the decision's output: jobflow applies ProductionOutcome to it as it is
+    return Response(replace=Flow([restart, chunk, decision],
+                                 output={"record": decision.output.record}))
 
 
-# no ``output_schema``, as vasp_production_decision: a replacing Flow's output is a reference
-@job(config=JobConfig(on_missing_references=OnMissing.NONE))
+@job(output_schema=ProductionOutcome, config=JobConfig(on_missing_references=OnMissing.NONE))
 def vasp_fallback(
     maker: AimdProtocolMaker,
     temperature: float,
@@ -391,21 +399,27 @@ def vasp_fallback(
     supercell
         The MD supercell of the protocol temperatures' runs.
     earlier
-        The protocol temperatures' records.
+        The protocol temperatures' records (or their decisions' outcomes).
+
+    Returns
+    -------
+    Response
+        The skipped record in a :class:`~sse_flows.md.schemas.ProductionOutcome`, or a
+        replacing Flow (the temperature's chain) whose output is its decision's outcome.
     """
     from sse_flows.md.continuation import skip_colder
 
     protocol = maker.protocol
     records = {
         record.temperature: record
-        for record in (ProductionRecord.model_validate(r) for r in earlier if r is not None)
+        for record in (production_record(r) for r in earlier) if record is not None
     }
     skipped = skip_colder(temperature, records.get(max(protocol.temperatures)), protocol,
                           records)
     if skipped is not None:
-        return Response(output=skipped)
+        return Response(output=ProductionOutcome(record=skipped))
     chain = maker.temperature_chain(supercell, temperature)
-    return Response(replace=Flow(chain, output=chain[-1].output))
+    return Response(replace=Flow(chain, output={"record": chain[-1].output.record}))
 
 
 # ---------------------------------------------------------------------- both engines
@@ -424,7 +438,9 @@ def collect_md(
 ) -> MDRunDoc:
     """Check and analyse every temperature of one material and make its ``MDRunDoc``.
 
-    Runs even when some MD jobs died (their records arrive as ``None``): those
+    ``records`` holds one ProductionRecord per run temperature (a VASP decision's
+    :class:`~sse_flows.md.schemas.ProductionOutcome` is read for its record). Runs even
+    when some MD jobs died (their records arrive as ``None``): those
     temperatures are reported as failed, not dropped. With force fields and
     ``extension_chunks`` left, an "undetermined" verdict replaces this job by one more
     chunk at the limiting temperature and a new ``collect``
@@ -433,10 +449,7 @@ def collect_md(
     from sse_flows.md.continuation import extension_protocol, extension_temperature
 
     md_protocol = MDProtocol.from_dict(protocol)
-    records = [
-        None if record is None else ProductionRecord.model_validate(record)
-        for record in records
-    ]
+    records = [production_record(record) for record in records]
     cell = MDCellDoc.model_validate(cell) if cell is not None else None
     supercell = Structure.from_dict(cell.supercell) if cell else unit_cell
     doc = make_md_run_doc(

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from sse_flows.analysis.schemas import DiffusionDoc
 from sse_flows.analysis.stability import FrameworkStability
 from sse_flows.provenance import Provenance
-from sse_flows.types import StructureDict
+from sse_flows.types import ReducedFormula, StructureDict
 
 MDStatus = Literal["ok", "failed"]
 RunStatus = Literal["ok", "failed", "skipped"]
@@ -86,6 +86,45 @@ class ProductionRecord(BaseModel):
         "file with the chunk's first step: the analysis joins chunks of one id and keeps "
         "other runs apart as replicas. None before the first chunk and for VASP.",
     )
+
+
+class ProductionOutcome(BaseModel):
+    """What a VASP continue-until job passes on: its temperature's production record.
+
+    The output of :func:`~sse_flows.md.jobs.vasp_production_decision` and
+    :func:`~sse_flows.md.jobs.vasp_fallback`. These jobs may replace themselves by a Flow;
+    jobflow stores that Flow's output unresolved and validates it against the job's
+    ``output_schema``, which a bare reference never passes, so the record travels inside
+    this document: the record itself, or a reference to the next job's record that
+    jobflow resolves when the output is read. :func:`production_record` reads either.
+    """
+
+    record: Any = Field(
+        None,
+        description="The temperature's ProductionRecord (while production goes on, a "
+        "reference to the record of the job that replaced this one, resolved when read).",
+    )
+
+
+def production_record(value: Any) -> ProductionRecord | None:
+    """The :class:`ProductionRecord` in a job's output: a record, a
+    :class:`ProductionOutcome` or the stored dict of either (None stays None).
+
+    Parameters
+    ----------
+    value
+        The resolved output of an MD chunk, decision or fallback job.
+
+    Returns
+    -------
+    ProductionRecord or None
+        The record.
+    """
+    if isinstance(value, ProductionOutcome):
+        value = value.record
+    elif isinstance(value, dict) and "record" in value and "temperature" not in value:
+        value = value["record"]
+    return None if value is None else ProductionRecord.model_validate(value)
 
 
 class MDTemperatureRun(BaseModel):
@@ -200,7 +239,7 @@ class RestartCellDoc(BaseModel):
 class MDCellDoc(BaseModel):
     """The MD supercell of one material, after the force-field relaxation if any."""
 
-    formula: str = Field(description="Reduced formula.")
+    formula: ReducedFormula
     supercell: StructureDict = Field(
         description="The MD supercell (right-handed, upper-triangular), Structure.as_dict()."
     )
