@@ -329,14 +329,16 @@ def build_diagram(maker: Any = None) -> Diagram:
             f"as {_schema_name(fan_out)}.results", ids[successor],
         )
 
-    # the stores: every job's document in the docs store, routed fields in the data store
+    # the stores: every job's output document goes to the docs store (one edge per
+    # subgraph keeps the drawing readable), the fields a job routes to an additional store
+    # go there (one edge per job), and the LaunchPad holds the Fireworks
     for node, label in stores.items():
         diagram.nodes[node] = ("store", label)
+    for group in ("discovery", "md_flow"):
+        diagram.add_edge(group, "-.->", "each job's output document", docs_node)
     for job in [*flow.jobs, *md_flow.jobs]:
         node = ids.get(job.uuid) or md_ids[job.uuid]
-        routed = _routed_fields(job, list(additional))
-        diagram.add_edge(node, "-.->", _schema_name(job), docs_node)
-        for store, fields in routed.items():
+        for store, fields in _routed_fields(job, list(additional)).items():
             diagram.add_edge(node, "-.->", fields, additional[store])
     diagram.add_edge("discovery", "-.->", "submit: the workflow, one Firework per job", "launchpad")
     diagram.add_edge("md_flow", "-.->", "its Fireworks, added at run time", "launchpad")

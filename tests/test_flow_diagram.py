@@ -80,8 +80,11 @@ def test_the_diagram_names_where_each_document_is_stored(built, documented):
     edges = set(documented.edges)
     names = {job.name: node for node, (_, label) in documented.nodes.items()
              for job in flow.jobs if label.split("<br/>")[0] == job.name}
-    for job in flow.jobs:
-        assert (names[job.name], "-.->", job.output_schema.__name__, "outputs") in edges
+    # every job's document goes to the docs store: an edge from the subgraph holding it
+    assert ("discovery", "-.->", "each job's output document", "outputs") in edges
+    assert ("md_flow", "-.->", "each job's output document", "outputs") in edges
+    assert set(documented.subgraphs["discovery"][1]) == set(names.values())
+    assert "collection outputs<br/>" in documented.nodes["outputs"][1]
     # the large fields go to the additional 'data' store (@job(data=[...]))
     assert (names["screen"], "-.->", "survivors, on_hull, stage_members", "outputs_data") in edges
     assert (names["vote"], "-.->", "votes", "outputs_data") in edges
