@@ -15,8 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from jobflow import Flow, Job, Maker, Response, job
+from jobflow import Flow, Job, Response, job
 
+from sse_flows.jobs_common import StageMaker
 from sse_flows.md.protocol import DEFAULT_MD_ENGINE, MDProtocol
 from sse_flows.ranking.schemas import MDValidationDoc
 from sse_flows.ranking.selection import SelectionDoc
@@ -174,13 +175,11 @@ def _parallel_flow(
 
 
 @dataclass
-class MDValidationMaker(Maker):
+class MDValidationMaker(StageMaker):
     """Maker of the MD validation stage (:func:`validate_candidates_job`).
 
     Parameters
     ----------
-    name : str
-        Job name (the stage's name in the discovery flow).
     engine : str
         ``"chgnet"`` or ``"sevennet"`` (universal potentials) or ``"vasp"`` (AIMD).
     protocol : MDProtocol

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from jobflow import Job, Maker, job
+from jobflow import Job, job
 
+from sse_flows.jobs_common import StageMaker
 from sse_flows.models.schemas import ModelEvaluationDoc, VoteDoc
 
 
@@ -93,13 +94,11 @@ def vote_job(
 
 
 @dataclass
-class ModelEvaluationMaker(Maker):
+class ModelEvaluationMaker(StageMaker):
     """Maker of :func:`evaluate_models_job` with the protocol as fields.
 
     Parameters
     ----------
-    name : str
-        Job name (the stage's name in the discovery flow).
     training_path : str or None
         Training CSV (``None``: the recipe's packaged table).
     algorithms : str or list of str
@@ -138,27 +137,17 @@ class ModelEvaluationMaker(Maker):
         Job
             Its output is a :class:`~sse_flows.models.schemas.ModelEvaluationDoc`.
         """
-        new_job = evaluate_models_job(
-            training_path=training_path if training_path is not None else self.training_path,
-            algorithms=self.algorithms,
-            n_splits=self.n_splits,
-            grouped=self.grouped,
-            n_cluster_repeats=self.n_cluster_repeats,
-            n_jobs=self.n_jobs,
-            recipe=self.recipe,
-        )
-        new_job.name = self.name
-        return new_job
+        if training_path is None:
+            return self.named_job(evaluate_models_job)
+        return self.named_job(evaluate_models_job, training_path=training_path)
 
 
 @dataclass
-class VoteMaker(Maker):
+class VoteMaker(StageMaker):
     """Maker of :func:`vote_job`: the ensemble settings and the candidate rule.
 
     Parameters
     ----------
-    name : str
-        Job name (the stage's name in the discovery flow).
     training_path : str or None
         User training CSV; ``None`` for the recipe's packaged table.
     min_votes : int, dict or None
@@ -195,14 +184,4 @@ class VoteMaker(Maker):
         Job
             Its output is a :class:`~sse_flows.models.schemas.VoteDoc`.
         """
-        new_job = vote_job(
-            materials,
-            training_path=self.training_path,
-            min_votes=self.min_votes,
-            n_splits=self.n_splits,
-            n_jobs=self.n_jobs,
-            cache=self.cache,
-            recipe=self.recipe,
-        )
-        new_job.name = self.name
-        return new_job
+        return self.named_job(vote_job, materials)

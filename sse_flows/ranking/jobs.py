@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from jobflow import Job, Maker, OnMissing, job
+from jobflow import Job, OnMissing, job
 
+from sse_flows.jobs_common import StageMaker
 from sse_flows.md.protocol import DEFAULT_MD_ENGINE, MDProtocol
 from sse_flows.models.schemas import VoteDoc
 from sse_flows.provenance import Provenance
@@ -114,25 +115,19 @@ def select_candidates_job(
     top = 0
     if md_scope == "candidates":
         top = default_md_top(votes.ensemble.recipe) if md_top is None else md_top
-    rows, targets, funnel = select_md_targets(
-        screening,
-        votes,
-        find,
-        md_scope=md_scope,
-        max_md=max_md,
-        md_top=top,
-        control_formula=control_formula,
-        negative_control_formula=negative_control_formula,
-        max_atoms=max_atoms,
-        min_lattice_length=min_lattice_length,
-        structure_log_odds=structure_log_odds,
-    )
-    parameters = {
+    rules = {
         "max_md": max_md,
         "control_formula": control_formula,
         "negative_control_formula": negative_control_formula,
         "max_atoms": max_atoms,
         "min_lattice_length": min_lattice_length,
+    }
+    rows, targets, funnel = select_md_targets(
+        screening, votes, find, md_scope=md_scope, md_top=top,
+        structure_log_odds=structure_log_odds, **rules,
+    )
+    parameters = {
+        **rules,
         "source": source,
         "structures_dir": structures_dir,
         "md_scope": md_scope,
@@ -195,13 +190,11 @@ def rank_candidates_job(
 
 
 @dataclass
-class CandidateSelectionMaker(Maker):
+class CandidateSelectionMaker(StageMaker):
     """Maker of the selection stage (:func:`select_candidates_job`).
 
     Parameters
     ----------
-    name : str
-        Job name (the stage's name in the discovery flow).
     max_md : int
         Most candidates sent to MD, most probable first (the controls are extra).
     control_formula : str or None
@@ -253,32 +246,17 @@ class CandidateSelectionMaker(Maker):
         Job
             Its output is a :class:`~sse_flows.ranking.selection.SelectionDoc`.
         """
-        select = select_candidates_job(
-            screening,
-            votes,
-            max_md=self.max_md,
-            control_formula=self.control_formula,
-            negative_control_formula=self.negative_control_formula,
-            source=self.source,
-            structures_dir=self.structures_dir,
-            max_atoms=self.max_atoms,
-            min_lattice_length=self.min_lattice_length,
-            md_scope=self.md_scope,
-            md_top=self.md_top,
-            structure_log_odds=structure_log_odds,
+        return self.named_job(
+            select_candidates_job, screening, votes, structure_log_odds=structure_log_odds
         )
-        select.name = self.name
-        return select
 
 
 @dataclass
-class RankingMaker(Maker):
+class RankingMaker(StageMaker):
     """Maker of the ranking stage (:func:`rank_candidates_job`).
 
     Parameters
     ----------
-    name : str
-        Job name (the stage's name in the discovery flow).
     engine : str
         The MD engine whose results are ranked (recorded in the table).
     protocol : MDProtocol
@@ -305,13 +283,12 @@ class RankingMaker(Maker):
         Job
             Its output is a :class:`~sse_flows.ranking.schemas.RankingDoc`.
         """
-        ranking = rank_candidates_job(
+        ranking = self.named_job(
+            rank_candidates_job,
             selection,
             md_results,
-            engine=self.engine,
             protocol=self.protocol.describe(self.engine),
             reduced_protocol=self.protocol.reduced,
         )
-        ranking.name = self.name
         ranking.config.on_missing_references = OnMissing.NONE
         return ranking

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from jobflow import Job, Maker, job
+from jobflow import Job, job
 
+from sse_flows.jobs_common import StageMaker
 from sse_flows.screening.criteria import ScreeningCriteria
 from sse_flows.screening.schemas import ScreeningDoc
 
@@ -40,13 +41,11 @@ def screen_pool_job(
 
 
 @dataclass
-class ScreeningMaker(Maker):
+class ScreeningMaker(StageMaker):
     """Maker of the screening job.
 
     Parameters
     ----------
-    name
-        Job name.
     source_name
         Materials source: ``'snapshot'`` or ``'mp'``.
     criteria
@@ -59,8 +58,4 @@ class ScreeningMaker(Maker):
 
     def make(self) -> Job:
         """The screening job; its output is a :class:`ScreeningDoc`."""
-        screening = screen_pool_job(
-            source_name=self.source_name, criteria=self.criteria.model_dump(mode="json")
-        )
-        screening.name = self.name
-        return screening
+        return self.named_job(screen_pool_job, criteria=self.criteria.model_dump(mode="json"))

@@ -77,7 +77,8 @@ def describe_materials(
     li_network_cutoff: float = LI_NETWORK_CUTOFF_A,
     with_bvse: bool = False,
 ) -> StructureStageDoc:
-    """:func:`describe_material` of every material, with counts, time and provenance.
+    """:func:`describe_material` of every material (a failing one gets an ``error``), with
+    counts, time and provenance.
 
     Parameters
     ----------
@@ -86,7 +87,7 @@ def describe_materials(
     li_network_cutoff : float
         Li-Li cutoff (A) of the fixed-cutoff network descriptors.
     with_bvse : bool
-        Also compute the bvlain BVSE barriers.
+        Also compute the bvlain BVSE barriers (needs ``bvlain``; seconds to minutes each).
 
     Returns
     -------

@@ -6,8 +6,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from jobflow import Job, Maker, job
+from jobflow import Job, job
 
+from sse_flows.jobs_common import StageMaker
 from sse_flows.structure_stage.core import describe_materials
 from sse_flows.structure_stage.descriptors import LI_NETWORK_CUTOFF_A
 from sse_flows.structure_stage.schemas import StructureStageDoc
@@ -15,40 +16,21 @@ from sse_flows.structure_stage.schemas import StructureStageDoc
 __all__ = ["StructureDescriptorsMaker", "structure_descriptors_job"]
 
 
-@job(output_schema=StructureStageDoc)
-def structure_descriptors_job(
-    materials: Sequence[Mapping[str, Any]],
-    li_network_cutoff: float = LI_NETWORK_CUTOFF_A,
-    with_bvse: bool = False,
-) -> StructureStageDoc:
-    """Li-transport descriptors of every material; a failing material gets an ``error``.
-
-    Parameters
-    ----------
-    materials : sequence of mapping
-        Each with ``structure`` (a pymatgen ``Structure`` dict) and optionally ``label``,
-        ``material_id`` and ``formula``.
-    li_network_cutoff : float
-        Li-Li cutoff (A) of ``li_network_dimension`` and ``li_network_fraction``.
-    with_bvse : bool
-        Also compute the bvlain BVSE barriers (needs ``bvlain``; seconds to minutes each).
-
-    Returns
-    -------
-    StructureStageDoc
-        One :class:`~sse_flows.structure_stage.schemas.StructureDescriptorsDoc` per material.
-    """
-    return describe_materials(materials, li_network_cutoff=li_network_cutoff, with_bvse=with_bvse)
+#: The structure stage's job: :func:`~sse_flows.structure_stage.core.describe_materials`
+#: (Li-transport descriptors of every material; a failing material gets an ``error``);
+#: its output is a :class:`~sse_flows.structure_stage.schemas.StructureStageDoc`, one
+#: :class:`~sse_flows.structure_stage.schemas.StructureDescriptorsDoc` per material.
+structure_descriptors_job = job(
+    describe_materials, name="structure_descriptors_job", output_schema=StructureStageDoc
+)
 
 
 @dataclass
-class StructureDescriptorsMaker(Maker):
+class StructureDescriptorsMaker(StageMaker):
     """Maker of the structure stage (:func:`structure_descriptors_job`).
 
     Parameters
     ----------
-    name : str
-        Job name.
     li_network_cutoff : float
         Li-Li cutoff (A) of the fixed-cutoff network descriptors.
     with_bvse : bool
@@ -73,8 +55,4 @@ class StructureDescriptorsMaker(Maker):
         Job
             Its output is a :class:`~sse_flows.structure_stage.schemas.StructureStageDoc`.
         """
-        new_job = structure_descriptors_job(
-            materials, li_network_cutoff=self.li_network_cutoff, with_bvse=self.with_bvse
-        )
-        new_job.name = self.name
-        return new_job
+        return self.named_job(structure_descriptors_job, materials)
