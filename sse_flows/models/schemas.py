@@ -8,6 +8,7 @@ import pandas as pd
 from pydantic import BaseModel, Field
 
 from sse_flows.provenance import Provenance
+from sse_flows.types import MaterialId
 
 
 class AlgorithmMetrics(BaseModel):
@@ -196,7 +197,7 @@ class MaterialVote(BaseModel):
     """Votes of the ensemble for one material."""
 
     formula: str = Field(..., description="Formula as given.")
-    material_id: str | None = Field(None, description="Materials Project id, when known.")
+    material_id: MaterialId = None
     votes: dict[str, int] = Field(
         default_factory=dict, description="Per algorithm: models voting superionic (0-n)."
     )

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, Field
 
 from sse_flows.provenance import Provenance
+from sse_flows.types import MaterialId, ReducedFormula
 
 if TYPE_CHECKING:
     from sse_flows.md.schemas import MDRunDoc
@@ -19,8 +20,8 @@ Role = Literal["candidate", "positive_control", "negative_control"]
 class CandidateDoc(BaseModel):
     """One row of the candidate table."""
 
-    material_id: str | None = Field(None, description="Materials Project id, when known.")
-    formula: str = Field(..., description="Reduced formula.")
+    material_id: MaterialId = None
+    formula: ReducedFormula
     role: Role = Field(
         "candidate",
         description="'candidate' (a screened material the MD scope selected: a vote "

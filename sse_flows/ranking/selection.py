@@ -14,7 +14,7 @@ from sse_flows.analysis.verdict import (  # verdict: re-exported for the ranking
 )
 from sse_flows.provenance import Provenance
 from sse_flows.ranking.schemas import CandidateDoc, RankingDoc, SelectionStage
-from sse_flows.types import StructureDict
+from sse_flows.types import MaterialId, ReducedFormula, StructureDict
 
 if TYPE_CHECKING:
     from sse_flows.md.schemas import MDRunDoc
@@ -32,8 +32,8 @@ class MDTarget(BaseModel):
     """A material selected for MD validation."""
 
     label: str = Field(..., description="Unique label: MP id when known, else the formula.")
-    material_id: str | None = Field(None, description="Materials Project id, when known.")
-    formula: str = Field(..., description="Reduced formula.")
+    material_id: MaterialId = None
+    formula: ReducedFormula
     role: str = Field(
         "candidate", description="'candidate', 'positive_control' or 'negative_control'."
     )

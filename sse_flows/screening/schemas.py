@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 from sse_flows.provenance import Provenance
 from sse_flows.screening.criteria import ScreeningCriteria
 from sse_flows.screening.hull import HullAgreement
+from sse_flows.types import MaterialId, ReducedFormula
 
 
 class FunnelStage(BaseModel):
@@ -20,8 +21,8 @@ class FunnelStage(BaseModel):
 class ScreenedMaterial(BaseModel):
     """A material that reached the hull step, with its stability window."""
 
-    material_id: str | None = Field(None, description="Materials Project id, when known.")
-    formula: str = Field(..., description="Reduced formula.")
+    material_id: MaterialId = None
+    formula: ReducedFormula
     band_gap: float | None = Field(None, description="PBE band gap used by step 2 (eV).")
     e_above_hull: float | None = Field(
         None, description="Energy above the convex hull used by step 3 (eV/atom)."

@@ -5,13 +5,14 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from sse_flows.provenance import Provenance
+from sse_flows.types import MaterialId
 
 
 class StructureDescriptorsDoc(BaseModel):
     """Cheap Li-transport descriptors of one material's structure (or why there are none)."""
 
     label: str = Field(..., description="The material's label (material id or formula).")
-    material_id: str | None = Field(None, description="Materials Project id, when known.")
+    material_id: MaterialId = None
     formula: str | None = Field(
         None, description="Reduced formula of the structure (the given formula if unreadable)."
     )
