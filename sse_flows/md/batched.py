@@ -2,7 +2,9 @@
 per step for a whole batch.
 
 The one-structure engine (:mod:`sse_flows.md.forcefield`) runs ASE's integrators with an ASE
-calculator, one structure at a time. Here the same protocol runs for a list of pairs: each
+calculator, one structure at a time. Here (:class:`BatchedEngine`, an
+:class:`~sse_flows.md.engine.MDEngine` under the protocol driver :mod:`sse_flows.md.driver`)
+the same protocol runs for a list of pairs: each
 step, the positions of every pair in a batch go through the potential in *one* batched
 forward pass (SevenNet: a ``torch_geometric`` batch of the per-structure graphs; CHGNet:
 ``CHGNet.predict_graph`` over the batch), and the integrators update every pair from its own
@@ -13,12 +15,13 @@ The integrators replicate ASE's, step for step and random number for random numb
 * initial velocities: ASE's ``thermalize_momenta`` + ``Stationary`` with the same seed;
 * equilibration: ASE's ``Langevin`` (``fixcm=False``) scheme, blocks extended (up to three)
   until the second-half mean temperature is within
-  :func:`~sse_flows.md.forcefield.equilibration_tolerance`, per pair;
+  :func:`~sse_flows.md.engine.equilibration_tolerance`, per pair;
 * production: ASE's ``Bussi`` (velocity rescaling, then velocity Verlet), in the protocol's
   restartable chunks, one ``.traj`` per pair and chunk, written exactly as
   :func:`~sse_flows.md.forcefield.run_production_chunk` writes it (same description, frames
-  at steps 0, k, 2k, ... of each chunk), and the same continue-until decision
-  (:func:`~sse_flows.md.continuation.production_decision`) after each chunk.
+  at steps 0, k, 2k, ... of each chunk); after each chunk the driver takes the same
+  continue-until decision (:func:`~sse_flows.md.continuation.production_decision`) and the
+  engine checkpoints the decided record.
 
 Each pair has its own ``numpy`` random generator seeded as the one-structure engine seeds
 it, so a pair's trajectory does not depend on what else is in its batch, and it equals the
@@ -26,8 +29,9 @@ one-structure engine's up to float32 round-off of the batched forward pass. The
 Nose-Hoover-chain thermostat (``thermostat="nose-hoover-chain"``) is ASE's
 ``NoseHooverChainNVT`` step around ASE's own chain integrator.
 
-Continuous batching (:func:`_drive`): each pair runs its own protocol as a generator that
-stops whenever it needs forces; pairs are admitted largest first while the atoms in flight
+Continuous batching (:func:`_drive`): each pair runs its own protocol (the driver's
+:func:`~sse_flows.md.driver.run_program`) as a generator that stops whenever it needs
+forces; pairs are admitted largest first while the atoms in flight
 stay within ``max_batch_atoms`` (:func:`default_max_batch_atoms`: a constant on CPU; on
 CUDA the free device memory times :data:`GPU_MEMORY_FRACTION` over an estimate of the bytes
 one atom costs in a forward + backward pass), and a pair that finishes (its continue-until
@@ -62,17 +66,20 @@ import numpy as np
 from pymatgen.core import Structure
 
 from sse_flows.data.writers import write_text_atomic
-from sse_flows.md.continuation import hottest_first, production_decision, skip_colder
-from sse_flows.md.forcefield import (
+from sse_flows.md.driver import run_runs, run_temperatures
+from sse_flows.md.engine import (
+    MDRun,
+    Program,
     ensure_run_id,
     equilibration_settled,
-    load_calculator,
     production_path,
     production_writer,
     run_seed,
     thermalize,
 )
+from sse_flows.md.potentials import load_calculator
 from sse_flows.md.protocol import NOT_IN_PAIR_KEY, MDProtocol
+from sse_flows.md.relax import prepare_in_folder
 from sse_flows.md.schemas import ProductionRecord
 
 logger = logging.getLogger(__name__)
@@ -222,14 +229,10 @@ def default_structures_per_pass(device: str = "cpu") -> int | None:
 
 # ------------------------------------------------------------------------------ members
 @dataclass
-class _Member:
-    """One (structure, temperature) pair in flight."""
+class _Member(MDRun):
+    """One (structure, temperature) pair in flight: a run of the batched engine."""
 
-    index: int
     atoms: Any  # ase.Atoms template (numbers, cell, masses), never given a calculator
-    temperature: float
-    workdir: Path
-    record: ProductionRecord
     positions: np.ndarray = field(init=False)
     momenta: np.ndarray = field(init=False)
     masses: np.ndarray = field(init=False)
@@ -244,10 +247,6 @@ class _Member:
     @property
     def n_atoms(self) -> int:
         return len(self.positions)
-
-    @property
-    def failed(self) -> bool:
-        return self.record.error is not None
 
     def fail(self, message: str) -> None:
         logger.warning("pair %d (%g K) failed: %s", self.index, self.temperature, message)
@@ -503,34 +502,28 @@ def _equilibration(m: _Member, protocol: MDProtocol) -> Generator[None, None, No
                     m.index, m.temperature, block + 1, mean)
 
 
-def _production(m: _Member, protocol: MDProtocol) -> Generator[None, None, None]:
-    """Production chunks, each followed by the continue-until decision and a checkpoint
-    (:func:`sse_flows.md.forcefield.md_chunk`), until the decision says stop."""
-    while m.record.stop_reason is None:
-        if m.failed:
-            m.record = production_decision(m.record, protocol)
-            break
-        n_steps = protocol.next_chunk_steps(m.record.production_steps)
-        chunk = m.record.chunks + 1
-        m.workdir.mkdir(parents=True, exist_ok=True)
-        path = production_path(m.workdir, m.temperature, chunk)
-        writer = production_writer(path, protocol, m.temperature, chunk,
-                                   ensure_run_id(m.record), m.record.production_steps, n_steps)
-        try:
-            seed = run_seed(protocol, m.temperature, chunk)
-            thermostat = _thermostat(m, protocol.thermostat, protocol, seed)
-            if thermostat is not None:
-                yield from _steps(m, n_steps, thermostat,
-                                  lambda m, _step, writer=writer: writer.write(m.frame()),
-                                  protocol.trajectory_interval)
-        finally:
-            writer.close()
-        if not m.failed:
-            m.record.files.append(str(path))
-            m.record.production_steps += n_steps
-            m.record.chunks = chunk
-        m.record = production_decision(m.record, protocol)
-        _write_checkpoint(m, protocol)
+def _production_chunk(m: _Member, protocol: MDProtocol) -> Generator[None, None, None]:
+    """One production chunk, written as :func:`~sse_flows.md.forcefield.run_production_chunk`
+    writes it; the record gains the file, steps and chunk unless the member failed."""
+    n_steps = protocol.next_chunk_steps(m.record.production_steps)
+    chunk = m.record.chunks + 1
+    m.workdir.mkdir(parents=True, exist_ok=True)
+    path = production_path(m.workdir, m.temperature, chunk)
+    writer = production_writer(path, protocol, m.temperature, chunk,
+                               ensure_run_id(m.record), m.record.production_steps, n_steps)
+    try:
+        seed = run_seed(protocol, m.temperature, chunk)
+        thermostat = _thermostat(m, protocol.thermostat, protocol, seed)
+        if thermostat is not None:
+            yield from _steps(m, n_steps, thermostat,
+                              lambda m, _step, writer=writer: writer.write(m.frame()),
+                              protocol.trajectory_interval)
+    finally:
+        writer.close()
+    if not m.failed:
+        m.record.files.append(str(path))
+        m.record.production_steps += n_steps
+        m.record.chunks = chunk
 
 
 def _advance(program: Generator) -> bool:
@@ -542,19 +535,12 @@ def _advance(program: Generator) -> bool:
     return True
 
 
-def _program(m: _Member, protocol: MDProtocol) -> Generator[None, None, None]:
-    """A pair's whole protocol (equilibration unless resumed, then production), yielding
-    whenever it needs forces."""
-    if m.record.chunks == 0:
-        yield from _equilibration(m, protocol)
-    yield from _production(m, protocol)
-
-
 def _drive(
-    engine: _Engine, members: list[_Member], protocol: MDProtocol, budget: int,
+    engine: _Engine, programs: Sequence[tuple[_Member, Program]], budget: int,
     on_finish: Callable[[_Member], None],
 ) -> None:
-    """Run every member's :func:`_program` with continuous batching.
+    """Run every member's program (:func:`sse_flows.md.driver.run_program`) with
+    continuous batching.
 
     Members are admitted largest first while the atoms in flight stay within ``budget`` (a
     member larger than the budget runs when nothing else does); each round, every member in
@@ -563,14 +549,13 @@ def _drive(
     the queue. Each member's ``elapsed_s`` gets its atom-weighted share of every round it
     was in.
     """
-    queue = sorted(members, key=lambda m: (-m.n_atoms, m.index))
-    flight: list[tuple[_Member, Generator[None, None, None]]] = []
+    queue = sorted(programs, key=lambda item: (-item[0].n_atoms, item[0].index))
+    flight: list[tuple[_Member, Program]] = []
     while queue or flight:
         load = sum(m.n_atoms for m, _ in flight)
-        for m in list(queue):
+        for m, program in list(queue):
             if load + m.n_atoms <= budget or not flight:
-                queue.remove(m)
-                program = _program(m, protocol)
+                queue.remove((m, program))
                 if _advance(program):
                     flight.append((m, program))
                     load += m.n_atoms
@@ -652,6 +637,107 @@ def _resume(m: _Member) -> None:
     m.momenta = np.array(frame.get_momenta(), dtype=float)
 
 
+class BatchedEngine:
+    """The batched engine (:class:`~sse_flows.md.engine.MDEngine`): many runs stepped
+    together, one forward pass of the potential per round (:func:`_drive`), each run
+    checkpointed after every production chunk (:func:`checkpoint_path`).
+
+    Parameters
+    ----------
+    engine
+        "sevennet" or "chgnet" (ignored when ``potential`` is given).
+    device
+        "cpu" or "cuda" (the relaxation's calculator runs there too).
+    max_batch_atoms
+        Most atoms in flight at once (default :func:`default_max_batch_atoms`).
+    potential
+        A batched potential to use instead of ``engine``'s (loaded at the first MD step).
+    max_force_eV_A
+        A run whose largest force exceeds this fails.
+    structures_per_pass
+        Most structures in one forward pass (default :func:`default_structures_per_pass`).
+    """
+
+    def __init__(
+        self,
+        engine: str = "sevennet",
+        device: str = "cpu",
+        max_batch_atoms: int | None = None,
+        potential: BatchedPotential | None = None,
+        max_force_eV_A: float = MAX_FORCE_EV_A,
+        structures_per_pass: int | None = None,
+    ) -> None:
+        if max_batch_atoms is not None and max_batch_atoms < 1:
+            raise ValueError(f"max_batch_atoms must be >= 1, got {max_batch_atoms}")
+        self.name = potential.engine if potential is not None else engine
+        self.device = device
+        self._potential = potential
+        self._max_batch_atoms = max_batch_atoms
+        self._max_force = max_force_eV_A
+        self._structures_per_pass = structures_per_pass
+        self._evaluator: _Engine | None = None
+
+    @property
+    def evaluator(self) -> _Engine:
+        """The batched force evaluation (the potential is loaded on first use)."""
+        if self._evaluator is None:
+            potential = self._potential or load_batched_potential(self.name, self.device)
+            self._evaluator = _Engine(
+                potential, self._max_force,
+                self._structures_per_pass or default_structures_per_pass(self.device),
+            )
+        return self._evaluator
+
+    @property
+    def budget(self) -> int:
+        """Most atoms in flight at once."""
+        return self._max_batch_atoms or default_max_batch_atoms(self.name, self.device)
+
+    def prepare(self, structure: Structure, protocol: MDProtocol, folder: Path):
+        """:func:`~sse_flows.md.relax.prepare_in_folder` with the engine's ASE calculator:
+        relaxed once per structure, protocol and engine, kept in ``folder``."""
+        return prepare_in_folder(structure, protocol, self.name,
+                                 load_calculator(self.name, self.device), folder)
+
+    def saved_record(self, supercell: Structure, temperature: float, workdir: Path,
+                     protocol: MDProtocol) -> ProductionRecord | None:
+        """The run's checkpoint in ``workdir`` (:func:`_read_checkpoint`), or None."""
+        return _read_checkpoint(workdir, temperature, protocol, len(supercell))
+
+    def start(self, index: int, supercell: Structure, temperature: float, workdir: Path,
+              record: ProductionRecord) -> _Member:
+        """A member for the run; one with chunks continues from its last frame."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            atoms = supercell.to_ase_atoms()
+        member = _Member(index=index, atoms=atoms, temperature=temperature, workdir=workdir,
+                         record=record)
+        if record.chunks > 0:
+            _resume(member)
+        return member
+
+    def equilibrate(self, run: _Member, protocol: MDProtocol) -> Program:
+        """:func:`_equilibration`."""
+        return _equilibration(run, protocol)
+
+    def production_chunk(self, run: _Member, protocol: MDProtocol) -> Program:
+        """:func:`_production_chunk`."""
+        return _production_chunk(run, protocol)
+
+    def chunk_finished(self, run: _Member, protocol: MDProtocol) -> None:
+        """Checkpoint the decided record (:func:`checkpoint_path`)."""
+        _write_checkpoint(run, protocol)
+
+    def execute(self, programs: Sequence[tuple[_Member, Program]],
+                on_finish: Callable[[_Member], None]) -> None:
+        """Every program with continuous batching (:func:`_drive`)."""
+        if not programs:
+            return
+        budget = self.budget
+        logger.info("%d pairs to run, <= %d atoms in flight", len(programs), budget)
+        _drive(self.evaluator, programs, budget, on_finish)
+
+
 def run_batched_md(
     cells: Sequence[Structure],
     temperatures: Sequence[float],
@@ -665,15 +751,17 @@ def run_batched_md(
     structures_per_pass: int | None = None,
     progress: bool = False,
 ) -> list[ProductionRecord]:
-    """Equilibration and the whole production of many (cell, temperature) pairs, batched.
+    """Equilibration and the whole production of many (cell, temperature) pairs, batched:
+    the :class:`BatchedEngine` under the driver (:func:`sse_flows.md.driver.run_runs`).
 
     Never raises for MD failures: a pair that fails gets a record with ``error`` (and
     ``stop_reason`` "engine error"), as :func:`~sse_flows.md.forcefield.md_chunk` returns.
+    A pair with a checkpoint in its folder goes on from it (:func:`_read_checkpoint`).
 
     Parameters
     ----------
     cells
-        The MD supercells (as :func:`~sse_flows.md.forcefield.prepare_supercell` makes them).
+        The MD supercells (as :func:`~sse_flows.md.relax.prepare_supercell` makes them).
     temperatures
         One temperature (K) per cell: pair ``i`` is ``(cells[i], temperatures[i])``.
     protocol
@@ -708,47 +796,27 @@ def run_batched_md(
         raise ValueError(f"max_batch_atoms must be >= 1, got {max_batch_atoms}")
     if not cells:
         return []
-    potential = potential or load_batched_potential(engine, device)
-    budget = max_batch_atoms or default_max_batch_atoms(potential.engine, device)
-    dirs = _workdirs(workdir, len(cells))
-    sizes = [len(cell) for cell in cells]
-    records: list[ProductionRecord | None] = [None] * len(cells)
-    md_engine = _Engine(
-        potential, max_force_eV_A, structures_per_pass or default_structures_per_pass(device)
+    md_engine = BatchedEngine(
+        engine, device, max_batch_atoms, potential or load_batched_potential(engine, device),
+        max_force_eV_A, structures_per_pass,
     )
+    return _run_pairs(md_engine, cells, temperatures, protocol, workdir, progress)
+
+
+def _run_pairs(md_engine: BatchedEngine, cells, temperatures, protocol, workdir,
+               progress: bool) -> list[ProductionRecord]:
+    """:func:`sse_flows.md.driver.run_runs` with a progress bar of the finished pairs."""
     from tqdm.auto import tqdm
 
+    if not cells:
+        return []
+    dirs = _workdirs(workdir, len(cells))
+    pairs = [(cell, float(t), folder) for cell, t, folder in
+             zip(cells, temperatures, dirs, strict=True)]
     bar = tqdm(total=len(cells), desc="MD pairs", unit="pair", disable=not progress)
-    members = []
-    for i in range(len(cells)):
-        saved = _read_checkpoint(dirs[i], float(temperatures[i]), protocol, sizes[i])
-        if saved is not None and saved.stop_reason is not None:
-            # finished before: decided again by the current stop rule, which may run on
-            saved = production_decision(saved.model_copy(update={"stop_reason": None}),
-                                        protocol)
-        if saved is not None and saved.stop_reason is not None:
-            records[i] = saved  # finished: not run again
-            bar.update(1)
-            continue
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            atoms = cells[i].to_ase_atoms()
-        member = _Member(
-            index=i, atoms=atoms, temperature=float(temperatures[i]), workdir=dirs[i],
-            record=saved or ProductionRecord(temperature=float(temperatures[i])),
-        )
-        if saved is not None:
-            _resume(member)
-        members.append(member)
-    logger.info("%d pairs to run, <= %d atoms in flight", len(members), budget)
-
-    def finish(m: _Member) -> None:
-        records[m.index] = m.record
-        bar.update(1)
-
-    _drive(md_engine, members, protocol, budget, finish)
+    records = run_runs(md_engine, pairs, protocol, on_finish=lambda _i, _r: bar.update(1))
     bar.close()
-    return [record for record in records if record is not None]
+    return records
 
 
 def run_batched_materials(
@@ -764,7 +832,8 @@ def run_batched_materials(
 ) -> list[list[ProductionRecord]]:
     """The force-field protocol of many materials at once: every material's hottest
     temperature in one batched run, then the colder ones, then the fallback ones, each
-    phase without the pairs that :func:`~sse_flows.md.continuation.skip_colder` skips.
+    phase without the pairs that :func:`~sse_flows.md.continuation.skip_colder` skips
+    (:func:`sse_flows.md.driver.run_temperatures` over the :class:`BatchedEngine`).
 
     The parameters are :func:`run_batched_md`'s, with one work folder per material.
 
@@ -774,31 +843,32 @@ def run_batched_materials(
         Per material, the records in ``protocol.run_temperatures`` order (ready for
         :func:`~sse_flows.md.documents.make_md_run_doc`).
     """
-    hottest, colder = hottest_first(protocol)
-    kwargs = {
-        "engine": engine,
-        "device": device,
-        "max_batch_atoms": max_batch_atoms,
-        "structures_per_pass": structures_per_pass,
-        "progress": progress,
-        "potential": potential or load_batched_potential(engine, device),  # loaded once
-    }
-    hot = run_batched_md(supercells, [hottest] * len(supercells), protocol, workdirs, **kwargs)
-    by_material: list[dict[float, ProductionRecord]] = [{hottest: r} for r in hot]
-    fallbacks = set(protocol.fallback_temperatures)
-    for phase in ([t for t in colder if t not in fallbacks], [t for t in colder if t in fallbacks]):
-        pairs = []
-        for i, records in enumerate(by_material):
-            for temperature in phase:
-                skipped = skip_colder(temperature, records[hottest], protocol, records)
-                if skipped is not None:
-                    records[temperature] = skipped
-                else:
-                    pairs.append((i, temperature))
-        done = run_batched_md(
-            [supercells[i] for i, _ in pairs], [t for _, t in pairs], protocol,
-            [workdirs[i] for i, _ in pairs], **kwargs,
-        )
-        for (i, temperature), record in zip(pairs, done, strict=True):
-            by_material[i][temperature] = record
+    md_engine = BatchedEngine(
+        engine, device, max_batch_atoms, potential or load_batched_potential(engine, device),
+        structures_per_pass=structures_per_pass,
+    )
+    by_material = _run_temperatures(md_engine, supercells, workdirs, protocol, progress)
     return [[records[t] for t in protocol.run_temperatures] for records in by_material]
+
+
+def _run_temperatures(md_engine: BatchedEngine, supercells, workdirs, protocol,
+                      progress: bool) -> list[dict[float, ProductionRecord]]:
+    """:func:`sse_flows.md.driver.run_temperatures`, one progress bar per phase."""
+    from tqdm.auto import tqdm
+
+    dirs = [Path(d).resolve() for d in workdirs]
+    bars = []
+
+    def finished(_index: int, _record: ProductionRecord) -> None:
+        bars[-1].update(1)
+
+    def phase_bar(n: int) -> None:
+        if bars:
+            bars[-1].close()
+        bars.append(tqdm(total=n, desc="MD pairs", unit="pair", disable=not progress))
+
+    result = run_temperatures(md_engine, supercells, dirs, protocol, on_finish=finished,
+                              on_phase=phase_bar)
+    if bars:
+        bars[-1].close()
+    return result

@@ -1,8 +1,13 @@
-"""The MD protocol with a universal ML potential (CHGNet, SevenNet), driven through ASE.
+"""The one-structure force-field engine: a universal ML potential (CHGNet, SevenNet) through ASE.
+
+:class:`OneStructureEngine` is an :class:`~sse_flows.md.engine.MDEngine`; the protocol
+driver (:mod:`sse_flows.md.driver`) runs the protocol over it: :func:`run_forcefield_md`
+for a whole material in one process, :func:`md_chunk` for one chunk per jobflow job.
 
 Per material: the unit cell is put on a right-handed basis and relaxed (cell and positions,
-``FrechetCellFilter`` + FIRE) with the same potential; the MD supercell (all lengths
->= ``min_lattice_length``) is built from the relaxed cell. Per temperature:
+``FrechetCellFilter`` + FIRE) with the same potential (:mod:`sse_flows.md.relax`); the MD
+supercell (all lengths >= ``min_lattice_length``) is built from the relaxed cell. Per
+temperature:
 
 1. Maxwell-Boltzmann velocities (seeded), then equilibration with the
    ``equilibration_thermostat`` (Langevin, 10/ps): extended by up to two more blocks until
@@ -15,340 +20,56 @@ Per material: the unit cell is put on a right-handed basis and relaxed (cell and
    chunks of one run and keeps other runs apart as replicas). A chunk starts from the
    last frame of the previous one, velocities included.
 
-The calculators come from atomate2's ``ase_calculator`` (the names atomate2 users know);
-their weights ship in their wheels (nothing downloads at run time).
+The calculators come from atomate2's ``ase_calculator`` (the names atomate2 users know;
+:mod:`sse_flows.md.potentials`); their weights ship in their wheels (nothing downloads at
+run time). Which temperatures run, when production stops and the extension rounds are the
+driver's.
 """
 
 from __future__ import annotations
 
-import contextlib
-import copy
-import dataclasses
-import functools
-import hashlib
-import json
 import logging
 import time
-import uuid
-import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from pymatgen.core import Structure
 
-from sse_flows.md.protocol import (
-    DEFAULT_MD_ENGINE,
-    MDProtocol,
-    check_md_structure,
-    make_md_supercell,
-    standard_orientation,
+from sse_flows.md.driver import run_chunks, run_protocol
+from sse_flows.md.engine import (  # noqa: F401 - also this module's names (engines, tests)
+    MDRun,
+    Program,
+    ensure_run_id,
+    equilibration_settled,
+    equilibration_tolerance,
+    production_path,
+    production_writer,
+    run_seed,
+    thermalize,
 )
-from sse_flows.md.schemas import ProductionRecord, RelaxationDoc
+from sse_flows.md.potentials import (  # noqa: F401 - also this module's names
+    FORCE_FIELDS,
+    engine_names,
+    forces_only,
+    load_calculator,
+)
+from sse_flows.md.protocol import DEFAULT_MD_ENGINE, MDProtocol
+from sse_flows.md.relax import (  # noqa: F401 - also this module's names
+    NEGLIGIBLE_LOGM_WARNING,
+    RELAX_CACHE_VERSION,
+    RELAX_CHECKPOINT_STEPS,
+    RelaxationCache,
+    _atoms,
+    prepare_supercell,
+    quiet_negligible_logm_warnings,
+    relax_for_md,
+    relaxation_cache_dir,
+)
+from sse_flows.md.schemas import ProductionRecord
 
 logger = logging.getLogger(__name__)
-
-#: Force fields whose weights ship in their wheel (engine name -> atomate2 MLFF name, kwargs).
-FORCE_FIELDS: dict[str, tuple[str, dict[str, Any]]] = {
-    "chgnet": ("CHGNet", {}),
-    "sevennet": ("SevenNet", {"model": "7net-0"}),
-}
-
-def engine_names() -> tuple[str, ...]:
-    """Force-field engine names accepted everywhere (CLI, flow, makers)."""
-    return tuple(FORCE_FIELDS)
-
-
-@functools.lru_cache(maxsize=4)
-def load_calculator(engine: str = DEFAULT_MD_ENGINE, device: str = "cpu"):
-    """The ASE calculator of a force-field engine (loaded once per process).
-
-    Parameters
-    ----------
-    engine
-        "chgnet" or "sevennet".
-    device
-        "cpu" or "cuda".
-    """
-    import warnings
-
-    from atomate2.forcefields.utils import ase_calculator
-
-    if engine not in FORCE_FIELDS:
-        raise ValueError(f"unknown force-field engine {engine!r}; use one of {engine_names()}")
-    name, kwargs = FORCE_FIELDS[engine]
-    device_key = "use_device" if engine == "chgnet" else "device"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return ase_calculator(name, **kwargs, **{device_key: device})
-
-
-def forces_only(calculator):
-    """The calculator for NVT MD: energy and forces, without the stress (and magmoms).
-
-    CHGNet's ASE calculator always predicts ``efsm``: the stress is a second backward pass
-    through the network, ~35 % of a step's time, and NVT never uses it. This returns a
-    shallow copy (same model, own results) whose ``calculate`` asks CHGNet for ``ef``
-    only; other calculators are returned unchanged. The relaxation, which needs the
-    stress, keeps the full calculator.
-    """
-    try:
-        from chgnet.model.dynamics import CHGNetCalculator
-    except ImportError:  # pragma: no cover - chgnet is a dependency
-        return calculator
-    if not isinstance(calculator, CHGNetCalculator):
-        return calculator
-    md_calculator = copy.copy(calculator)
-    md_calculator.results = {}
-    md_calculator.atoms = None
-    md_calculator.calculate = functools.partial(
-        CHGNetCalculator.calculate, md_calculator, task="ef"
-    )
-    return md_calculator
-
-
-def _atoms(structure: Structure, calculator):
-    atoms = structure.to_ase_atoms()
-    atoms.calc = calculator
-    return atoms
-
-
-#: scipy's ``logm`` warning when its error estimate is below 1e-9 (exponent -10 or lower).
-#: FrechetCellFilter takes the matrix logarithm of the cell deformation at every step;
-#: errors of ~4e-13 are reported dozens of times per relaxation and mean nothing. Larger
-#: errors still warn.
-NEGLIGIBLE_LOGM_WARNING = (
-    r"logm result may be inaccurate, approximate err = [0-9.]+e-(1\d|[2-9]\d|\d{3})$"
-)
-
-
-@contextlib.contextmanager
-def quiet_negligible_logm_warnings():
-    """Silence :data:`NEGLIGIBLE_LOGM_WARNING` inside the block (nothing else)."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=NEGLIGIBLE_LOGM_WARNING, category=RuntimeWarning)
-        yield
-
-
-#: Optimizer steps between two checkpoints of a relaxation: an interrupt loses at most these.
-RELAX_CHECKPOINT_STEPS = 10
-
-#: Bumped when the relaxation changes in a way that makes stored results stale.
-RELAX_CACHE_VERSION = 1
-
-
-def relaxation_cache_dir() -> Path:
-    """Where relaxed cells and relaxation checkpoints are kept:
-    ``$SSE_FLOWS_HOME/md/relaxations`` (shared by every job and rerun of this home)."""
-    from sse_flows.settings import get_settings
-
-    return get_settings().HOME / "md" / "relaxations"
-
-
-@dataclasses.dataclass(frozen=True)
-class RelaxationCache:
-    """Relaxed cells and optimizer checkpoints in one folder, keyed by the relaxation's
-    inputs (:meth:`key`). Every file is written whole (temporary file, then rename), so an
-    interrupt never leaves a half-written one.
-
-    Parameters
-    ----------
-    folder
-        The folder (created on the first write).
-    """
-
-    folder: Path
-
-    @staticmethod
-    def key(oriented: Structure, engine: str, protocol: MDProtocol) -> str:
-        """SHA-256 of what the relaxed cell depends on: the oriented input cell, the
-        engine and its model, ``relax_fmax``, ``relax_max_steps`` and
-        :data:`RELAX_CACHE_VERSION`."""
-        payload = json.dumps(
-            {
-                "structure": oriented.as_dict(),
-                "engine": engine,
-                "model": FORCE_FIELDS.get(engine),
-                "relax_fmax": protocol.relax_fmax,
-                "relax_max_steps": protocol.relax_max_steps,
-                "version": RELAX_CACHE_VERSION,
-            },
-            sort_keys=True,
-            default=str,
-        )
-        return hashlib.sha256(payload.encode()).hexdigest()
-
-    def result_path(self, key: str) -> Path:
-        """The finished relaxation of ``key``."""
-        return Path(self.folder) / f"{key}.json"
-
-    def checkpoint_path(self, key: str) -> Path:
-        """The last checkpoint of an unfinished relaxation of ``key``."""
-        return Path(self.folder) / f"{key}.checkpoint.json"
-
-    @staticmethod
-    def _read(path: Path) -> dict[str, Any] | None:
-        try:
-            return json.loads(path.read_text())
-        except (OSError, ValueError):  # missing, or unreadable: relax again
-            return None
-
-    def _write(self, path: Path, data: dict[str, Any]) -> None:
-        from sse_flows.data.writers import write_text_atomic
-
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(path, json.dumps(data))
-
-    def load_result(self, key: str) -> tuple[Structure, RelaxationDoc] | None:
-        """The stored relaxed cell and its document, or None."""
-        data = self._read(self.result_path(key))
-        if data is None:
-            return None
-        try:
-            return (Structure.from_dict(data["structure"]),
-                    RelaxationDoc.model_validate(data["relaxation"]))
-        except (KeyError, TypeError, ValueError):
-            return None
-
-    def save_result(self, key: str, structure: Structure, doc: RelaxationDoc) -> None:
-        """Store a finished relaxation and drop its checkpoint."""
-        self._write(self.result_path(key), {
-            "structure": structure.as_dict(), "relaxation": doc.model_dump(mode="json"),
-        })
-        self.checkpoint_path(key).unlink(missing_ok=True)
-
-    def load_checkpoint(self, key: str) -> dict[str, Any] | None:
-        """The last checkpoint of ``key`` (see :func:`relax_for_md`), or None."""
-        return self._read(self.checkpoint_path(key))
-
-    def save_checkpoint(self, key: str, state: dict[str, Any]) -> None:
-        """Replace the checkpoint of ``key``."""
-        self._write(self.checkpoint_path(key), state)
-
-
-def _optimizer_state(atoms, cell_filter, optimizer, before: dict[str, float]) -> dict[str, Any]:
-    """Everything a FIRE + FrechetCellFilter relaxation needs to go on exactly: the atoms,
-    the filter's reference cell and FIRE's velocity, step size, mixing and counters."""
-    return {
-        "nsteps": int(optimizer.nsteps),
-        "positions": atoms.get_positions().tolist(),
-        "cell": np.asarray(atoms.cell[:]).tolist(),
-        "orig_cell": np.asarray(cell_filter.orig_cell).tolist(),
-        "vel": None if optimizer.vel is None else np.asarray(optimizer.vel).tolist(),
-        "dt": float(optimizer.dt),
-        "a": float(optimizer.a),
-        "Nsteps": int(optimizer.Nsteps),
-        "before": before,
-    }
-
-
-#: What a usable checkpoint holds (one without them is ignored: the relaxation restarts).
-_CHECKPOINT_FIELDS = {"nsteps", "positions", "cell", "orig_cell", "vel", "dt", "a", "Nsteps",
-                      "before"}
-
-
-def _restore(atoms, cell_filter, optimizer, state: dict[str, Any]) -> None:
-    """Put a relaxation back where :func:`_optimizer_state` saw it."""
-    atoms.set_cell(np.asarray(state["cell"]), scale_atoms=False)
-    atoms.set_positions(np.asarray(state["positions"]))
-    cell_filter.orig_cell = np.asarray(state["orig_cell"])
-    optimizer.vel = None if state["vel"] is None else np.asarray(state["vel"])
-    optimizer.dt, optimizer.a = float(state["dt"]), float(state["a"])
-    optimizer.Nsteps, optimizer.nsteps = int(state["Nsteps"]), int(state["nsteps"])
-
-
-def relax_for_md(
-    structure: Structure,
-    calculator,
-    protocol: MDProtocol,
-    engine: str | None = None,
-    cache: RelaxationCache | None = None,
-) -> tuple[Structure, RelaxationDoc]:
-    """Relax cell and positions with the MD potential (after the right-handed rotation).
-
-    With a ``cache`` (and the ``engine`` that names the potential), the relaxation is
-    resumable and done once: the optimizer state is checkpointed every
-    :data:`RELAX_CHECKPOINT_STEPS` steps, a later call with the same inputs goes on from
-    the last checkpoint (an interrupt loses at most that many steps; the path is the
-    uninterrupted one), and a finished relaxation is returned from the cache without a
-    single optimizer step.
-
-    Parameters
-    ----------
-    structure
-        The ordered unit cell.
-    calculator
-        The ASE calculator of the potential.
-    protocol
-        ``relax_fmax`` and ``relax_max_steps``.
-    engine
-        Name of the potential ("chgnet", "sevennet"): part of the cache key.
-    cache
-        Where results and checkpoints are kept (None: neither).
-
-    Returns
-    -------
-    tuple
-        (relaxed structure, what the relaxation did).
-    """
-    from ase.filters import FrechetCellFilter
-    from ase.optimize import FIRE
-    from ase.units import GPa
-
-    if cache is not None and engine is None:
-        raise ValueError("a relaxation cache needs the engine name (part of its key)")
-    oriented = standard_orientation(structure)
-    key = None if cache is None else cache.key(oriented, engine, protocol)
-    if cache is not None and (stored := cache.load_result(key)) is not None:
-        relaxed, doc = stored
-        return relaxed, doc.model_copy(update={"from_cache": True})
-    atoms = _atoms(oriented, calculator)
-    n = len(atoms)
-    cell_filter = FrechetCellFilter(atoms)
-    optimizer = FIRE(cell_filter, logfile=None)
-    state = None if cache is None else cache.load_checkpoint(key)
-    if state is not None and _CHECKPOINT_FIELDS <= set(state) and len(state["positions"]) == n:
-        before = state["before"]
-        _restore(atoms, cell_filter, optimizer, state)
-        logger.info("relaxation resumed at step %d of %s", optimizer.nsteps, key[:12])
-    else:
-        state = None
-        before = {
-            "energy_per_atom": float(atoms.get_potential_energy()) / n,
-            "pressure_GPa": float(-np.trace(atoms.get_stress(voigt=False)) / 3 / GPa),
-            "volume": float(atoms.get_volume()),
-        }
-    resumed_from = None if state is None else int(state["nsteps"])
-    if cache is not None:
-        def checkpoint() -> None:
-            if optimizer.nsteps and optimizer.nsteps != resumed_from:
-                cache.save_checkpoint(
-                    key, _optimizer_state(atoms, cell_filter, optimizer, before)
-                )
-
-        optimizer.attach(checkpoint, interval=RELAX_CHECKPOINT_STEPS)
-    with quiet_negligible_logm_warnings():
-        optimizer.run(fmax=protocol.relax_fmax,
-                      steps=max(0, protocol.relax_max_steps - optimizer.nsteps))
-    forces = atoms.get_forces()
-    max_force = float(np.linalg.norm(forces, axis=1).max())
-    relaxed = Structure(
-        atoms.cell[:], oriented.species, atoms.get_scaled_positions(wrap=True),
-    )
-    doc = RelaxationDoc(
-        converged=max_force <= protocol.relax_fmax,
-        steps=int(optimizer.nsteps),
-        max_force_eV_A=max_force,
-        energy_per_atom_before=before["energy_per_atom"],
-        energy_per_atom_after=float(atoms.get_potential_energy()) / n,
-        volume_change=float(atoms.get_volume() / before["volume"] - 1.0),
-        pressure_before_GPa=before["pressure_GPa"],
-        resumed_from_step=resumed_from,
-    )
-    if cache is not None:
-        cache.save_result(key, relaxed, doc)
-    return relaxed, doc
-
 
 def _dynamics(atoms, thermostat: str, temperature: float, protocol: MDProtocol, seed: int):
     from ase import units
@@ -378,51 +99,6 @@ def _dynamics(atoms, thermostat: str, temperature: float, protocol: MDProtocol, 
             atoms, dt, temperature_K=temperature, tdamp=protocol.thermostat_time_fs * units.fs
         )
     raise ValueError(f"unknown thermostat {thermostat!r}")
-
-
-def run_seed(protocol: MDProtocol, temperature: float, chunk: int) -> int:
-    """Seed of one stage of one temperature's run: 0 the initial velocities, 1000 + block
-    the equilibration blocks, the chunk number each production chunk (every engine)."""
-    return (protocol.seed or 0) * 1_000_003 + int(temperature) * 101 + chunk
-
-
-def equilibration_tolerance(
-    temperature: float, n_atoms: int, window_fs: float, protocol: MDProtocol
-) -> float:
-    """Largest |<T> - T_target| (K) accepted at the end of an equilibration block.
-
-    The protocol's tolerance, widened by two standard errors of a canonical mean over the
-    window: the kinetic temperature of N atoms fluctuates by T sqrt(2 / 3N), and a window
-    holds about one independent sample per 50 fs (Langevin at 10/ps decorrelates that
-    fast). A 0.15 ps window of 128 atoms cannot resolve 5 % better than that; the stored
-    production check (``temperature_within_tolerance``) uses the whole production.
-    """
-    independent = max(1.0, window_fs / 50.0)
-    spread = temperature * np.sqrt(2.0 / (3.0 * n_atoms)) / np.sqrt(independent)
-    return protocol.temperature_tolerance * temperature + 2.0 * spread
-
-
-def equilibration_settled(
-    mean: float, temperature: float, n_atoms: int, protocol: MDProtocol
-) -> bool:
-    """True when a block's second-half mean temperature is within
-    :func:`equilibration_tolerance` of the target."""
-    steps = protocol.equilibration_steps
-    window_fs = (steps - steps // 2) * protocol.time_step_fs
-    return bool(abs(mean - temperature) <= equilibration_tolerance(
-        temperature, n_atoms, window_fs, protocol
-    ))
-
-
-def thermalize(atoms, temperature: float, protocol: MDProtocol) -> None:
-    """Seeded Maxwell-Boltzmann momenta without centre-of-mass motion: the start of every
-    run at ``temperature`` (every engine)."""
-    from ase.md.velocitydistribution import Stationary, thermalize_momenta
-
-    thermalize_momenta(
-        atoms, temperature, rng=np.random.default_rng(run_seed(protocol, temperature, 0))
-    )
-    Stationary(atoms)
 
 
 def equilibrate(atoms, temperature: float, protocol: MDProtocol) -> tuple[int, float, bool]:
@@ -460,54 +136,6 @@ def equilibrate(atoms, temperature: float, protocol: MDProtocol) -> tuple[int, f
         logger.info("%g K: equilibration block %d ended at %.0f K; extending", temperature,
                     block + 1, mean)
     return done, mean, settled
-
-
-def production_path(workdir: Path, temperature: float, chunk: int) -> Path:
-    """The trajectory file of one production chunk (every engine)."""
-    return Path(workdir) / f"production_{temperature:g}K_{chunk:03d}.traj"
-
-
-def ensure_run_id(record: ProductionRecord) -> str:
-    """The run id of a temperature's production, drawn (uuid4) at its first chunk and kept
-    on the record, so every chunk file of the run carries the same id."""
-    if record.run_id is None:
-        record.run_id = uuid.uuid4().hex
-    return record.run_id
-
-
-def production_writer(
-    path: Path,
-    protocol: MDProtocol,
-    temperature: float,
-    chunk: int,
-    run_id: str | None = None,
-    step_offset: int | None = None,
-    n_steps: int | None = None,
-):
-    """An ASE trajectory writer for one production chunk (every engine).
-
-    Its description holds what the analysis readers take the frame interval and
-    temperature from, and what proves chunks to be one run: the run id, the chunk's first
-    production step (``step_offset``), its steps and the protocol's seed
-    (:data:`sse_flows.analysis.readers.RUN_ID_KEYS`).
-    """
-    from ase import units
-    from ase.io.trajectory import Trajectory
-
-    description: dict[str, Any] = {
-        "type": "molecular-dynamics",
-        "md-type": protocol.thermostat,
-        "timestep": protocol.time_step_fs * units.fs,
-        "interval": protocol.trajectory_interval,
-        "temperature_K": temperature,
-        "chunk": chunk,
-        "seed": protocol.seed,
-    }
-    optional = {"run_id": run_id, "step_offset": step_offset, "n_steps": n_steps}
-    description.update({key: value for key, value in optional.items() if value is not None})
-    writer = Trajectory(str(path), "w")
-    writer.set_description(description)
-    return writer
 
 
 def run_production_chunk(
@@ -556,6 +184,107 @@ def _last_frame(path: str, calculator):
     return atoms
 
 
+@dataclass
+class _Run(MDRun):
+    """A run of the one-structure engine: its supercell, and its atoms between the
+    equilibration and the first production chunk (later chunks start from the last frame
+    written, as a chunk in a new jobflow job does)."""
+
+    supercell: Structure | None = None
+    atoms: Any = None
+
+
+class OneStructureEngine:
+    """The one-structure engine (:class:`~sse_flows.md.engine.MDEngine`): ASE's integrators
+    with an ASE calculator, one run after the other, each run stepped to the end of a chunk
+    in one go (its programs never yield).
+
+    Parameters
+    ----------
+    calculator
+        The ASE calculator of the potential (the MD drops the stress: :func:`forces_only`).
+    name
+        The engine's name ("chgnet", "sevennet"): the relaxation cache key and the
+        documents' engine; None: relaxations are not cached.
+    cache_dir
+        Folder of the relaxation cache (default :func:`relaxation_cache_dir`).
+    """
+
+    def __init__(self, calculator, name: str | None = None, cache_dir: Path | None = None):
+        self.calculator = calculator
+        self.name = name
+        self.cache_dir = cache_dir
+
+    def prepare(self, structure: Structure, protocol: MDProtocol, folder: Path | None = None):
+        """:func:`prepare_supercell` (the relaxation cached when the engine has a name)."""
+        return prepare_supercell(structure, protocol, self.calculator, self.name, self.cache_dir)
+
+    def saved_record(self, supercell, temperature, workdir, protocol) -> None:
+        """None: a jobflow job carries its record itself (no checkpoint files)."""
+        return None
+
+    def start(self, index: int, supercell: Structure, temperature: float, workdir: Path,
+              record: ProductionRecord) -> _Run:
+        """A run writing to ``workdir`` (created now), going on from ``record``."""
+        workdir = Path(workdir)
+        workdir.mkdir(parents=True, exist_ok=True)
+        ensure_run_id(record)
+        return _Run(index=index, temperature=temperature, workdir=workdir, record=record,
+                    supercell=supercell)
+
+    def equilibrate(self, run: _Run, protocol: MDProtocol) -> Program:
+        """:func:`equilibrate` on the supercell's atoms, kept for the first chunk."""
+        record = run.record
+        start = time.perf_counter()
+        try:
+            atoms = _atoms(run.supercell, forces_only(self.calculator))
+            steps, mean, settled = equilibrate(atoms, run.temperature, protocol)
+            record.equilibration_steps = steps
+            record.equilibration_mean_temperature_K = mean
+            record.equilibrated = settled
+            run.atoms = atoms
+        except Exception as exc:  # noqa: BLE001 - a crashed MD is a failed run, not a crash
+            logger.exception("MD at %s K failed", run.temperature)
+            record.error = f"MD crashed: {type(exc).__name__}: {exc}"
+        record.elapsed_s += time.perf_counter() - start
+        yield from ()
+
+    def production_chunk(self, run: _Run, protocol: MDProtocol) -> Program:
+        """:func:`run_production_chunk` from the equilibrated atoms, or from the last frame
+        of the record's last file."""
+        record = run.record
+        chunk = record.chunks + 1
+        n_steps = protocol.next_chunk_steps(record.production_steps)
+        path = production_path(run.workdir, run.temperature, chunk)
+        start = time.perf_counter()
+        try:
+            atoms, run.atoms = run.atoms, None
+            if atoms is None:
+                atoms = _last_frame(record.files[-1], forces_only(self.calculator))
+            run_production_chunk(atoms, run.temperature, protocol, n_steps, path, chunk,
+                                 ensure_run_id(record), record.production_steps)
+        except Exception as exc:  # noqa: BLE001 - a crashed MD is a failed run, not a crash
+            logger.exception("MD at %s K failed", run.temperature)
+            record.error = f"MD crashed: {type(exc).__name__}: {exc}"
+            record.elapsed_s += time.perf_counter() - start
+            return
+        record.files.append(str(path))
+        record.production_steps += n_steps
+        record.chunks = chunk
+        record.elapsed_s += time.perf_counter() - start
+        yield from ()
+
+    def chunk_finished(self, run: _Run, protocol: MDProtocol) -> None:
+        """Nothing: the record is the checkpoint."""
+
+    def execute(self, programs, on_finish) -> None:
+        """Each program to its end, in the given order."""
+        for run, program in programs:
+            for _ in program:
+                pass
+            on_finish(run)
+
+
 def md_chunk(
     supercell: Structure,
     temperature: float,
@@ -568,62 +297,10 @@ def md_chunk(
 
     The first call equilibrates and runs the first production chunk; later calls continue
     from the last frame of ``record``. The returned record carries the stop decision
-    (:func:`sse_flows.md.continuation.production_decision`).
+    (:func:`sse_flows.md.driver.run_chunks` over the :class:`OneStructureEngine`).
     """
-    from sse_flows.md.continuation import production_decision
-
-    workdir.mkdir(parents=True, exist_ok=True)
-    record = record.model_copy(deep=True) if record else ProductionRecord(temperature=temperature)
-    run_id = ensure_run_id(record)
-    chunk = record.chunks + 1
-    n_steps = protocol.next_chunk_steps(record.production_steps)
-    path = production_path(workdir, temperature, chunk)
-    start = time.perf_counter()
-    calculator = forces_only(calculator)
-    try:
-        if record.chunks == 0:
-            atoms = _atoms(supercell, calculator)
-            steps, mean, settled = equilibrate(atoms, temperature, protocol)
-            record.equilibration_steps = steps
-            record.equilibration_mean_temperature_K = mean
-            record.equilibrated = settled
-        else:
-            atoms = _last_frame(record.files[-1], calculator)
-        run_production_chunk(atoms, temperature, protocol, n_steps, path, chunk, run_id,
-                             record.production_steps)
-    except Exception as exc:  # noqa: BLE001 - a crashed MD is a failed run, not a crash
-        logger.exception("MD at %s K failed", temperature)
-        record.error = f"MD crashed: {type(exc).__name__}: {exc}"
-        record.elapsed_s += time.perf_counter() - start
-        return production_decision(record, protocol)
-    record.files.append(str(path))
-    record.production_steps += n_steps
-    record.chunks = chunk
-    record.elapsed_s += time.perf_counter() - start
-    return production_decision(record, protocol)
-
-
-def prepare_supercell(
-    structure: Structure,
-    protocol: MDProtocol,
-    calculator,
-    engine: str | None = None,
-    cache_dir: Path | None = None,
-) -> tuple[Structure, RelaxationDoc | None]:
-    """Relaxed (when the protocol says so) MD supercell of a unit cell.
-
-    With ``engine`` the relaxation is checkpointed and cached in ``cache_dir`` (default
-    :func:`relaxation_cache_dir`): a rerun after an interrupt goes on from the last
-    checkpoint, and the same cell, engine and settings relax once.
-    """
-    check_md_structure(structure)
-    relaxation = None
-    if protocol.relax:
-        cache = None if engine is None else RelaxationCache(
-            Path(cache_dir) if cache_dir is not None else relaxation_cache_dir()
-        )
-        structure, relaxation = relax_for_md(structure, calculator, protocol, engine, cache)
-    return make_md_supercell(structure, protocol.min_lattice_length), relaxation
+    return run_chunks(OneStructureEngine(calculator), supercell, temperature, Path(workdir),
+                      protocol, record)
 
 
 def run_forcefield_md(
@@ -637,7 +314,12 @@ def run_forcefield_md(
 ):
     """The whole protocol for one material in this process (no jobflow); never raises
     for MD failures. The jobflow path (:class:`ForceFieldMdProtocolMaker`) runs the same
-    functions as separate, restartable jobs.
+    engine one chunk per job.
+
+    The :class:`OneStructureEngine` prepares the supercell, and the driver
+    (:func:`sse_flows.md.driver.run_protocol`) runs the protocol over it: hottest first,
+    colder and fallback temperatures when needed, chunks until the stop decision, the
+    extension rounds, the document.
 
     Returns
     -------
@@ -646,49 +328,30 @@ def run_forcefield_md(
     from sse_flows.md.documents import make_md_run_doc
 
     protocol = protocol or MDProtocol()
-    calculator = load_calculator(engine, device)
-    supercell, relaxation = prepare_supercell(structure, protocol, calculator, engine)
+    md_engine = OneStructureEngine(load_calculator(engine, device), engine)
+    supercell, relaxation = md_engine.prepare(structure, protocol)
     workdir = Path(workdir).resolve()
-    from sse_flows.md.continuation import (
-        extension_protocol,
-        extension_temperature,
-        hottest_first,
-        skip_colder,
-    )
 
-    hottest, colder = hottest_first(protocol)
-    by_temperature = {}
-    for temperature in [hottest, *colder]:
-        record = skip_colder(temperature, by_temperature.get(hottest), protocol, by_temperature)
-        while record is None or record.stop_reason is None:
-            record = md_chunk(supercell, temperature, protocol, workdir, calculator, record)
-            if progress:
-                print(  # noqa: T201 - progress line of a long run
-                    f"  {temperature:g} K chunk {record.chunks}: {record.production_steps} "
-                    f"steps, hops {record.li_hops}, stop: {record.stop_reason}", flush=True,
-                )
-        by_temperature[temperature] = record
-    def document(current: MDProtocol):
+    def document(records: list[ProductionRecord], current: MDProtocol):
         return make_md_run_doc(
-            engine=engine,
-            unit_cell=structure,
-            supercell=supercell,
-            records=[by_temperature[t] for t in protocol.run_temperatures],
-            protocol=current,
-            material_id=material_id,
-            relaxation=relaxation,
+            engine=engine, unit_cell=structure, supercell=supercell, records=records,
+            protocol=current, material_id=material_id, relaxation=relaxation,
             parameters={"device": device, "workdir": str(workdir)},
         )
 
-    doc = document(protocol)
-    current = protocol
-    while (temperature := extension_temperature(doc.diffusion, by_temperature, current)):
-        current = extension_protocol(by_temperature[temperature], current)
-        by_temperature[temperature] = md_chunk(
-            supercell, temperature, current, workdir, calculator, by_temperature[temperature]
+    def chunk_line(record: ProductionRecord) -> None:
+        print(  # noqa: T201 - progress line of a long run
+            f"  {record.temperature:g} K chunk {record.chunks}: {record.production_steps} "
+            f"steps, hops {record.li_hops}, stop: {record.stop_reason}", flush=True,
         )
-        if progress:
-            print(f"  {temperature:g} K extended (verdict undetermined): "  # noqa: T201
-                  f"{by_temperature[temperature].production_steps} steps", flush=True)
-        doc = document(current)
+
+    def extension_line(record: ProductionRecord) -> None:
+        print(f"  {record.temperature:g} K extended (verdict undetermined): "  # noqa: T201
+              f"{record.production_steps} steps", flush=True)
+
+    (doc,) = run_protocol(
+        md_engine, [supercell], [workdir], protocol, [document],
+        on_decision=chunk_line if progress else None,
+        on_extended=extension_line if progress else None,
+    )
     return doc

@@ -2,16 +2,18 @@
 
 :func:`run_pool_md` is the many-material twin of
 :func:`~sse_flows.md.forcefield.run_forcefield_md`: the same relaxation and supercell
-(:func:`~sse_flows.md.forcefield.prepare_supercell`), the same protocol run by the batched
-engine (:func:`~sse_flows.md.batched.run_batched_materials`: hottest temperature first,
-colder ones skipped for materials without Li hops), and the same
+(:func:`~sse_flows.md.relax.prepare_in_folder`), the same protocol driver
+(:func:`~sse_flows.md.driver.run_protocol`: hottest temperature first, colder ones skipped
+for materials without Li hops, the stop decision after each chunk) over the batched engine
+(:class:`~sse_flows.md.batched.BatchedEngine`), and the same
 :func:`~sse_flows.md.documents.make_md_run_doc`, so every material gets the
 :class:`~sse_flows.md.schemas.MDRunDoc` the one-structure engine would write. It is what the
 pool-wide MD mode of the discovery flow runs (:func:`sse_flows.md.jobs.pool_md_job`), one
 job per batch of materials.
 
 A material whose relaxation fails, or whose MD fails, gets a failed document with its
-reason; the others go on.
+reason; the others go on. Limit: no extension rounds (``extension_chunks`` is not used
+here; the one-structure engine runs them).
 
 Restart: each material's folder keeps its relaxed supercell (:data:`PREPARED_FILE`) and
 each (material, temperature) pair a checkpoint after every production chunk
@@ -32,16 +34,14 @@ is kept as well.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
 
 from pymatgen.core import Structure
 
-from sse_flows.data.writers import write_text_atomic
 from sse_flows.md.protocol import DEFAULT_MD_ENGINE, MDProtocol, MDStructureError
+from sse_flows.md.relax import PREPARED_FILE  # noqa: F401 - a material's prepared cell
 from sse_flows.md.schemas import MDRunDoc, ProductionRecord, RelaxationDoc
 
 logger = logging.getLogger(__name__)
@@ -49,42 +49,6 @@ logger = logging.getLogger(__name__)
 
 def _safe_name(label: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in label)
-
-
-#: The relaxed MD supercell of a material, kept in its folder so that a rerun after an
-#: interruption does not relax it again (and continues from the same cell).
-PREPARED_FILE = "prepared_supercell.json"
-
-
-def _fingerprint(structure: Structure, protocol: MDProtocol, engine: str) -> str:
-    payload = json.dumps([structure.as_dict(), protocol.pair_key(), engine], sort_keys=True,
-                         default=str)
-    return hashlib.sha256(payload.encode()).hexdigest()
-
-
-def _prepare(structure: Structure, protocol: MDProtocol, engine: str, calculator,
-             folder: Path) -> tuple[Structure, RelaxationDoc | None]:
-    """:func:`~sse_flows.md.forcefield.prepare_supercell`, or its result from an earlier run
-    of the same structure, protocol and engine in ``folder``."""
-    from sse_flows.md.forcefield import prepare_supercell
-
-    path = folder / PREPARED_FILE
-    key = _fingerprint(structure, protocol, engine)
-    try:
-        saved = json.loads(path.read_text())
-        if saved["fingerprint"] == key:
-            relaxation = saved["relaxation"]
-            return (Structure.from_dict(saved["supercell"]),
-                    None if relaxation is None else RelaxationDoc.model_validate(relaxation))
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    supercell, relaxation = prepare_supercell(structure, protocol, calculator, engine)
-    folder.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(path, json.dumps({
-        "fingerprint": key, "supercell": supercell.as_dict(),
-        "relaxation": None if relaxation is None else relaxation.model_dump(mode="json"),
-    }))
-    return supercell, relaxation
 
 
 def run_pool_md(
@@ -128,9 +92,9 @@ def run_pool_md(
     """
     from tqdm.auto import tqdm
 
-    from sse_flows.md.batched import load_batched_potential, run_batched_materials
+    from sse_flows.md.batched import BatchedEngine
     from sse_flows.md.documents import make_md_run_doc
-    from sse_flows.md.forcefield import load_calculator
+    from sse_flows.md.driver import run_protocol
 
     n = len(structures)
     ids = list(material_ids) if material_ids is not None else [None] * n
@@ -139,43 +103,50 @@ def run_pool_md(
         raise ValueError(f"{n} structures, {len(ids)} material ids, {len(names)} labels")
     if len(set(names)) != n:
         raise ValueError("every material needs its own label")
-    calculator = load_calculator(engine, device)
+    md_engine = BatchedEngine(engine, device, max_batch_atoms)
     root = Path(workdir).resolve()
-    prepared: list[tuple[Structure, object] | str] = []
+    folders = [root / _safe_name(name) for name in names]
+    prepared: list[tuple[Structure, RelaxationDoc | None] | str] = []
     for k, structure in enumerate(tqdm(structures, desc="relax", disable=not progress)):
         try:
-            prepared.append(_prepare(structure, protocol, engine, calculator,
-                                     root / _safe_name(names[k])))
+            prepared.append(md_engine.prepare(structure, protocol, folders[k]))
         except MDStructureError as exc:  # not a structure MD can run (disordered, no Li)
             logger.warning("%s: %s", structure.formula, exc)
             prepared.append(str(exc))
         except Exception as exc:  # noqa: BLE001 - this material fails, the others go on
             logger.warning("relaxation of %s failed: %s", structure.formula, exc)
             prepared.append(f"relaxation failed: {type(exc).__name__}: {exc}")
+
+    def document(k: int, supercell: Structure, relaxation: RelaxationDoc | None):
+        def write(records: list[ProductionRecord], current: MDProtocol) -> MDRunDoc:
+            return make_md_run_doc(
+                engine=engine, unit_cell=structures[k], supercell=supercell, records=records,
+                protocol=current, material_id=ids[k], relaxation=relaxation,
+                parameters={"device": device, "workdir": str(folders[k]), "batched": True},
+            )
+        return write
+
     ok = [k for k, item in enumerate(prepared) if not isinstance(item, str)]
-    records_of: dict[int, list[ProductionRecord]] = {}
+    docs_of: dict[int, MDRunDoc] = {}
     if ok:
-        results = run_batched_materials(
-            [prepared[k][0] for k in ok], protocol, [root / _safe_name(names[k]) for k in ok],
-            engine=engine, device=device, max_batch_atoms=max_batch_atoms,
-            potential=load_batched_potential(engine, device), progress=progress,
+        bars = []
+
+        def phase_bar(count: int) -> None:
+            if bars:
+                bars[-1].close()
+            bars.append(tqdm(total=count, desc="MD pairs", unit="pair", disable=not progress))
+
+        docs = run_protocol(
+            md_engine, [prepared[k][0] for k in ok], [folders[k] for k in ok], protocol,
+            [document(k, *prepared[k]) for k in ok], extension=False,
+            on_finish=lambda _i, _r: bars[-1].update(1), on_phase=phase_bar,
         )
-        records_of = dict(zip(ok, results, strict=True))
-    docs = []
-    for k, structure in enumerate(structures):
-        item = prepared[k]
-        if isinstance(item, str):
-            supercell, relaxation = structure, None
-            records = [
-                ProductionRecord(temperature=t, error=item, stop_reason="engine error")
-                for t in protocol.run_temperatures
-            ]
-        else:
-            (supercell, relaxation), records = item, records_of[k]
-        docs.append(make_md_run_doc(
-            engine=engine, unit_cell=structure, supercell=supercell, records=records,
-            protocol=protocol, material_id=ids[k], relaxation=relaxation,
-            parameters={"device": device, "workdir": str(root / _safe_name(names[k])),
-                        "batched": True},
-        ))
-    return docs
+        for bar in bars[-1:]:
+            bar.close()
+        docs_of = dict(zip(ok, docs, strict=True))
+    return [
+        docs_of[k] if k in docs_of else document(k, structure, None)(
+            [ProductionRecord(temperature=t, error=prepared[k], stop_reason="engine error")
+             for t in protocol.run_temperatures], protocol)
+        for k, structure in enumerate(structures)
+    ]

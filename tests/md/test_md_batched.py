@@ -371,7 +371,7 @@ def test_a_fallback_temperature_runs_only_when_the_others_give_no_fit(
     1200 K run ends "host unstable" and for the one where only 1200 K is diffusive (no
     Arrhenius fit without it); it is skipped, with its reason, for the one where 800 K and
     1200 K are both diffusive."""
-    from sse_flows.md import batched, continuation, forcefield
+    from sse_flows.md import batched, continuation, driver, forcefield
     from sse_flows.md.continuation import FALLBACK_NOT_NEEDED
 
     protocol = PROTOCOL.with_changes(
@@ -392,8 +392,7 @@ def test_a_fallback_temperature_runs_only_when_the_others_give_no_fit(
             case == "both")
         return decided
 
-    monkeypatch.setattr(batched, "production_decision", stand_in_analysis)
-    monkeypatch.setattr(continuation, "production_decision", stand_in_analysis)
+    monkeypatch.setattr(driver, "production_decision", stand_in_analysis)
     potential = _Tethered(cells, fails=-1.0, after=0)  # tethered by volume; none fails
     if engine_path == "batched":
         per_material = batched.run_batched_materials(cells, protocol, workdirs,
@@ -442,7 +441,7 @@ def test_a_raised_length_limit_extends_finished_runs_from_their_checkpoints(
     """Run again with a higher ``max_production_steps``, a pair that stopped at the old limit
     continues from its last chunk (its chunks kept, no new equilibration); with a limit below
     what it ran, it starts afresh (the old run is not a prefix of the new protocol's)."""
-    from sse_flows.md import batched
+    from sse_flows.md import driver
 
     def limits_only(record, protocol, time_step_fs=None):
         """Stop at the length limit only (the tethered stand-in never diffuses)."""
@@ -451,7 +450,7 @@ def test_a_raised_length_limit_extends_finished_runs_from_their_checkpoints(
             decided.stop_reason = "maximum length reached"
         return decided
 
-    monkeypatch.setattr(batched, "production_decision", limits_only)
+    monkeypatch.setattr(driver, "production_decision", limits_only)
     cell = cells[0]
     calls = []
 
