@@ -120,34 +120,56 @@ def _kept_runs(args, controls: list[str]) -> dict[str, dict[str, dict]]:
     fields = {k: v for k, v in _protocol(args, 0).as_dict().items() if k != "seed"}
     if old and old.get("protocol_fields") != fields:
         raise SystemExit(f"--keep: {path} was made with another protocol; rerun all seeds")
-    return {c: dict(old.get("runs", {}).get(c, {})) for c in controls}
+    kept = {c: dict(rows) for c, rows in old.get("runs", {}).items()}
+    for control in controls:
+        kept.setdefault(control, {})
+    return kept
 
 
 def _kept_note(args) -> dict:
     """Which seeds a ``--keep`` run took from the results file, and that run's load."""
     path = _results_path(args)
     old = json.loads(path.read_text()) if path.exists() else {}
-    seeds = sorted({int(s) for rows in old.get("runs", {}).values() for s in rows
-                    if int(s) < args.first_seed})
-    return {"kept_seeds": ", ".join(map(str, seeds)),
+    controls = [c for c in args.controls.split(",") if c]
+    kept = {c: sorted(int(s) for s in rows if c not in controls or int(s) < args.first_seed)
+            for c, rows in old.get("runs", {}).items()}
+    return {"kept_seeds": "; ".join(f"{c} {', '.join(map(str, seeds))}"
+                                    for c, seeds in kept.items() if seeds),
             "kept_load_average": old.get("kept_load_average") or old.get("load_average")}
 
 
 def _reanalyze(workdir: Path) -> tuple[str, int, dict]:
-    """Recompute a stored run's document from its trajectories with the current analysis."""
-    from sse_flows.analysis import analyze_trajectories
-    from sse_flows.md.schemas import MDRunDoc
+    """Rebuild a stored run's document from its trajectories with the current code.
+
+    The production records are read back from the stored document and go through
+    :func:`sse_flows.md.documents.make_md_run_doc`, the builder the MD jobs use (the
+    settled-temperature window, the checks, the analysis), so a reanalysis of unchanged
+    code gives the stored numbers.
+    """
+    from pymatgen.core import Structure
+
+    from sse_flows.md.documents import make_md_run_doc
+    from sse_flows.md.protocol import MDProtocol
+    from sse_flows.md.schemas import MDRunDoc, ProductionRecord
 
     doc = MDRunDoc.model_validate_json((workdir / "md_run_doc.json").read_text())
-    files = {}
-    for path in sorted(workdir.glob("production_*K_*.traj")):
-        temperature = float(path.name.split("_")[1].rstrip("K"))
-        files.setdefault(temperature, []).append(str(path))
-    paths = [path for t in sorted(files) for path in files[t]]
-    doc.diffusion = analyze_trajectories(
-        paths, temperatures=[t for t in sorted(files) for _ in files[t]]
-    ) if paths else None
-    return workdir.parent.name, int(workdir.name[4:]), _summary(doc, None)
+    protocol = MDProtocol.from_dict(doc.provenance.parameters["protocol"])
+    stored = {run.temperature: run for run in doc.runs}
+    records = []
+    for temperature in protocol.run_temperatures:
+        run = stored.get(temperature)
+        records.append(None if run is None else ProductionRecord(
+            temperature=temperature, files=run.trajectory_files,
+            equilibration_steps=run.equilibration_steps,
+            production_steps=run.production_steps, stop_reason=run.stop_reason,
+            equilibrated=run.equilibrated, elapsed_s=run.elapsed_s or 0.0,
+            error="; ".join(run.reasons) if run.status == "failed" and not run.trajectory_files
+            else None,
+        ))
+    supercell = Structure.from_dict(doc.structure)
+    rebuilt = make_md_run_doc(doc.engine, supercell, supercell, records, protocol,
+                              material_id=doc.material_id, relaxation=doc.relaxation)
+    return workdir.parent.name, int(workdir.name[4:]), _summary(rebuilt, None)
 
 
 def _walls_from_log(path: Path) -> dict[tuple[str, int], float]:
@@ -315,7 +337,7 @@ def main() -> None:
                 print(f"{formula} seed {seed}: {row['verdict']}, sigma_RT "
                       f"{row['sigma_rt_S_cm']}, Ea {row['ea_eV']}, {row['wall_s']:.0f} s",
                       flush=True)
-    summary = {c: _control_summary(c, list(runs[c].values())) for c in controls if runs[c]}
+    summary = {c: _control_summary(c, list(rows.values())) for c, rows in runs.items() if rows}
     out = _results_path(args)
     result = {
         "benchmark": "verdict_stability",
