@@ -6,58 +6,29 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from jobflow import Maker, job
+from jobflow import job
 
 from sse_flows.analysis.core import analyze_trajectories
-from sse_flows.analysis.readers import RunInput
 from sse_flows.analysis.schemas import DiffusionDoc
+from sse_flows.jobs_common import StageMaker
 
 __all__ = ["DiffusionAnalysisMaker", "analyze_diffusion_job"]
 
 
-@job(output_schema=DiffusionDoc)
-def analyze_diffusion_job(
-    trajectories: Sequence[RunInput],
-    temperatures: Sequence[float] | None = None,
-    specie: str = "Li",
-    material_id: str | None = None,
-    time_step_fs: float | None = None,
-    **analysis_kwargs: Any,
-) -> DiffusionDoc:
-    """Analyse MD runs at several temperatures into a :class:`DiffusionDoc`.
-
-    Parameters
-    ----------
-    trajectories
-        Trajectory files or folders (DiffusionAnalyzer / pymatgen Trajectory JSON,
-        vasprun.xml, XDATCAR, ASE .traj), :class:`TemperatureRun` objects or their dicts
-        (e.g. the output of an upstream MD job), read as by ``sse-flows analyze``: chunks
-        of one run id are joined, other runs at one temperature are replicas
-        (``join_chunks=True`` in ``analysis_kwargs`` joins all of them).
-    temperatures
-        One temperature (K) per trajectory found; ``None`` reads them from the files.
-    specie
-        Diffusing element.
-    material_id
-        Stored on the document.
-    time_step_fs
-        Time between frames for formats that do not record it.
-    **analysis_kwargs
-        Passed to :func:`~sse_flows.analysis.core.analyze_runs` (``min_hops``, ``z``, ...).
-    """
-    return analyze_trajectories(
-        trajectories, temperatures, time_step_fs, specie, material_id, **analysis_kwargs
-    )
+#: The diffusion-analysis job: :func:`~sse_flows.analysis.core.analyze_trajectories` (MD
+#: runs at several temperatures, as files, folders, :class:`TemperatureRun` objects or
+#: their dicts, e.g. an upstream MD job's output) into a :class:`DiffusionDoc`.
+analyze_diffusion_job = job(
+    analyze_trajectories, name="analyze_diffusion_job", output_schema=DiffusionDoc
+)
 
 
 @dataclass
-class DiffusionAnalysisMaker(Maker):
+class DiffusionAnalysisMaker(StageMaker):
     """Maker of the diffusion-analysis job.
 
     Parameters
     ----------
-    name
-        Job name.
     specie
         Diffusing element.
     analysis_kwargs
@@ -75,12 +46,11 @@ class DiffusionAnalysisMaker(Maker):
         material_id: str | None = None,
     ):
         """The job analysing ``trajectories`` (files, runs or run dicts, one per T)."""
-        new_job = analyze_diffusion_job(
+        return self.named_job(
+            analyze_diffusion_job,
             trajectories,
+            exclude=("analysis_kwargs",),
             temperatures=temperatures,
-            specie=self.specie,
             material_id=material_id,
             **self.analysis_kwargs,
         )
-        new_job.name = self.name
-        return new_job

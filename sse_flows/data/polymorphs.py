@@ -133,20 +133,15 @@ def choose_polymorph(
         return None
     if len(ordered) == 1:
         return PolymorphChoice(ordered[0], "formula_single", candidates=ordered)
-    known = {
-        mid: round(float(formation_energies[mid]), ENERGY_DECIMALS)
-        for mid in ordered
-        if mid in formation_energies
-    }
-    if known:
-        return PolymorphChoice(_lowest(known), "formula_lowest_formation_energy", known, ordered)
-    stable = {
-        mid: round(float(ground_states[mid]), ENERGY_DECIMALS)
-        for mid in ordered
-        if mid in ground_states
-    }
-    if stable:
-        return PolymorphChoice(_lowest(stable), "formula_mp2025_ground_state", stable, ordered)
+    for rule, energies in (
+        ("formula_lowest_formation_energy", formation_energies),
+        ("formula_mp2025_ground_state", ground_states),
+    ):
+        known = {
+            mid: round(float(energies[mid]), ENERGY_DECIMALS) for mid in ordered if mid in energies
+        }
+        if known:
+            return PolymorphChoice(_lowest(known), rule, known, ordered)
     computed = {
         mid: round(float(e), ENERGY_DECIMALS) for mid, e in potential_energies(ordered).items()
     }

@@ -17,9 +17,14 @@ import pandas as pd
 
 from sse_flows.constants import SUPERIONIC_THRESHOLD_S_CM
 from sse_flows.data import DATA_DIR
-from sse_flows.data.formulas import composition_key, parse_formula, reduced_formula
+from sse_flows.data.formulas import composition_key, parse_formula
 from sse_flows.data.snapshot import SNAPSHOT_FILE, SNAPSHOT_METADATA_FILE
-from sse_flows.data.training import TRAINING_COLUMNS, TRAINING_FILE, TRAINING_METADATA_FILE
+from sse_flows.data.training import (
+    TRAINING_COLUMNS,
+    TRAINING_FILE,
+    TRAINING_METADATA_FILE,
+    training_row,
+)
 
 #: Columns a user training CSV must have; ``family`` and ``source`` are optional.
 REQUIRED_COLUMNS = ("formula", "sigma_S_cm")
@@ -132,15 +137,7 @@ def _user_row(
             f"as line {seen[key]})"
         )
     seen[key] = line
-    return {
-        "formula": formula,
-        "reduced_formula": reduced_formula(formula),
-        "family": family,
-        "sigma_S_cm": sigma,
-        "label": int(sigma >= threshold),
-        "contains_li": int("Li" in amounts),
-        "source": field("source") or str(path),
-    }
+    return training_row(formula, amounts, family, sigma, field("source") or str(path), threshold)
 
 
 def training_metadata() -> dict:

@@ -94,6 +94,48 @@ def _float_or_none(value: object) -> float | None:
     return None if math.isnan(value) else value
 
 
+def training_row(
+    formula: str,
+    amounts: dict[str, float],
+    family: str,
+    sigma: float,
+    source: str,
+    threshold: float = SUPERIONIC_THRESHOLD_S_CM,
+) -> dict:
+    """The columns every training table has, from ``formula`` to ``source``
+    (:data:`TRAINING_COLUMNS`), of one measured row.
+
+    Parameters
+    ----------
+    formula
+        The formula as the table writes it.
+    amounts
+        Its parsed amounts (:func:`~sse_flows.data.formulas.parse_formula`).
+    family
+        Structure family.
+    sigma
+        Room-temperature conductivity (S/cm).
+    source
+        Where the row comes from (a DOI, a file).
+    threshold
+        Conductivity (S/cm) at and above which the row is labelled superionic.
+
+    Returns
+    -------
+    dict
+        formula, reduced_formula, family, sigma_S_cm, label, contains_li, source.
+    """
+    return {
+        "formula": formula,
+        "reduced_formula": reduced_formula(formula),
+        "family": family,
+        "sigma_S_cm": sigma,
+        "label": int(sigma >= threshold),
+        "contains_li": int("Li" in amounts),
+        "source": source,
+    }
+
+
 def _row(
     *,
     formula: str,
@@ -110,13 +152,7 @@ def _row(
 ) -> dict:
     amounts = parse_formula(formula)
     return {
-        "formula": formula,
-        "reduced_formula": reduced_formula(formula),
-        "family": family,
-        "sigma_S_cm": sigma,
-        "label": int(sigma >= SUPERIONIC_THRESHOLD_S_CM),
-        "contains_li": int("Li" in amounts),
-        "source": source,
+        **training_row(formula, amounts, family, sigma, source),
         "dataset": dataset,
         "reference": reference,
         "crystal_system": crystal_system,

@@ -116,23 +116,33 @@ OPEN_PARAMS: dict[str, dict[str, Any]] = {
 PARAM_SELECTION = "composition-grouped 5-fold CV on training_v2 (MAE of log10 sigma)"
 
 
-def make_regressor(algorithm: str, seed: int, params: dict[str, Any] | None = None):
-    """A fresh regressor of ``algorithm`` (median imputer + model) seeded with ``seed``."""
+#: (algorithm, head) -> (module, class) of the open recipe's models, imported when made.
+OPEN_MODEL_CLASSES = {
+    ("gb", "regressor"): ("sklearn.ensemble", "GradientBoostingRegressor"),
+    ("lgbm", "regressor"): ("lightgbm", "LGBMRegressor"),
+    ("gb", "classifier"): ("sklearn.ensemble", "GradientBoostingClassifier"),
+    ("lgbm", "classifier"): ("lightgbm", "LGBMClassifier"),
+}
+
+
+def _make_model(algorithm: str, head: str, seed: int, params: dict[str, Any] | None):
+    """A fresh ``head`` of ``algorithm`` (median imputer + model) seeded with ``seed``."""
+    import importlib
+
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import Pipeline
 
     params = {**OPEN_PARAMS[algorithm], **(params or {})}
-    if algorithm == "gb":
-        from sklearn.ensemble import GradientBoostingRegressor
-
-        model = GradientBoostingRegressor(random_state=seed, **params)
-    elif algorithm == "lgbm":
-        from lightgbm import LGBMRegressor
-
-        model = LGBMRegressor(random_state=seed, **params)
-    else:
-        raise ValueError(f"no open-recipe regressor {algorithm!r} (known: gb, lgbm)")
+    if (algorithm, head) not in OPEN_MODEL_CLASSES:
+        raise ValueError(f"no open-recipe {head} {algorithm!r} (known: gb, lgbm)")
+    module, name = OPEN_MODEL_CLASSES[algorithm, head]
+    model = getattr(importlib.import_module(module), name)(random_state=seed, **params)
     return Pipeline([("impute", SimpleImputer(strategy="median")), ("model", model)])
+
+
+def make_regressor(algorithm: str, seed: int, params: dict[str, Any] | None = None):
+    """A fresh regressor of ``algorithm`` (median imputer + model) seeded with ``seed``."""
+    return _make_model(algorithm, "regressor", seed, params)
 
 
 def make_classifier(algorithm: str, seed: int, params: dict[str, Any] | None = None):
@@ -141,21 +151,7 @@ def make_classifier(algorithm: str, seed: int, params: dict[str, Any] | None = N
     The classifier head: the regressor's hyperparameters (:data:`OPEN_PARAMS`), fitted to
     the labels (sigma >= 1e-4 S/cm) instead of log10 sigma.
     """
-    from sklearn.impute import SimpleImputer
-    from sklearn.pipeline import Pipeline
-
-    params = {**OPEN_PARAMS[algorithm], **(params or {})}
-    if algorithm == "gb":
-        from sklearn.ensemble import GradientBoostingClassifier
-
-        model = GradientBoostingClassifier(random_state=seed, **params)
-    elif algorithm == "lgbm":
-        from lightgbm import LGBMClassifier
-
-        model = LGBMClassifier(random_state=seed, **params)
-    else:
-        raise ValueError(f"no open-recipe classifier {algorithm!r} (known: gb, lgbm)")
-    return Pipeline([("impute", SimpleImputer(strategy="median")), ("model", model)])
+    return _make_model(algorithm, "classifier", seed, params)
 
 
 def fit_model(kind: str, algorithm: str, seed: int, X, target, weights=None, params=None):

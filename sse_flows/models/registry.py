@@ -75,58 +75,43 @@ class AlgorithmSpec:
         )
 
 
-def _gnb(random_state: int, **params: Any) -> BaseEstimator:
-    from sklearn.naive_bayes import GaussianNB
+@dataclass(frozen=True)
+class LazyEstimator:
+    """A ``build_estimator``: the estimator class ``module.name``, imported when built.
 
-    return GaussianNB(**params)
+    Parameters
+    ----------
+    module
+        Module of the class (``"sklearn.ensemble"``).
+    name
+        Class name (``"GradientBoostingClassifier"``).
+    seeded
+        Whether the class takes ``random_state`` (naive Bayes and k-NN do not).
+    """
 
+    module: str
+    name: str
+    seeded: bool = True
 
-def _lr(random_state: int, **params: Any) -> BaseEstimator:
-    from sklearn.linear_model import LogisticRegression
+    def __call__(self, random_state: int, **params: Any) -> BaseEstimator:
+        """The estimator with ``params`` (and ``random_state`` when it takes one)."""
+        import importlib
 
-    return LogisticRegression(random_state=random_state, **params)
-
-
-def _dt(random_state: int, **params: Any) -> BaseEstimator:
-    from sklearn.tree import DecisionTreeClassifier
-
-    return DecisionTreeClassifier(random_state=random_state, **params)
-
-
-def _sgd(random_state: int, **params: Any) -> BaseEstimator:
-    from sklearn.linear_model import SGDClassifier
-
-    return SGDClassifier(random_state=random_state, **params)
-
-
-def _knn(random_state: int, **params: Any) -> BaseEstimator:
-    from sklearn.neighbors import KNeighborsClassifier
-
-    return KNeighborsClassifier(**params)
+        estimator = getattr(importlib.import_module(self.module), self.name)
+        if self.seeded:
+            return estimator(random_state=random_state, **params)
+        return estimator(**params)
 
 
-def _rf(random_state: int, **params: Any) -> BaseEstimator:
-    from sklearn.ensemble import RandomForestClassifier
-
-    return RandomForestClassifier(random_state=random_state, **params)
-
-
-def _gb(random_state: int, **params: Any) -> BaseEstimator:
-    from sklearn.ensemble import GradientBoostingClassifier
-
-    return GradientBoostingClassifier(random_state=random_state, **params)
-
-
-def _lgbm(random_state: int, **params: Any) -> BaseEstimator:
-    from lightgbm import LGBMClassifier
-
-    return LGBMClassifier(random_state=random_state, **params)
-
-
-def _xgb(random_state: int, **params: Any) -> BaseEstimator:
-    from xgboost import XGBClassifier
-
-    return XGBClassifier(random_state=random_state, **params)
+_gnb = LazyEstimator("sklearn.naive_bayes", "GaussianNB", seeded=False)
+_lr = LazyEstimator("sklearn.linear_model", "LogisticRegression")
+_dt = LazyEstimator("sklearn.tree", "DecisionTreeClassifier")
+_sgd = LazyEstimator("sklearn.linear_model", "SGDClassifier")
+_knn = LazyEstimator("sklearn.neighbors", "KNeighborsClassifier", seeded=False)
+_rf = LazyEstimator("sklearn.ensemble", "RandomForestClassifier")
+_gb = LazyEstimator("sklearn.ensemble", "GradientBoostingClassifier")
+_lgbm = LazyEstimator("lightgbm", "LGBMClassifier")
+_xgb = LazyEstimator("xgboost", "XGBClassifier")
 
 
 #: All algorithms, in the paper's order, by short key.
