@@ -27,7 +27,7 @@ THERMOSTATS = ("bussi", "langevin", "nose-hoover-chain")
 
 
 #: The default engine: the universal potential that agrees better with the authors' AIMD
-#: in benchmarks/mlip_vs_aimd.py (docs/md.md, "MLIP against AIMD"): SevenNet keeps all four
+#: in benchmarks/mlip_vs_aimd.py (docs/benchmarks/mlip_vs_aimd.md): SevenNet keeps all four
 #: AIMD-stable hosts stable at 1400 K where CHGNet melts two, and its D is closer. CHGNet
 #: is 3-5x faster on a CPU: ``--engine chgnet`` (the demo uses it to stay under 20 min).
 DEFAULT_MD_ENGINE = "sevennet"
