@@ -33,6 +33,8 @@ import numpy as np
 PERCENTILE = 99.0
 #: Margin (atomic fraction) above an element's largest training fraction.
 FRACTION_MARGIN = 0.1
+#: A feature whose training std is at most this times max(|mean|, 1) is constant.
+CONSTANT_RTOL = 1e-9
 
 
 @dataclass
@@ -75,7 +77,10 @@ class ApplicabilityDomain:
         imputed = np.where(np.isnan(X), center, X)
         mean = imputed.mean(axis=0)
         scale = imputed.std(axis=0)
-        scale = np.where(scale > 0, scale, 1.0)
+        # a feature constant in training, also one whose spread is float rounding (a std
+        # of 1e-16 would blow any other value up to a distance of 1e15), keeps unit scale
+        constant = scale <= CONSTANT_RTOL * np.maximum(np.abs(mean), 1.0)
+        scale = np.where(constant, 1.0, scale)
         scaled = (imputed - mean) / scale
         distances = _nearest_distances(scaled, scaled, exclude_self=True)
         max_fraction: dict[str, float] = {}
