@@ -442,9 +442,12 @@ def collect_md(
     :class:`~sse_flows.md.schemas.ProductionOutcome` is read for its record). Runs even
     when some MD jobs died (their records arrive as ``None``): those
     temperatures are reported as failed, not dropped. With force fields and
-    ``extension_chunks`` left, an "undetermined" verdict replaces this job by one more
-    chunk at the limiting temperature and a new ``collect``
-    (:func:`sse_flows.md.continuation.extension_temperature`).
+    ``extension_chunks`` left, an "undetermined" verdict earns one more chunk at the
+    limiting temperature (:func:`sse_flows.md.continuation.extension_temperature`), run
+    here, in this job, and the material is analysed again, for up to ``extension_chunks``
+    rounds. (Not a replacement by a chunk job and a new ``collect``: jobflow validates the
+    output of a job replaced by a Flow against its ``output_schema`` before resolving it,
+    so such a replacement never finishes.)
     """
     from sse_flows.md.continuation import extension_protocol, extension_temperature
 
@@ -452,38 +455,34 @@ def collect_md(
     records = [production_record(record) for record in records]
     cell = MDCellDoc.model_validate(cell) if cell is not None else None
     supercell = Structure.from_dict(cell.supercell) if cell else unit_cell
-    doc = make_md_run_doc(
-        engine=engine,
-        unit_cell=unit_cell,
-        supercell=supercell,
-        records=records,
-        protocol=md_protocol,
-        material_id=material_id,
-        relaxation=cell.relaxation if cell else None,
-        step_skip=1 if engine == "vasp" else None,
-        parameters=parameters,
-    )
-    by_temperature = {
-        t: r for t, r in zip(md_protocol.run_temperatures, records, strict=True) if r is not None
-    }
-    temperature = (
-        None if engine == "vasp" or cell is None
-        else extension_temperature(doc.diffusion, by_temperature, md_protocol)
-    )
-    if temperature is None:
-        return doc
-    extended = extension_protocol(by_temperature[temperature], md_protocol).as_dict()
     device = (parameters or {}).get("device", "cpu")
-    label = material_id or unit_cell.composition.reduced_formula
-    chunk = forcefield_md_chunk(
-        cell, temperature, extended, engine, device, by_temperature[temperature],
-        name_prefix=f"{engine} md {label}",
-    )
-    chunk.name = f"{engine} md {label} {temperature:g}K extension"
-    index = md_protocol.run_temperatures.index(temperature)
-    again = collect_md(
-        unit_cell, cell, [chunk.output if i == index else r for i, r in enumerate(records)],
-        extended, engine, material_id, parameters,
-    )
-    again.name = f"{engine} collect {label}"
-    return Response(replace=Flow([chunk, again], output=again.output))
+    while True:
+        doc = make_md_run_doc(
+            engine=engine,
+            unit_cell=unit_cell,
+            supercell=supercell,
+            records=records,
+            protocol=md_protocol,
+            material_id=material_id,
+            relaxation=cell.relaxation if cell else None,
+            step_skip=1 if engine == "vasp" else None,
+            parameters=parameters,
+        )
+        by_temperature = {
+            t: r for t, r in zip(md_protocol.run_temperatures, records, strict=True)
+            if r is not None
+        }
+        temperature = (
+            None if engine == "vasp" or cell is None
+            else extension_temperature(doc.diffusion, by_temperature, md_protocol)
+        )
+        if temperature is None:
+            return doc
+        from sse_flows.md.forcefield import load_calculator, md_chunk
+
+        md_protocol = extension_protocol(by_temperature[temperature], md_protocol)
+        logger.info("%s: one more chunk at %g K (undetermined verdict)",
+                    material_id or unit_cell.composition.reduced_formula, temperature)
+        index = md_protocol.run_temperatures.index(temperature)
+        records[index] = md_chunk(supercell, temperature, md_protocol, Path.cwd(),
+                                  load_calculator(engine, device), by_temperature[temperature])
