@@ -26,10 +26,10 @@ PAPER_TEMPERATURES: tuple[float, ...] = (600.0, 800.0, 1000.0, 1200.0)
 THERMOSTATS = ("bussi", "langevin", "nose-hoover-chain")
 
 
-#: The default engine: the universal potential that agrees better with the authors' AIMD
-#: in benchmarks/mlip_vs_aimd.py (docs/benchmarks/mlip_vs_aimd.md): SevenNet keeps all four
-#: AIMD-stable hosts stable at 1400 K where CHGNet melts two, and its D is closer. CHGNet
-#: is 3-5x faster on a CPU: ``--engine chgnet`` (the demo uses it to stay under 20 min).
+#: The default engine: the stiffer of the two universal potentials (CHGNet's hosts move
+#: more and its Li hop 1.6-4.8x as often on the same cells, docs/benchmarks/md_vs_experiment.md;
+#: against the authors' AIMD, docs/benchmarks/mlip_vs_aimd.md, neither is clearly closer).
+#: CHGNet is 3-5x faster on a CPU: ``--engine chgnet`` (the demo uses it).
 DEFAULT_MD_ENGINE = "sevennet"
 
 
