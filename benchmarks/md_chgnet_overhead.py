@@ -1,13 +1,14 @@
 """Steps/s of our force-field MD chunk (sse_flows.md) vs a bare ASE loop.
 
 Both run the same NVT Bussi dynamics (2 fs, taut 100 fs, same seed) with the same, already
-loaded, CHGNet calculator on the same supercell. "Ours" is
+loaded, calculator (CHGNet by default, ``--engine sevennet``; ``--calculator forces_only``
+drops the stress as the MD does) on the same supercell. "Ours" is
 ``sse_flows.md.forcefield.run_production_chunk``, which also writes a frame every
 ``--interval`` steps to the ASE trajectory file. Reading the chunk back and the engine
 sanity checks are timed separately (once per chunk, not per step).
 
 On a shared machine wall times swing by tens of percent between identical runs, so the
-time spent inside the force field (CHGNet ``calculate``) is measured too: the overhead of
+time spent inside the force field (the calculator's ``calculate``) is measured too: the overhead of
 our wrapper is its extra time *outside* the force field, relative to the bare loop's total,
 which does not depend on how busy the CPU was during the force-field calls.
 
@@ -15,12 +16,15 @@ Usage::
 
     .venv/bin/python benchmarks/md_chgnet_overhead.py --device cpu --steps 50
     .venv/bin/python benchmarks/md_chgnet_overhead.py --device cuda --steps 500 --min-length 10
+    .venv/bin/python benchmarks/md_chgnet_overhead.py \
+        --structure sse_flows/data/structures/Li10GeP2S12.json --calculator forces_only
 
     .venv/bin/python benchmarks/md_chgnet_overhead.py --record-only   # from the JSON
 
 Prints steps/s of each and the ratio (the target is an overhead <= 5 %), adds both rows to
-``benchmarks/results/md_chgnet_overhead.json`` (replacing the rows of the same cell, engine
-and device) and writes its record ``docs/benchmarks/md_chgnet_overhead.md``.
+``benchmarks/results/md_chgnet_overhead.json`` (replacing the rows of the same engine, cell,
+device, calculator and thread count) and writes its record
+``docs/benchmarks/md_chgnet_overhead.md``.
 """
 
 from __future__ import annotations
@@ -64,7 +68,7 @@ class CalculatorTimer:
 
 
 def bare_ase_loop(supercell, calculator, temperature: float, steps: int, seed: int) -> float:
-    """Seconds for ``steps`` NVT steps of a plain ASE + CHGNet loop."""
+    """Seconds for ``steps`` NVT steps of a plain ASE loop with the calculator."""
     from ase import units
     from ase.md.bussi import Bussi
     from ase.md.velocitydistribution import Stationary, thermalize_momenta
@@ -136,13 +140,17 @@ def record(result: dict, result_path: Path = RESULT) -> str:
 
 
 def _save(result_path: Path, new_rows: list[dict], protocol: str, overhead: dict) -> dict:
-    """Add ``new_rows`` to the stored result, replacing rows of the same cell and engine."""
+    """Add ``new_rows`` to the stored result, replacing rows of the same engine, cell,
+    device, calculator and thread count."""
     import time as _time
 
     stored = md_records.load(result_path) if result_path.exists() else {"rows": []}
-    keys = {(r["engine"], r["cell"], r["device"]) for r in new_rows}
-    kept = [r for r in stored.get("rows", [])
-            if (r["engine"], r["cell"], r.get("device", "cpu")) not in keys
+    def key(row: dict) -> tuple:
+        return (row["engine"], row["cell"], row.get("device", "cpu"),
+                row.get("calculator", "full"), row.get("threads", "default"))
+
+    keys = {key(r) for r in new_rows}
+    kept = [r for r in stored.get("rows", []) if key(r) not in keys
             and not stored.get("transcribed_from")]
     result = {"benchmark": NAME, "date": _time.strftime("%Y-%m-%d"),
               "machine": md_records.machine(), "protocol": protocol,
@@ -165,6 +173,11 @@ def main() -> None:
     parser.add_argument("--temperature", type=float, default=1000.0)
     parser.add_argument("--threads", type=int, default=0,
                         help="torch CPU threads (0: torch's default)")
+    parser.add_argument("--engine", choices=["chgnet", "sevennet"], default="chgnet",
+                        help="the potential (sse_flows.md.potentials.load_calculator)")
+    parser.add_argument("--calculator", choices=["full", "forces_only"], default="full",
+                        help="full: energy, forces, stress; forces_only: the MD's setting "
+                        "(sse_flows.md.potentials.forces_only)")
     parser.add_argument("--out", type=Path, default=RESULT)
     md_records.add_record_arguments(parser, NAME)
     args = parser.parse_args()
@@ -178,11 +191,11 @@ def main() -> None:
 
         torch.set_num_threads(args.threads)
 
-    from chgnet.model.dynamics import CHGNetCalculator
     from pymatgen.core import Structure
     from pymatgen.util.testing import MatSciTest
 
     from sse_flows.analysis.readers import read_run
+    from sse_flows.md.potentials import forces_only, load_calculator
     from sse_flows.md.protocol import make_md_supercell
     from sse_flows.md.sanity import check_trajectory
 
@@ -191,7 +204,9 @@ def main() -> None:
         args.structure
     )
     supercell = make_md_supercell(structure, args.min_length)
-    calculator = CHGNetCalculator(use_device=args.device)
+    calculator = load_calculator(args.engine, args.device)
+    if args.calculator == "forces_only":
+        calculator = forces_only(calculator)
     bare_ase_loop(supercell, calculator, args.temperature, 3, seed=0)  # warm-up
     timer = CalculatorTimer(calculator)
 
@@ -220,8 +235,9 @@ def main() -> None:
     overhead = extra / float(np.median(bare_times))
     print(f"structure {supercell.composition.reduced_formula}, {len(supercell)} atoms, "
           f"device {args.device}, {args.steps} steps x {args.repeats} repeats (best kept)")
-    print(f"bare ASE + CHGNet : {args.steps / bare:8.3f} steps/s ({bare / args.steps:.4f} s/step)")
-    print(f"sse_flows.md      : {args.steps / mine:8.3f} steps/s ({mine / args.steps:.4f} s/step)")
+    print(f"bare ASE + {args.engine:8s}: {args.steps / bare:8.3f} steps/s "
+          f"({bare / args.steps:.4f} s/step)")
+    print(f"sse_flows.md       : {args.steps / mine:8.3f} steps/s ({mine / args.steps:.4f} s/step)")
     print(f"read + checks     : {check_s:.3f} s per chunk ({run.n_frames} frames)")
     print(f"force-field calls per run: bare {calls['bare']}, ours {calls['ours']}")
     print(f"outside the force field: bare {np.median(bare_outside) / args.steps * 1e3:.2f} "
@@ -230,8 +246,10 @@ def main() -> None:
     print(f"wrapper overhead (extra time outside the force field / bare total): "
           f"{100 * overhead:+.2f} % (target <= 5 %: {'PASS' if overhead <= 0.05 else 'FAIL'})")
     cell = f"{supercell.composition.reduced_formula} {len(supercell)} atoms"
-    common = {"engine": "CHGNet", "cell": cell, "n_atoms": len(supercell),
-              "device": args.device, "calculator": "full", "threads": args.threads or "default"}
+    engine_name = {"chgnet": "CHGNet", "sevennet": "SevenNet-0"}[args.engine]
+    common = {"engine": engine_name, "cell": cell, "n_atoms": len(supercell),
+              "device": args.device, "calculator": args.calculator,
+              "threads": args.threads or "default"}
     result = _save(args.out, [
         {**common, "loop": "bare ASE", "steps_per_s": args.steps / bare},
         {**common, "loop": "chunk", "steps_per_s": args.steps / mine},

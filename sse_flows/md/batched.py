@@ -120,13 +120,9 @@ class BatchedPotential(Protocol):
 
 
 class SevenNetBatch:
-    """SevenNet over a batch: the per-structure graphs (built as SevenNet's ASE calculator
-    builds them) joined into one ``torch_geometric`` batch, one forward pass.
-
-    Parameters
-    ----------
-    device
-        "cpu" or "cuda".
+    """SevenNet over a batch on ``device`` ("cpu" or "cuda"): the per-structure graphs
+    (built as SevenNet's ASE calculator builds them) joined into one ``torch_geometric``
+    batch, one forward pass.
     """
 
     engine = "sevennet"
@@ -173,13 +169,9 @@ class SevenNetBatch:
 
 
 class CHGNetBatch:
-    """CHGNet over a batch: ``predict_graph`` with ``task="ef"`` (no stress) on the graphs of
-    all structures at once (the graphs are built as CHGNet's ASE calculator builds them).
-
-    Parameters
-    ----------
-    device
-        "cpu" or "cuda".
+    """CHGNet over a batch on ``device`` ("cpu" or "cuda"): ``predict_graph`` with
+    ``task="ef"`` (no stress) on the graphs of all structures at once (the graphs are built as
+    CHGNet's ASE calculator builds them).
     """
 
     engine = "chgnet"
@@ -743,13 +735,8 @@ def run_batched_md(
     temperatures: Sequence[float],
     protocol: MDProtocol,
     workdir: Path | Sequence[Path],
-    engine: str = "sevennet",
-    device: str = "cpu",
-    max_batch_atoms: int | None = None,
-    potential: BatchedPotential | None = None,
-    max_force_eV_A: float = MAX_FORCE_EV_A,
-    structures_per_pass: int | None = None,
     progress: bool = False,
+    **engine_options: Any,
 ) -> list[ProductionRecord]:
     """Equilibration and the whole production of many (cell, temperature) pairs, batched:
     the :class:`BatchedEngine` under the driver (:func:`sse_flows.md.driver.run_runs`).
@@ -769,21 +756,11 @@ def run_batched_md(
     workdir
         One folder (pair ``i`` writes under ``workdir/pair_{i:03d}``) or one folder per pair
         (pairs of one material may share a folder: file names carry the temperature).
-    engine
-        "sevennet" or "chgnet" (ignored when ``potential`` is given).
-    device
-        "cpu" or "cuda".
-    max_batch_atoms
-        Most atoms in flight at once (default :func:`default_max_batch_atoms`).
-    potential
-        A batched potential to use instead of loading ``engine``'s.
-    max_force_eV_A
-        A pair whose largest force exceeds this fails.
-    structures_per_pass
-        Most structures in one forward pass of the potential (default
-        :func:`default_structures_per_pass`: one on a CPU, the whole batch on CUDA).
     progress
         Show a progress bar of the finished pairs.
+    **engine_options
+        The :class:`BatchedEngine`'s parameters (``engine``, ``device``,
+        ``max_batch_atoms``, ``potential``, ``max_force_eV_A``, ``structures_per_pass``).
 
     Returns
     -------
@@ -792,14 +769,9 @@ def run_batched_md(
     """
     if len(cells) != len(temperatures):
         raise ValueError(f"{len(cells)} cells but {len(temperatures)} temperatures")
-    if max_batch_atoms is not None and max_batch_atoms < 1:
-        raise ValueError(f"max_batch_atoms must be >= 1, got {max_batch_atoms}")
+    md_engine = BatchedEngine(**engine_options)
     if not cells:
         return []
-    md_engine = BatchedEngine(
-        engine, device, max_batch_atoms, potential or load_batched_potential(engine, device),
-        max_force_eV_A, structures_per_pass,
-    )
     return _run_pairs(md_engine, cells, temperatures, protocol, workdir, progress)
 
 

@@ -99,31 +99,29 @@ def positive_scores(pipeline: Pipeline, X: np.ndarray) -> np.ndarray:
     return pipeline.decision_function(X)
 
 
-def fit_searched(
+def evaluate_split(
     spec: AlgorithmSpec,
     X: np.ndarray,
     y: np.ndarray,
     split: Split,
     groups: np.ndarray | None = None,
     n_inner_folds: int = 3,
-) -> tuple[Pipeline, dict[str, Any], np.ndarray]:
-    """Grid-search ``spec`` on ``split.train`` only, refit the best point there.
+) -> SplitResult:
+    """Nested evaluation on one outer split: grid-search ``spec`` on ``split.train`` only
+    (inner folds drawn from the training rows, grouped when ``groups`` is given), refit the
+    best point there, score it on ``split.test``.
 
-    Returns
-    -------
-    pipeline
-        The refitted pipeline.
-    best_params
-        Chosen grid point (bare parameter names).
-    searched_rows
-        Global indices of every row the search used (a subset of ``split.train``).
+    The result's ``searched_rows`` holds the global indices of every row the search used (a
+    subset of ``split.train``), so a test can prove that no test row reached the search.
     """
+    start = time.perf_counter()
     train = split.train
     folds = inner_folds(split, y, groups=groups, n_folds=n_inner_folds)
     searched_rows = np.unique(np.concatenate([np.concatenate(f) for f in folds]))
     # the folds hold global row numbers; the search sees X[train], so map to positions
     local_folds = [(np.searchsorted(train, a), np.searchsorted(train, b)) for a, b in folds]
     pipeline = spec.make_pipeline(random_state=split.seed)
+    best: dict[str, Any] = {}
     if spec.n_candidates > 1:
         search = GridSearchCV(
             pipeline,
@@ -136,27 +134,14 @@ def fit_searched(
         )
         search.fit(X[train], y[train])
         best = {k.removeprefix("model__"): v for k, v in search.best_params_.items()}
-        return search.best_estimator_, best, searched_rows
-    pipeline.fit(X[train], y[train])
-    return pipeline, {}, searched_rows
-
-
-def evaluate_split(
-    spec: AlgorithmSpec,
-    X: np.ndarray,
-    y: np.ndarray,
-    split: Split,
-    groups: np.ndarray | None = None,
-    n_inner_folds: int = 3,
-) -> SplitResult:
-    """Nested search + fit on ``split.train``, score on ``split.test``."""
-    start = time.perf_counter()
-    pipeline, best, searched = fit_searched(spec, X, y, split, groups, n_inner_folds)
+        pipeline = search.best_estimator_
+    else:
+        pipeline.fit(X[train], y[train])
     X_test = X[split.test]
     return SplitResult(
         algorithm=spec.key,
         split=split,
-        searched_rows=searched,
+        searched_rows=searched_rows,
         best_params=best,
         y_true=y[split.test],
         y_pred=pipeline.predict(X_test),
