@@ -24,7 +24,7 @@ EXPECTED: dict[str, tuple[set[str], str]] = {
             'sigma_rt_is_upper_bound', 'sigma_rt_library_S_cm', 'sigma_rt_low', 'specie',
             'superionic', 'temperatures', 'volume_A3'
         },
-        "514458222efc229b",
+        "d8953193992cb0b5",
     ),
     "sse_flows.analysis.schemas.TemperatureDiffusion": (
         {
@@ -59,7 +59,7 @@ EXPECTED: dict[str, tuple[set[str], str]] = {
             'provenance', 'reason', 'reduced_protocol', 'relaxation', 'runs', 'status',
             'structure', 'supercell_scaling', 'warnings'
         },
-        "ed0fd217262e5e15",
+        "e0b515c10f0e29ea",
     ),
     "sse_flows.md.schemas.MDTemperatureRun": (
         {
@@ -69,7 +69,7 @@ EXPECTED: dict[str, tuple[set[str], str]] = {
             'production_steps', 'reasons', 'status', 'step_skip', 'steps_per_s', 'stop_reason',
             'temperature', 'temperature_within_tolerance', 'time_step_fs', 'trajectory_files'
         },
-        "b760ac7e59da1a5a",
+        "b2a898ad4adfdc31",
     ),
     "sse_flows.md.schemas.OrderingDoc": (
         {
@@ -92,7 +92,7 @@ EXPECTED: dict[str, tuple[set[str], str]] = {
             'equilibration_mean_temperature_K', 'equilibration_steps', 'error', 'files',
             'li_hops', 'production_steps', 'run_id', 'stop_reason', 'temperature'
         },
-        "0c10e5ddcb21bf29",
+        "bc8e58ba8ff6e55b",
     ),
     "sse_flows.md.schemas.RelaxationDoc": (
         {
@@ -129,7 +129,7 @@ EXPECTED: dict[str, tuple[set[str], str]] = {
             'candidate', 'error', 'formula', 'in_domain', 'log10_sigma', 'log10_sigma_high',
             'log10_sigma_low', 'material_id', 'p_superionic', 'reason', 'votes'
         },
-        "7bbdfacaa21ffddd",
+        "2447b9051b2eb74f",
     ),
     "sse_flows.models.schemas.ModelEvaluationDoc": (
         {
@@ -137,7 +137,7 @@ EXPECTED: dict[str, tuple[set[str], str]] = {
             'importances_std', 'majority_rate', 'metrics', 'n_samples', 'n_superionic',
             'per_split', 'protocol', 'provenance', 'seconds'
         },
-        "7bd68644200c27d0",
+        "d09b1dd72b126402",
     ),
     "sse_flows.models.schemas.SplitMetrics": (
         {
@@ -172,7 +172,7 @@ EXPECTED: dict[str, tuple[set[str], str]] = {
             'sigma_rt_high', 'sigma_rt_low', 'structure_origin', 'v_ox', 'v_red', 'verdict',
             'votes_gb', 'votes_lgbm'
         },
-        "7b94089434b041dd",
+        "d34df7784be3cda1",
     ),
     "sse_flows.ranking.schemas.MDValidationDoc": (
         {'results'},
@@ -184,22 +184,22 @@ EXPECTED: dict[str, tuple[set[str], str]] = {
             'n_md_ok', 'n_screened', 'n_superionic', 'n_voted_candidates', 'provenance',
             'selection_funnel'
         },
-        "49045837ee206199",
+        "b376824f7107964d",
     ),
     "sse_flows.ranking.schemas.SelectionStage": (
         {'count', 'description', 'name'},
-        "a68c1f58eb9130f4",
+        "dcf469e22ecb24c7",
     ),
     "sse_flows.ranking.selection.MDTarget": (
         {'formula', 'label', 'material_id', 'role', 'structure', 'structure_origin'},
-        "e546dcc9c8457908",
+        "daed1650d4b65cf0",
     ),
     "sse_flows.ranking.selection.SelectionDoc": (
         {
             'funnel', 'max_md', 'md_scope', 'md_top', 'n_scored', 'n_screened', 'provenance',
             'rows', 'seconds', 'targets'
         },
-        "d76b936618dd9634",
+        "4491b299154a8796",
     ),
     "sse_flows.screening.hull.HullAgreement": (
         {
@@ -211,14 +211,14 @@ EXPECTED: dict[str, tuple[set[str], str]] = {
     ),
     "sse_flows.screening.schemas.FunnelStage": (
         {'count', 'description', 'name'},
-        "ce312f17588f3821",
+        "dcf469e22ecb24c7",
     ),
     "sse_flows.screening.schemas.ScreenedMaterial": (
         {
             'anion_class', 'anion_elements', 'band_gap', 'e_above_hull', 'e_above_hull_source',
             'formula', 'material_id', 'structure_origin', 'v_ox', 'v_red'
         },
-        "8dc501a744932081",
+        "34d404e0a5ac233b",
     ),
     "sse_flows.screening.schemas.ScreeningDoc": (
         {
@@ -226,7 +226,7 @@ EXPECTED: dict[str, tuple[set[str], str]] = {
             'on_hull', 'provenance', 'source', 'stage_members', 'stage_seconds', 'stages',
             'structure_coverage', 'survivors'
         },
-        "d20227825b407444",
+        "1a6917118f9b1be5",
     ),
     "sse_flows.screening.schemas.StructureCoverage": (
         {'by_tier', 'library', 'missing', 'n_survivors', 'n_with_structure'},
@@ -252,7 +252,7 @@ EXPECTED: dict[str, tuple[set[str], str]] = {
     ),
     "sse_flows.structure_stage.schemas.StructureStageDoc": (
         {'documents', 'n_failed', 'n_materials', 'n_ok', 'provenance', 'seconds'},
-        "19b9c3d40b14e25c",
+        "17830bb3867fef02",
     ),
 }
 

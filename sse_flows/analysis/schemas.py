@@ -7,7 +7,15 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from sse_flows.analysis.stability import FrameworkStability
-from sse_flows.provenance import Provenance
+from sse_flows.types import (
+    ActivationEnergy,
+    ActivationEnergyError,
+    ConductivityRT,
+    ConductivityRTHigh,
+    ConductivityRTLow,
+    DocumentProvenance,
+    MaterialId,
+)
 
 __all__ = ["DiffusionDoc", "TemperatureDiffusion"]
 
@@ -134,7 +142,7 @@ class DiffusionDoc(BaseModel):
     """Arrhenius analysis of Li diffusion over several temperatures, with uncertainty."""
 
     formula: str | None = Field(None, description="Reduced formula of the simulated cell.")
-    material_id: str | None = Field(None, description="Identifier of the material, if known.")
+    material_id: MaterialId = None
     specie: str = Field("Li", description="Diffusing species.")
     n_atoms: int | None = Field(None, description="Atoms in the simulated cell (first run).")
     volume_A3: float | None = Field(None, description="Cell volume of the first run (A^3).")
@@ -142,12 +150,8 @@ class DiffusionDoc(BaseModel):
         default_factory=list, description="Per-temperature results, sorted by temperature."
     )
     n_fit: int = Field(0, description="Temperatures used in the Arrhenius fit.")
-    ea_eV: float | None = Field(
-        None, description="Activation energy (eV) from the weighted Arrhenius fit; None if < 2."
-    )
-    ea_err_eV: float | None = Field(
-        None, description="Standard deviation of ea_eV over the posterior draws (eV)."
-    )
+    ea_eV: ActivationEnergy = None
+    ea_err_eV: ActivationEnergyError = None
     p_superionic_md: float | None = Field(
         None, description="Share of the Arrhenius posterior draws with sigma_RT >= the "
         "superionic threshold (None without a confident fit)."
@@ -159,17 +163,9 @@ class DiffusionDoc(BaseModel):
     )
     d0_cm2_s: float | None = Field(None, description="Arrhenius prefactor D0 (cm^2/s).")
     d_rt_cm2_s: float | None = Field(None, description="D extrapolated to 300 K (cm^2/s).")
-    sigma_rt_S_cm: float | None = Field(
-        None,
-        description="Li conductivity at 300 K (S/cm), Nernst-Einstein as pymatgen's "
-        "get_extrapolated_conductivity; None when no confident value exists.",
-    )
-    sigma_rt_low: float | None = Field(
-        None, description="Lower end of the interval of sigma_RT (S/cm); None for a bound only."
-    )
-    sigma_rt_high: float | None = Field(
-        None, description="Upper end of the interval of sigma_RT, or its upper bound (S/cm)."
-    )
+    sigma_rt_S_cm: ConductivityRT = None
+    sigma_rt_low: ConductivityRTLow = None
+    sigma_rt_high: ConductivityRTHigh = None
     interval_level: float = Field(0.95, description="Coverage of [sigma_rt_low, sigma_rt_high].")
     sigma_rt_is_upper_bound: bool = Field(
         False, description="True when only an upper bound on sigma_RT could be given."
@@ -191,9 +187,7 @@ class DiffusionDoc(BaseModel):
         None, description="Reduced chi^2 of the weighted fit (None with 2 points)."
     )
     flags: list[str] = Field(default_factory=list, description="Warnings about the result.")
-    provenance: Provenance = Field(
-        default_factory=Provenance, description="Inputs, parameters and code version."
-    )
+    provenance: DocumentProvenance
 
     def summary(self) -> dict[str, Any]:
         """The one-line JSON the CLI prints (``sse-flows analyze --json``)."""

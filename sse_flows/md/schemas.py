@@ -8,8 +8,16 @@ from pydantic import BaseModel, Field
 
 from sse_flows.analysis.schemas import DiffusionDoc
 from sse_flows.analysis.stability import FrameworkStability
-from sse_flows.provenance import Provenance
-from sse_flows.types import ReducedFormula, StructureDict
+from sse_flows.types import (
+    DocumentProvenance,
+    Equilibrated,
+    EquilibrationSteps,
+    MaterialId,
+    ProductionSteps,
+    ReducedFormula,
+    StructureDict,
+    Temperature,
+)
 
 MDStatus = Literal["ok", "failed"]
 RunStatus = Literal["ok", "failed", "skipped"]
@@ -49,13 +57,13 @@ class RelaxationDoc(BaseModel):
 class ProductionRecord(BaseModel):
     """Where the production of one temperature is and why it stopped (job hand-off)."""
 
-    temperature: float = Field(description="Thermostat temperature (K).")
+    temperature: Temperature
     files: list[str] = Field(
         default_factory=list,
         description="Production trajectory files in time order (ASE .traj per force-field "
         "chunk; vasprun.xml per VASP chunk).",
     )
-    production_steps: int = Field(0, description="Production steps run so far.")
+    production_steps: ProductionSteps = 0
     chunks: int = Field(0, description="Production chunks run so far.")
     stop_reason: StopReason | None = Field(
         None, description="Why production stopped; None while it continues."
@@ -69,15 +77,11 @@ class ProductionRecord(BaseModel):
         description="Whether the analysis called the run so far diffusive at the last "
         "decision (enough hops, linear MSD); None before the first decision.",
     )
-    equilibration_steps: int = Field(0, description="Equilibration steps run (discarded).")
+    equilibration_steps: EquilibrationSteps = 0
     equilibration_mean_temperature_K: float | None = Field(
         None, description="Mean kinetic temperature of the last half of the equilibration (K)."
     )
-    equilibrated: bool | None = Field(
-        None,
-        description="True when that mean was within the protocol's tolerance of the target; "
-        "None when the engine does not report it (VASP's own equilibration).",
-    )
+    equilibrated: Equilibrated = None
     elapsed_s: float = Field(0.0, description="Wall time of all MD steps so far (s).")
     error: str | None = Field(None, description="Engine failure (crash, missing chunk).")
     run_id: str | None = Field(
@@ -130,7 +134,7 @@ def production_record(value: Any) -> ProductionRecord | None:
 class MDTemperatureRun(BaseModel):
     """One NVT run at one temperature: where its trajectory is and what the checks say."""
 
-    temperature: float = Field(..., description="Thermostat temperature (K).")
+    temperature: Temperature
     status: RunStatus = Field(
         ...,
         description="'ok'; 'failed' when an engine check failed or the host melted; "
@@ -141,8 +145,8 @@ class MDTemperatureRun(BaseModel):
     reasons: list[str] = Field(
         default_factory=list, description="Why the run failed or was skipped (empty when ok)."
     )
-    equilibration_steps: int = Field(..., description="Equilibration steps run (discarded).")
-    production_steps: int = Field(..., description="Production steps run.")
+    equilibration_steps: EquilibrationSteps
+    production_steps: ProductionSteps
     stop_reason: str | None = Field(None, description="Why production stopped.")
     time_step_fs: float = Field(..., description="MD time step (fs).")
     step_skip: int = Field(..., description="MD steps between two stored frames.")
@@ -176,9 +180,7 @@ class MDTemperatureRun(BaseModel):
     temperature_within_tolerance: bool | None = Field(
         None, description="True when that mean is within the protocol's tolerance."
     )
-    equilibrated: bool | None = Field(
-        None, description="Equilibration reached the target within tolerance (None: unknown)."
-    )
+    equilibrated: Equilibrated = None
     elapsed_s: float | None = Field(None, description="Wall time of the MD steps (s).")
     steps_per_s: float | None = Field(None, description="MD steps per second (all steps).")
 
@@ -186,8 +188,8 @@ class MDTemperatureRun(BaseModel):
 class MDRunDoc(BaseModel):
     """The MD protocol of one material: per-temperature runs, checks and diffusion."""
 
-    material_id: str | None = Field(None, description="Material id (e.g. 'mp-1234'), if known.")
-    formula: str = Field(..., description="Reduced formula of the material.")
+    material_id: MaterialId = None
+    formula: ReducedFormula
     engine: str = Field(..., description="Engine that ran the MD: 'chgnet', 'sevennet', 'vasp'.")
     status: MDStatus = Field(
         ..., description="'ok' when at least one temperature is usable, else 'failed'."
@@ -217,7 +219,7 @@ class MDRunDoc(BaseModel):
     warnings: list[str] = Field(
         default_factory=list, description="Non-fatal problems (non-diffusive temperatures, ...)."
     )
-    provenance: Provenance = Field(..., description="Parameters and versions that made the doc.")
+    provenance: DocumentProvenance
 
     @property
     def usable_runs(self) -> list[MDTemperatureRun]:

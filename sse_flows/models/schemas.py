@@ -8,7 +8,7 @@ import pandas as pd
 from pydantic import BaseModel, Field
 
 from sse_flows.provenance import Provenance
-from sse_flows.types import MaterialId
+from sse_flows.types import DocumentProvenance, InDomain, MaterialId, SuperionicProbability
 
 
 class AlgorithmMetrics(BaseModel):
@@ -115,7 +115,7 @@ class ModelEvaluationDoc(BaseModel):
         default_factory=list, description="Scores and chosen hyperparameters of every split."
     )
     seconds: float = Field(..., description="Wall-clock time of the whole evaluation (s).")
-    provenance: Provenance = Field(..., description="Parameters, inputs and versions.")
+    provenance: DocumentProvenance
 
     def metrics_table(self) -> pd.DataFrame:
         """One row per algorithm with the main numbers (random and grouped)."""
@@ -201,9 +201,7 @@ class MaterialVote(BaseModel):
     votes: dict[str, int] = Field(
         default_factory=dict, description="Per algorithm: models voting superionic (0-n)."
     )
-    p_superionic: float | None = Field(
-        None, description="Mean predicted superionic probability over all models."
-    )
+    p_superionic: SuperionicProbability = None
     candidate: bool = Field(
         False, description="Passes the vote rule (unanimous by default) and is in domain."
     )
@@ -217,9 +215,7 @@ class MaterialVote(BaseModel):
     log10_sigma_high: float | None = Field(
         None, description="Upper end of the predictive interval of log10 sigma_RT."
     )
-    in_domain: bool | None = Field(
-        None, description="Inside the applicability domain of the training data."
-    )
+    in_domain: InDomain = None
     reason: str = Field("", description="Why the material is out of domain ('' when in).")
 
 

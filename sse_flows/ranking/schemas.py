@@ -6,8 +6,23 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from sse_flows.provenance import Provenance
-from sse_flows.types import MaterialId, ReducedFormula
+from sse_flows.screening.schemas import FunnelStage
+from sse_flows.types import (
+    ActivationEnergy,
+    ActivationEnergyError,
+    BandGap,
+    ConductivityRT,
+    ConductivityRTHigh,
+    ConductivityRTLow,
+    DocumentProvenance,
+    InDomain,
+    MaterialId,
+    OxidationLimit,
+    ReducedFormula,
+    ReductionLimit,
+    StructureOrigin,
+    SuperionicProbability,
+)
 
 if TYPE_CHECKING:
     from sse_flows.md.schemas import MDRunDoc
@@ -36,9 +51,7 @@ class CandidateDoc(BaseModel):
     anion_class: str | None = Field(None, description="Anion class (oxide, halide, sulfide, ...).")
     votes_gb: int | None = Field(None, description="GradientBoosting votes for superionic (0-100).")
     votes_lgbm: int | None = Field(None, description="LightGBM votes for superionic (0-100).")
-    p_superionic: float | None = Field(
-        None, description="Mean predicted probability of sigma_RT >= 1e-4 S/cm over all models."
-    )
+    p_superionic: SuperionicProbability = None
     log10_sigma_model: float | None = Field(
         None, description="The model's log10 sigma_RT (S/cm) (open recipe; None for 'paper')."
     )
@@ -48,9 +61,7 @@ class CandidateDoc(BaseModel):
     log10_sigma_model_high: float | None = Field(
         None, description="Upper end of the model's 90 % interval of log10 sigma_RT."
     )
-    in_domain: bool | None = Field(
-        None, description="Inside the model's applicability domain (None: not known)."
-    )
+    in_domain: InDomain = None
     acquisition_score: float | None = Field(
         None,
         description="Probability-like worth of an MD test (sse_flows.ranking.acquisition): "
@@ -72,13 +83,11 @@ class CandidateDoc(BaseModel):
         description="Why the material is in the table: 'vote candidate', 'acquisition rank "
         "2 of 274 (score 0.31)', 'positive control', 'negative control', ...",
     )
-    band_gap: float | None = Field(None, description="PBE band gap (eV).")
+    band_gap: BandGap = None
     e_hull: float | None = Field(None, description="Energy above hull (eV/atom).")
-    v_ox: float | None = Field(None, description="Oxidation limit vs Li/Li+ (V).")
-    v_red: float | None = Field(None, description="Reduction limit vs Li/Li+ (V).")
-    structure_origin: str | None = Field(
-        None, description="Where the MD structure came from (MP, user folder, package, pymatgen)."
-    )
+    v_ox: OxidationLimit = None
+    v_red: ReductionLimit = None
+    structure_origin: StructureOrigin = None
     md_engine: str | None = Field(
         None, description="MD engine used ('chgnet', 'sevennet' or 'vasp')."
     )
@@ -89,13 +98,11 @@ class CandidateDoc(BaseModel):
     md_reason: str | None = Field(
         None, description="Why MD failed or did not run, and what the user can do about it."
     )
-    ea_eV: float | None = Field(None, description="Activation energy from the Arrhenius fit (eV).")
-    ea_err_eV: float | None = Field(None, description="Standard error of the activation energy.")
-    sigma_rt_S_cm: float | None = Field(
-        None, description="Extrapolated room-temperature conductivity (S/cm); None if not robust."
-    )
-    sigma_rt_low: float | None = Field(None, description="Lower end of the sigma_RT interval.")
-    sigma_rt_high: float | None = Field(None, description="Upper end of the sigma_RT interval.")
+    ea_eV: ActivationEnergy = None
+    ea_err_eV: ActivationEnergyError = None
+    sigma_rt_S_cm: ConductivityRT = None
+    sigma_rt_low: ConductivityRTLow = None
+    sigma_rt_high: ConductivityRTHigh = None
     li_hops: int | None = Field(None, description="Li hops counted over all temperatures.")
     diffusion_flags: list[str] = Field(
         default_factory=list, description="Warnings from the diffusion analysis."
@@ -137,12 +144,8 @@ class CandidateDoc(BaseModel):
     )
 
 
-class SelectionStage(BaseModel):
-    """One step of the selection funnel: how many materials are left after it."""
-
-    name: str = Field(..., description="Step name, e.g. 'with_structure', 'md_targets'.")
-    description: str = Field(..., description="What the step keeps, with its parameter.")
-    count: int = Field(..., description="Materials left after (or chosen by) this step.")
+#: one step of the selection funnel: the screening's funnel step
+SelectionStage = FunnelStage
 
 
 class RankingDoc(BaseModel):
@@ -178,9 +181,7 @@ class RankingDoc(BaseModel):
     controls_passed: bool | None = Field(
         None, description="True when every control that ran got the expected verdict."
     )
-    provenance: Provenance = Field(
-        default_factory=Provenance, description="Parameters and versions of this run."
-    )
+    provenance: DocumentProvenance
 
 
 class MDValidationDoc(BaseModel):

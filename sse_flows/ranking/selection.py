@@ -14,7 +14,13 @@ from sse_flows.analysis.verdict import (  # verdict: re-exported for the ranking
 )
 from sse_flows.provenance import Provenance
 from sse_flows.ranking.schemas import CandidateDoc, RankingDoc, SelectionStage
-from sse_flows.types import MaterialId, ReducedFormula, StructureDict
+from sse_flows.types import (
+    DocumentProvenance,
+    MaterialId,
+    ReducedFormula,
+    StructureDict,
+    StructureOrigin,
+)
 
 if TYPE_CHECKING:
     from sse_flows.md.schemas import MDRunDoc
@@ -40,7 +46,7 @@ class MDTarget(BaseModel):
     structure: StructureDict | None = Field(
         None, description="pymatgen Structure.as_dict() for MD; None when none was found."
     )
-    structure_origin: str | None = Field(None, description="Where the structure came from.")
+    structure_origin: StructureOrigin = None
 
 
 class SelectionDoc(BaseModel):
@@ -75,7 +81,7 @@ class SelectionDoc(BaseModel):
     seconds: float = Field(
         0.0, description="Wall-clock time of the selection (s), mostly structure look-ups."
     )
-    provenance: Provenance = Field(..., description="Parameters of the selection.")
+    provenance: DocumentProvenance
 
 
 def parse_md_scope(scope: str) -> int | None:

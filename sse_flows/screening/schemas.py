@@ -4,18 +4,30 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from sse_flows.provenance import Provenance
 from sse_flows.screening.criteria import ScreeningCriteria
 from sse_flows.screening.hull import HullAgreement
-from sse_flows.types import MaterialId, ReducedFormula
+from sse_flows.types import (
+    BandGap,
+    DocumentProvenance,
+    MaterialId,
+    OxidationLimit,
+    ReducedFormula,
+    ReductionLimit,
+    StructureOrigin,
+)
 
 
 class FunnelStage(BaseModel):
-    """One step of the funnel and how many materials are left after it."""
+    """One step of a funnel (the screening's, the selection's) and how many materials are
+    left after it."""
 
-    name: str = Field(..., description="Stage name, e.g. 'li_containing', 'band_gap'.")
-    description: str = Field(..., description="What the stage keeps, with its threshold.")
-    count: int = Field(..., description="Number of materials left after this stage.")
+    name: str = Field(
+        ..., description="Step name, e.g. 'band_gap' (screening) or 'md_targets' (selection)."
+    )
+    description: str = Field(
+        ..., description="What the step keeps, with its threshold or parameter."
+    )
+    count: int = Field(..., description="Materials left after (or chosen by) this step.")
 
 
 class ScreenedMaterial(BaseModel):
@@ -23,31 +35,22 @@ class ScreenedMaterial(BaseModel):
 
     material_id: MaterialId = None
     formula: ReducedFormula
-    band_gap: float | None = Field(None, description="PBE band gap used by step 2 (eV).")
+    band_gap: BandGap = None
     e_above_hull: float | None = Field(
         None, description="Energy above the convex hull used by step 3 (eV/atom)."
     )
     e_above_hull_source: str = Field(
         ..., description="'source' when the record carried it (MP), 'computed' when computed here."
     )
-    v_red: float | None = Field(
-        None, description="Reduction limit (V vs Li/Li+); None when the phase is off the hull."
-    )
-    v_ox: float | None = Field(
-        None, description="Oxidation limit (V vs Li/Li+); None when the phase is off the hull."
-    )
+    v_red: ReductionLimit = None
+    v_ox: OxidationLimit = None
     anion_class: str = Field(
         ..., description="Anion class: oxide, halide, nitride, ..., or 'mixed-anion'."
     )
     anion_elements: list[str] = Field(
         default_factory=list, description="Elements acting as anions (charge-balance rule)."
     )
-    structure_origin: str | None = Field(
-        None,
-        description="Where the offline structure library finds the material's structure, "
-        "'<tier>:<name>' (tiers: user, package, mp_structures, pymatgen; see "
-        "sse_flows.sources.structures); None when it has none or was not asked.",
-    )
+    structure_origin: StructureOrigin = None
 
 
 class StructureCoverage(BaseModel):
@@ -120,7 +123,7 @@ class ScreeningDoc(BaseModel):
         description="Survivors with an offline structure for MD, by library tier (None "
         "when structures were not looked up, e.g. documents written before this field).",
     )
-    provenance: Provenance = Field(..., description="Parameters, code and data versions.")
+    provenance: DocumentProvenance
 
     def stage_counts(self) -> dict[str, int]:
         """Stage name -> count, in funnel order."""

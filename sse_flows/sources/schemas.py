@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from sse_flows.types import BandGap
+
 
 class MaterialRecord(BaseModel):
     """One material of the candidate pool.
@@ -20,7 +22,7 @@ class MaterialRecord(BaseModel):
     formula: str = Field(..., description="Reduced formula, pymatgen style (e.g. 'Li3PS4').")
     elements: list[str] = Field(..., description="Sorted element symbols of the composition.")
     nelements: int = Field(..., description="Number of distinct elements.")
-    band_gap: float | None = Field(None, description="PBE band gap (eV); None when unknown.")
+    band_gap: BandGap = None
     band_gaps: list[float] = Field(
         default_factory=list,
         description="All band gaps the source lists for this composition (polymorphs), eV.",

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from sse_flows.provenance import Provenance
-from sse_flows.types import MaterialId
+from sse_flows.types import DocumentProvenance, MaterialId
 
 
 class StructureDescriptorsDoc(BaseModel):
@@ -88,9 +87,7 @@ class StructureStageDoc(BaseModel):
     n_ok: int = Field(0, description="Materials with descriptors.")
     n_failed: int = Field(0, description="Materials whose document carries an error.")
     seconds: float = Field(0.0, description="Wall time of the whole stage (s).")
-    provenance: Provenance = Field(
-        default_factory=Provenance, description="Parameters and versions of this run."
-    )
+    provenance: DocumentProvenance
 
     def log_odds(self) -> dict[str, float]:
         """Each material's ``structure_score``, keyed by label (MP id, else formula).
