@@ -15,11 +15,10 @@ DiffusionAnalyzer. Writes ``benchmarks/results/analysis_random_walk.json`` and i
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
-import md_records
+import benchrecord as br
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,7 +52,7 @@ def measure(n_seeds: int = 12) -> dict:
         print(f"seed {seed:2d}: library {d_lib / exact:.3f}  ours {entry.D_cm2_s / exact:.3f}"
               f"  D_err/D {entry.D_err / entry.D_cm2_s:.3f}", flush=True)
     return {"benchmark": NAME, "date": time.strftime("%Y-%m-%d"),
-            "machine": md_records.machine(),
+            "machine": br.machine(),
             "walk": "64 Li, 2.5 A simple-cubic lattice, 0.2 hops/ps (exact D 2.08e-5 cm2/s), "
                     "3000 frames of 100 fs",
             "n_seeds": n_seeds, "seeds": seeds,
@@ -78,13 +77,12 @@ def record(result: dict) -> str:
     rel = np.median([s["ours_relative_error"] for s in seeds])
     lib, ours = result["seconds_per_run_library"], result["seconds_per_run_ours"]
     return "\n".join([
-        md_records.header(NAME, "D on synthetic random walks (exact D known)", [RESULT],
+        br.header(NAME, "D on synthetic random walks (exact D known)", [RESULT],
                           {"date": result["date"], "machine": result["machine"],
                            "walk": result["walk"], "seeds": result["n_seeds"]}),
-        md_records.transcribed_note(result),
-        md_records.table(["estimator", "mean D/D_exact", "std", "max deviation"],
-                         [[r["estimator"], f"{r['mean']:.3f}", f"{r['std']:.3f}",
-                           f"{r['max_dev']:.3f}"] for r in summary(result)]),
+        *br.table(["estimator", "mean D/D_exact", "std", "max deviation"],
+                  [[r["estimator"], f"{r['mean']:.3f}", f"{r['std']:.3f}",
+                    f"{r['max_dev']:.3f}"] for r in summary(result)]),
         "",
         f"- exact D inside D +- 1.96 D_err: {covered} of {len(seeds)} seeds "
         f"(median D_err/D {rel:.3f})",
@@ -97,15 +95,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=12)
     parser.add_argument("--out", type=Path, default=RESULT)
-    md_records.add_record_arguments(parser, NAME)
+    br.add_record_options(parser, NAME)
     args = parser.parse_args()
-    if args.record_only:
-        result = md_records.load(args.out)
-    else:
-        result = measure(args.seeds)
-        args.out.write_text(json.dumps(result, indent=1))
-        print(f"wrote {args.out}")
-    print(f"wrote {md_records.write(NAME, record(result), args.record)}")
+    if br.record_only(args, NAME, args.out, record):
+        return
+    result = measure(args.seeds)
+    br.write_json(args.out, result)
+    print(f"wrote {args.out}")
+    print(f"wrote {br.write_record(NAME, record(result), args.record)}")
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import math
 import time
 from pathlib import Path
 
-import md_records
+import benchrecord as br
 
 ROOT = Path(__file__).resolve().parents[1]
 NAME = "analysis_reference_table"
@@ -90,19 +90,18 @@ def measure() -> dict:
     elapsed = time.perf_counter() - start
     plot_arrhenius(docs, FIGURE)
     return {"benchmark": NAME, "date": time.strftime("%Y-%m-%d"),
-            "machine": md_records.machine(), "wall_s": elapsed,
+            "machine": br.machine(), "wall_s": elapsed,
             "data": "Kang et al. 2023 VASP AIMD, 800/1100/1400/1700 K, 60 ps each",
             "rows": rows}
 
 
 def _sigma(value, high) -> str:
-    return md_records.fmt(value, ".1e") if value is not None else f"< {md_records.fmt(high, '.1e')}"
+    return br.fmt(value, ".1e") if value is not None else f"< {br.fmt(high, '.1e')}"
 
 
 def record(result: dict) -> str:
-    """The Markdown record of a result (a transcribed one may hold the library columns
-    alone)."""
-    fmt = md_records.fmt
+    """The Markdown record of a result (an older one may hold the library columns alone)."""
+    fmt = br.fmt
     ours = all("verdict" in r for r in result["rows"])
     main_rows, library_rows = [], []
     for r in result["rows"]:
@@ -127,16 +126,14 @@ def record(result: dict) -> str:
     facts = {"date": result["date"], "machine": result.get("machine"), "data": result["data"]}
     if "wall_s" in result:
         facts["wall time"] = f"{result['wall_s']:.0f} s"
-    body = [md_records.header(NAME, "The analysis on the nine reference AIMD series",
-                              [RESULT], facts),
-            md_records.transcribed_note(result)]
+    body = [br.header(NAME, "The analysis on the nine reference AIMD series", [RESULT], facts)]
     if ours:
         body += [
             "Temperatures: F = in the fit, n = not diffusive, m = host melted / rearranged.",
             "",
-            md_records.table(["id", "formula", "atoms", "800/1100/1400/1700 K", "Li hops",
-                              "Ea (eV)", "sigma_RT (S/cm)", "95 % interval", "verdict"],
-                             main_rows),
+            *br.table(["id", "formula", "atoms", "800/1100/1400/1700 K", "Li hops",
+                       "Ea (eV)", "sigma_RT (S/cm)", "95 % interval", "verdict"],
+                      main_rows),
             "",
         ]
     body += [
@@ -146,9 +143,9 @@ def record(result: dict) -> str:
         "`get_extrapolated_conductivity` over all four temperatures (S/cm)"
         + ("; ours: the analysis, and the analysis with pymatgen's unsmoothed D." if ours
            else "."), "",
-        md_records.table(["id", "formula", "library constant", "library max", "library none",
-                          "spread (decades)"]
-                         + (["ours", "ours, unsmoothed D"] if ours else []), library_rows),
+        *br.table(["id", "formula", "library constant", "library max", "library none",
+                   "spread (decades)"]
+                  + (["ours", "ours, unsmoothed D"] if ours else []), library_rows),
     ]
     if ours:
         body += ["", "![Arrhenius plots of the nine materials](../img/analysis_arrhenius.png)"]
@@ -158,15 +155,14 @@ def record(result: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=RESULT)
-    md_records.add_record_arguments(parser, NAME)
+    br.add_record_options(parser, NAME)
     args = parser.parse_args()
-    if args.record_only:
-        result = md_records.load(args.out)
-    else:
-        result = measure()
-        args.out.write_text(json.dumps(result, indent=1))
-        print(f"wrote {args.out} and {FIGURE}")
-    print(f"wrote {md_records.write(NAME, record(result), args.record)}")
+    if br.record_only(args, NAME, args.out, record):
+        return
+    result = measure()
+    br.write_json(args.out, result)
+    print(f"wrote {args.out} and {FIGURE}")
+    print(f"wrote {br.write_record(NAME, record(result), args.record)}")
 
 
 if __name__ == "__main__":

@@ -22,14 +22,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import math
 import tempfile
 import time
 import warnings
 from pathlib import Path
 
-import md_records
+import benchrecord as br
 
 NAME = "batched_vs_single_controls"
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,7 +54,7 @@ def _summary(doc) -> dict:
 
 def record(result: dict, result_path: Path) -> str:
     """The Markdown record of a result: per control and engine, what the ranking reads."""
-    fmt = md_records.fmt
+    fmt = br.fmt
     rows = []
     for formula, control in result["controls"].items():
         for key, engine in (("batched", "batched"), ("one_structure", "one-structure")):
@@ -71,17 +70,17 @@ def record(result: dict, result_path: Path) -> str:
                          "-" if s["ea_eV"] is None else f"{s['ea_eV']:.2f} +- {s['ea_err_eV']:.2f}",
                          "; ".join(temps), z])
     return "\n".join([
-        md_records.header(NAME, "Batched against one-structure MD on the controls",
-                          [result_path],
-                          {"date": result["date"],
-                           "machine": result.get("machine", f"{result['device']}"),
-                           "engine": result["engine"], "protocol": result["protocol"],
-                           "wall time": f"batched {result['batched_s']:.0f} s, one-by-one "
-                                        f"{result['one_by_one_s']:.0f} s (relaxations "
-                                        "included)"}),
+        br.header(NAME, "Batched against one-structure MD on the controls",
+                  [result_path],
+                  {"date": result["date"],
+                   "machine": result.get("machine", f"{result['device']}"),
+                   "engine": result["engine"], "protocol": result["protocol"],
+                   "wall time": f"batched {result['batched_s']:.0f} s, one-by-one "
+                                f"{result['one_by_one_s']:.0f} s (relaxations "
+                                "included)"}),
         "z of D: the difference of the two engines' D over their combined standard error.", "",
-        md_records.table(["control", "engine", "verdict", "sigma_RT (S/cm) [95 % interval]",
-                          "Ea (eV)", "D (cm2/s) per temperature", "z of D"], rows),
+        *br.table(["control", "engine", "verdict", "sigma_RT (S/cm) [95 % interval]",
+                   "Ea (eV)", "D (cm2/s) per temperature", "z of D"], rows),
     ])
 
 
@@ -93,12 +92,11 @@ def main() -> None:
                         help="cap the production per temperature (a quick check; default: "
                         "the demo protocol's 2,500)")
     parser.add_argument("--out", type=Path, default=None)
-    md_records.add_record_arguments(parser, NAME)
+    br.add_record_options(parser, NAME)
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     out = args.out or ROOT / f"benchmarks/results/batched_vs_single_controls_{args.engine}.json"
-    if args.record_only:
-        print(f"wrote {md_records.write(NAME, record(md_records.load(out), out), args.record)}")
+    if br.record_only(args, NAME, out, lambda result: record(result, out)):
         return
 
     from sse_flows.md.forcefield import run_forcefield_md
@@ -117,7 +115,7 @@ def main() -> None:
     structures = [library.find(None, formula).structure for formula in CONTROLS]
     result: dict = {"engine": args.engine, "device": args.device,
                     "protocol": protocol.describe(args.engine),
-                    "date": time.strftime("%Y-%m-%d"), "machine": md_records.machine(),
+                    "date": time.strftime("%Y-%m-%d"), "machine": br.machine(),
                     "controls": {}}
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
@@ -143,8 +141,8 @@ def main() -> None:
         print(f"{formula}: verdict batched {batched['verdict']} / one-structure "
               f"{reference['verdict']}; sigma_RT {batched['sigma_rt_S_cm']} / "
               f"{reference['sigma_rt_S_cm']}; z(D) {z}")
-    out.write_text(json.dumps(result, indent=2))
-    print(f"wrote {out} and {md_records.write(NAME, record(result, out), args.record)}")
+    br.write_json(out, result, indent=2)
+    print(f"wrote {out} and {br.write_record(NAME, record(result, out), args.record)}")
 
 
 if __name__ == "__main__":

@@ -20,15 +20,14 @@ from __future__ import annotations
 
 import argparse
 import glob
-import json
 import time
 import warnings
 from pathlib import Path
 
-import md_records
+import benchrecord as br
 
 NAME = "demo_protocol_design"
-RESULT = md_records.RESULTS / f"{NAME}.json"
+RESULT = br.RESULTS / f"{NAME}.json"
 ROOT = Path(__file__).resolve().parents[1]
 TEMPERATURES = (600.0, 1000.0)
 
@@ -77,20 +76,20 @@ def table(workdir: Path, ps: float) -> list[dict]:
 
 def record(result: dict, result_path: Path = RESULT) -> str:
     """The Markdown record: for each pair of run lengths, the verdict's lower end."""
-    fmt = md_records.fmt
+    fmt = br.fmt
     rows = []
     for r in result["rows"]:
         low = r["sigma_rt_low"]
         ea = "-" if r["ea_eV"] is None else f"{r['ea_eV']:.2f} +- {r['ea_err_eV']:.2f}"
-        rows.append([r["ps_600K"], r["ps_1000K"], r["diffusive_600K"], ea,
+        rows.append([str(r["ps_600K"]), str(r["ps_1000K"]), str(r["diffusive_600K"]), ea,
                      fmt(r["sigma_rt_S_cm"], ".1e"), fmt(low, ".1e"),
                      "superionic" if low is not None and low >= 1e-4 else "not decided"])
     return "\n".join([
-        md_records.header(NAME, "How long must the positive control run?", [result_path],
-                          {"date": result["date"], "machine": result["machine"],
-                           "protocol": result["protocol"]}),
-        md_records.table(["600 K (ps)", "1000 K (ps)", "600 K diffusive", "Ea (eV)",
-                          "sigma_RT (S/cm)", "95 % low", "verdict"], rows),
+        br.header(NAME, "How long must the positive control run?", [result_path],
+                  {"date": result["date"], "machine": result["machine"],
+                   "protocol": result["protocol"]}),
+        *br.table(["600 K (ps)", "1000 K (ps)", "600 K diffusive", "Ea (eV)",
+                   "sigma_RT (S/cm)", "95 % low", "verdict"], rows),
     ])
 
 
@@ -99,24 +98,22 @@ def main() -> None:
     parser.add_argument("--ps", type=float, default=8.0, help="production per temperature")
     parser.add_argument("--workdir", default=str(ROOT / "benchmarks" / "work" / "demo_design"))
     parser.add_argument("--out", type=Path, default=RESULT)
-    md_records.add_record_arguments(parser, NAME)
+    br.add_record_options(parser, NAME)
     args = parser.parse_args()
-    if args.record_only:
-        result = md_records.load(args.out)
-        print(f"wrote {md_records.write(NAME, record(result, args.out), args.record)}")
+    if br.record_only(args, NAME, args.out, lambda result: record(result, args.out)):
         return
     workdir = Path(args.workdir)
     warnings.simplefilter("ignore")
     if not glob.glob(str(workdir / "production_*K_*.traj")):
         run_md(workdir, args.ps)
     result = {"benchmark": NAME, "date": time.strftime("%Y-%m-%d"),
-              "machine": md_records.machine(),
+              "machine": br.machine(),
               "protocol": f"CHGNet, packaged ordered Li10GeP2S12 (8 A cell), 600 and 1000 K, "
                           f"150 equilibration steps, up to {args.ps:g} ps of production each, "
                           "cut at 1, 2, ... ps",
               "rows": table(workdir, args.ps)}
-    args.out.write_text(json.dumps(result, indent=1))
-    print(f"wrote {args.out} and {md_records.write(NAME, record(result, args.out), args.record)}")
+    br.write_json(args.out, result)
+    print(f"wrote {args.out} and {br.write_record(NAME, record(result, args.out), args.record)}")
 
 
 if __name__ == "__main__":

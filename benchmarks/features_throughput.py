@@ -27,8 +27,8 @@ NAME = "features_throughput"
 RESULT = ROOT / "benchmarks/results/features_throughput.json"
 
 
-def write_record(result: dict, path: Path | None = None) -> Path:
-    """docs/benchmarks/features_throughput.md from the JSON."""
+def record(result: dict) -> str:
+    """The text of docs/benchmarks/features_throughput.md, from the JSON."""
     protocol = [
         f"{result['n_formulas']:,} MP 2019 cell formulas (every distinct Li formula of the "
         f"snapshot, then other MP formulas, seed {result.get('seed', 0)}), featurized "
@@ -51,8 +51,8 @@ def write_record(result: dict, path: Path | None = None) -> Path:
         f"{result['max_abs_difference']:.1e}; same NaN pattern: "
         f"{'not recorded' if result['same_nan_pattern'] is None else result['same_nan_pattern']}.",
     ]
-    return br.write_record(NAME, "Features: vectorized Magpie against matminer", result, RESULT,
-                           protocol, body, path=path)  # fmt: skip
+    return br.render(NAME, "Features: vectorized Magpie against matminer", result, RESULT,
+                     protocol, body)  # fmt: skip
 
 
 def main() -> None:
@@ -66,8 +66,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULT)
     br.add_record_options(parser, NAME)
     args = parser.parse_args()
-    if args.record_only:
-        print(f"wrote {write_record(br.read_json(args.out), args.record)}")
+    if br.record_only(args, NAME, args.out, record):
         return
 
     from sse_flows.features import featurize_formulas, featurize_with_matminer
@@ -134,7 +133,7 @@ def main() -> None:
     if args.n == 20_000 and args.matminer_n is None and args.seed == 0:  # the recorded run
         result.update(br.run_info())
         br.write_json(args.out, result)
-        write_record(result, args.record)
+        br.write_record(NAME, record(result), args.record)
     if args.json:
         print(json.dumps(result))
 

@@ -13,12 +13,11 @@ its record ``docs/benchmarks/framework_calibration.md``.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
 
-import md_records
+import benchrecord as br
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT.parent / "shared" / "data" / "raw" / "kang2023" / "aimd"
@@ -51,7 +50,7 @@ def measure() -> dict:
                 "rotation_max_deg": rotation["max_deg"] if rotation else None,
             })
     return {"benchmark": NAME, "date": time.strftime("%Y-%m-%d"),
-            "machine": md_records.machine(), "wall_s": time.perf_counter() - start,
+            "machine": br.machine(), "wall_s": time.perf_counter() - start,
             "data": "Kang et al. 2023 VASP AIMD, 9 materials x 800/1100/1400/1700 K, 60 ps each",
             "rows": rows}
 
@@ -70,28 +69,25 @@ def record(result: dict) -> str:
     if "wall_s" in result:
         facts["wall time"] = f"{result['wall_s']:.0f} s"
     return "\n".join([
-        md_records.header(NAME, "Host-framework stability on the authors' AIMD runs", [RESULT],
-                          facts),
-        md_records.transcribed_note(result),
+        br.header(NAME, "Host-framework stability on the authors' AIMD runs", [RESULT], facts),
         f"{unstable} of {len(result['rows'])} runs unstable (melted or rearranged).", "",
-        md_records.table(["material", "T (K)", "atoms", "framework MSD half -> end (A^2)",
-                          "deciding element: half -> end (A^2)", "state", "verdict",
-                          "polyanion rotation (max)"], rows),
+        *br.table(["material", "T (K)", "atoms", "framework MSD half -> end (A^2)",
+                   "deciding element: half -> end (A^2)", "state", "verdict",
+                   "polyanion rotation (max)"], rows),
     ])
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=RESULT)
-    md_records.add_record_arguments(parser, NAME)
+    br.add_record_options(parser, NAME)
     args = parser.parse_args()
-    if args.record_only:
-        result = md_records.load(args.out)
-    else:
-        result = measure()
-        args.out.write_text(json.dumps(result, indent=1))
-        print(f"wrote {args.out}")
-    print(f"wrote {md_records.write(NAME, record(result), args.record)}")
+    if br.record_only(args, NAME, args.out, record):
+        return 0
+    result = measure()
+    br.write_json(args.out, result)
+    print(f"wrote {args.out}")
+    print(f"wrote {br.write_record(NAME, record(result), args.record)}")
     return 0
 
 

@@ -293,8 +293,8 @@ PROTOCOL = (
 )
 
 
-def write_record(result: dict, path: Path | None = None) -> Path:
-    """docs/benchmarks/grouped_ablation_study.md from the JSON."""
+def record(result: dict) -> str:
+    """The text of docs/benchmarks/grouped_ablation_study.md, from the JSON."""
     protocol = [
         f"Each variant: {result['protocol']}. `Li rows` columns score only the Li-containing "
         "test rows (the screening pool is Li-only); LOFO pools every row, each predicted by the "
@@ -312,9 +312,8 @@ def write_record(result: dict, path: Path | None = None) -> Path:
             cells.append(f"({text})" if in_brackets else text)
         rows.append(cells)
     body = br.table(["variant", *COLUMNS.values()], rows)
-    return br.write_record(
+    return br.render(
         NAME, "Paper recipe: what moves the grouped score", result, RESULT, protocol, body,
-        path=path,
     )  # fmt: skip
 
 
@@ -325,8 +324,7 @@ def main() -> None:  # pragma: no cover - a documentation script
     parser.add_argument("--out", type=Path, default=RESULT)
     br.add_record_options(parser, NAME)
     args = parser.parse_args()
-    if args.record_only:
-        print(f"wrote {write_record(br.read_json(args.out), args.record)}")
+    if br.record_only(args, NAME, args.out, record):
         return
 
     from sse_flows.models.training import load_training_set
@@ -349,7 +347,7 @@ def main() -> None:  # pragma: no cover - a documentation script
         **br.run_info(),
     }
     br.write_json(args.out, result)
-    print(f"wrote {args.out} and {write_record(result, args.record)}")
+    print(f"wrote {args.out} and {br.write_record(NAME, record(result), args.record)}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -30,17 +30,16 @@ device, calculator and thread count) and writes its record
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 import warnings
 from pathlib import Path
 
-import md_records
+import benchrecord as br
 import numpy as np
 
 NAME = "md_chgnet_overhead"
-RESULT = md_records.RESULTS / f"{NAME}.json"
+RESULT = br.RESULTS / f"{NAME}.json"
 
 
 class CalculatorTimer:
@@ -120,17 +119,16 @@ def record(result: dict, result_path: Path = RESULT) -> str:
         rows.append([r["engine"], r["cell"], r["n_atoms"], r["loop"], r.get("calculator", "-"),
                      r.get("threads", "-"), _rate(r), f"{round(r['n_atoms'] * mean, -1):.0f}"])
     lines = [
-        md_records.header(NAME, "Force-field MD speed: steps per second", [result_path],
-                          {"date": result["date"], "machine": result["machine"],
-                           "protocol": result["protocol"]}),
-        md_records.transcribed_note(result),
+        br.header(NAME, "Force-field MD speed: steps per second", [result_path],
+                  {"date": result["date"], "machine": result["machine"],
+                   "protocol": result["protocol"]}),
         "Loops: `bare ASE` is ASE's Bussi integrator with the calculator (`-`: not "
         "recorded); `chunk` is "
         "`sse_flows.md.forcefield.run_production_chunk` (Bussi, writing frames). Calculator: "
         "`full` computes energy, forces, stress (and CHGNet's magmoms); `forces_only` skips "
         "CHGNet's stress, the MD's setting.", "",
-        md_records.table(["engine", "cell", "atoms", "loop", "calculator", "torch threads",
-                          "steps/s", "atom-steps/s"], rows),
+        *br.table(["engine", "cell", "atoms", "loop", "calculator", "torch threads",
+                   "steps/s", "atom-steps/s"], rows),
     ]
     if result.get("overhead"):
         o = result["overhead"]
@@ -144,19 +142,17 @@ def _save(result_path: Path, new_rows: list[dict], protocol: str, overhead: dict
     device, calculator and thread count."""
     import time as _time
 
-    stored = md_records.load(result_path) if result_path.exists() else {"rows": []}
+    stored = br.read_json(result_path) if result_path.exists() else {"rows": []}
     def key(row: dict) -> tuple:
         return (row["engine"], row["cell"], row.get("device", "cpu"),
                 row.get("calculator", "full"), row.get("threads", "default"))
 
     keys = {key(r) for r in new_rows}
-    kept = [r for r in stored.get("rows", []) if key(r) not in keys
-            and not stored.get("transcribed_from")]
+    kept = [r for r in stored.get("rows", []) if key(r) not in keys]
     result = {"benchmark": NAME, "date": _time.strftime("%Y-%m-%d"),
-              "machine": md_records.machine(), "protocol": protocol,
+              "machine": br.machine(), "protocol": protocol,
               "rows": kept + new_rows, "overhead": overhead}
-    result_path.parent.mkdir(parents=True, exist_ok=True)
-    result_path.write_text(json.dumps(result, indent=1))
+    br.write_json(result_path, result)
     return result
 
 
@@ -179,11 +175,9 @@ def main() -> None:
                         help="full: energy, forces, stress; forces_only: the MD's setting "
                         "(sse_flows.md.potentials.forces_only)")
     parser.add_argument("--out", type=Path, default=RESULT)
-    md_records.add_record_arguments(parser, NAME)
+    br.add_record_options(parser, NAME)
     args = parser.parse_args()
-    if args.record_only:
-        result = md_records.load(args.out)
-        print(f"wrote {md_records.write(NAME, record(result, args.out), args.record)}")
+    if br.record_only(args, NAME, args.out, lambda result: record(result, args.out)):
         return
     warnings.filterwarnings("ignore")
     if args.threads:
@@ -255,7 +249,7 @@ def main() -> None:
         {**common, "loop": "chunk", "steps_per_s": args.steps / mine},
     ], f"{args.steps} NVT Bussi steps of 2 fs at {args.temperature:g} K, a frame every "
        f"{args.interval} steps, best of {args.repeats}", {"fraction": overhead, "ratio": ratio})
-    print(f"wrote {args.out} and {md_records.write(NAME, record(result, args.out), args.record)}")
+    print(f"wrote {args.out} and {br.write_record(NAME, record(result, args.out), args.record)}")
 
 
 if __name__ == "__main__":

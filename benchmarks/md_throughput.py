@@ -39,7 +39,7 @@ import time
 import warnings
 from pathlib import Path
 
-import md_records
+import benchrecord as br
 import numpy as np
 
 NAME = "md_throughput"
@@ -155,7 +155,7 @@ def save(args, rows: list[dict]) -> None:
 
 def record(result: dict, result_path: Path | None = None) -> str:
     """The Markdown record of a result: one row per batch size, in atom-steps/s."""
-    fmt = md_records.fmt
+    fmt = br.fmt
     rows = []
     for r in result["rows"]:
         per_atom = r.get("peak_gpu_bytes_per_atom")
@@ -167,22 +167,21 @@ def record(result: dict, result_path: Path | None = None) -> str:
             f"{r['one_pass_ratio']:.2f}", fmt(per_atom / 1e6 if per_atom else None, ".2f")])
     per_pass = result["rows"][0].get("structures_per_pass") if result["rows"] else None
     return "\n".join([
-        md_records.header(NAME, "Batched against one-structure MD: throughput",
-                          [result_path or md_records.RESULTS / f"{NAME}.json"],
-                          {"date": result["date"], "machine": result.get("label"),
-                           "engine": result["engine"], "device": result["device"],
-                           "protocol": f"{result['structure']}, {result['steps']} timed steps "
-                                       f"of {result['thermostat']} NVT at 1000 K, "
-                                       f"{result['rows'][0]['repeats']} interleaved trials, "
-                                       "medians" if result["rows"] else None}),
-        md_records.transcribed_note(result),
+        br.header(NAME, "Batched against one-structure MD: throughput",
+                  [result_path or br.RESULTS / f"{NAME}.json"],
+                  {"date": result["date"], "machine": result.get("label"),
+                   "engine": result["engine"], "device": result["device"],
+                   "protocol": f"{result['structure']}, {result['steps']} timed steps "
+                               f"of {result['thermostat']} NVT at 1000 K, "
+                               f"{result['rows'][0]['repeats']} interleaved trials, "
+                               "medians" if result["rows"] else None}),
         "Atom-steps per second. Default: the batched engine with its default structures per "
         f"forward pass ({per_pass or 'all'} on this device); one pass: every structure in one "
         "forward pass; one-by-one: the one-structure engine's ASE calculator. Ratios are "
         "batched over one-by-one; paired: trial k of each, run back to back.", "",
-        md_records.table(["structures x atoms", "batched (default)", "batched, one pass",
-                          "one-by-one", "ratio (default)", "paired ratios, min-max",
-                          "ratio (one pass)", "peak GPU MB/atom (one pass)"], rows),
+        *br.table(["structures x atoms", "batched (default)", "batched, one pass",
+                   "one-by-one", "ratio (default)", "paired ratios, min-max",
+                   "ratio (one pass)", "peak GPU MB/atom (one pass)"], rows),
     ])
 
 
@@ -202,11 +201,9 @@ def main() -> None:
     parser.add_argument("--label", default="cpu")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results"
                                               / "md_throughput.json"))
-    md_records.add_record_arguments(parser, NAME)
+    br.add_record_options(parser, NAME)
     args = parser.parse_args()
-    if args.record_only:
-        result = md_records.load(Path(args.out))
-        print(f"wrote {md_records.write(NAME, record(result, Path(args.out)), args.record)}")
+    if br.record_only(args, NAME, args.out, lambda result: record(result, Path(args.out))):
         return
 
     from sse_flows.md.batched import default_structures_per_pass, load_batched_potential
@@ -269,9 +266,9 @@ def main() -> None:
                      f"({peak['bytes'] / (n * len(cell)) / 1e6:.2f} MB/atom)"
                      if peak.get("bytes") else ""), flush=True)
             save(args, rows)  # after each size (--sizes takes at least one)
-    result = md_records.load(Path(args.out))
+    result = br.read_json(Path(args.out))
     print(f"wrote {args.out} and "
-          f"{md_records.write(NAME, record(result, Path(args.out)), args.record)}")
+          f"{br.write_record(NAME, record(result, Path(args.out)), args.record)}")
 
 
 if __name__ == "__main__":

@@ -65,7 +65,7 @@ import time
 import warnings
 from pathlib import Path
 
-import md_records
+import benchrecord as br
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -628,7 +628,7 @@ def _figure(path: Path, result: dict) -> str | None:
 
 def softness_section(softness: dict, measured: dict[str, float]) -> str:
     """The engines side by side at 1000 K (``engine_softness_1000K.json``)."""
-    fmt = md_records.fmt
+    fmt = br.fmt
     by_id: dict[str, dict[str, dict]] = {}
     for row in softness["rows"]:
         by_id.setdefault(row["id"], {})[row["engine"]] = row
@@ -650,9 +650,9 @@ def softness_section(softness: dict, measured: dict[str, float]) -> str:
         "- commands: " + "; ".join(f"`{c}`" for c in softness["commands"]), "",
         "One temperature gives no Arrhenius fit: this compares the engines, it does not "
         "classify.", "",
-        md_records.table(["material (OBELiX id)", "measured log10 sigma",
-                          f"Li hops {names}", f"D (cm2/s) {names}", f"steps/s {names}",
-                          f"host MSD at the end (A2) {names}"], rows),
+        *br.table(["material (OBELiX id)", "measured log10 sigma",
+                   f"Li hops {names}", f"D (cm2/s) {names}", f"steps/s {names}",
+                   f"host MSD at the end (A2) {names}"], rows),
     ])
 
 
@@ -661,8 +661,7 @@ def record(results: dict[Path, dict], softness: dict | None = None) -> str:
     sources = [*results, *([SOFTNESS] if softness else [])]
     dates = sorted({r["date"] for r in results.values()})
     parts = [
-        md_records.header(NAME, "MD against experiment (OBELiX)", sources,
-                          {"dates": ", ".join(dates)}),
+        br.header(NAME, "MD against experiment (OBELiX)", sources, {"dates": ", ".join(dates)}),
         "Scoring: the MD's class is its point sigma_RT against 1e-4 S/cm; \"no diffusion\" "
         "and \"not superionic\" count as below; \"undetermined\" has no MD class (the "
         "strict row counts it, and a failed MD, as wrong). ML: the open recipe, held out "
@@ -677,7 +676,8 @@ def record(results: dict[Path, dict], softness: dict | None = None) -> str:
         parts += [
             "", f"## {_section_title(result)}", "",
             f"- source: `{path.relative_to(ROOT)}`",
-            f"- date: {result['date']}; machine: {result.get('machine', result['device'])}",
+            f"- date: {result['date']}; machine: "
+            f"{br.machine_text(result.get('machine', result['device']))}",
             f"- protocol: {result['protocol']}",
             f"- selection: {result['selection']} ({result['n_md_done']} of "
             f"{result['n_selected']} with an MD document)",
@@ -700,7 +700,7 @@ def write_record(path: Path | None = None) -> Path:
     """Rewrite the record from every stored result."""
     results = {p: json.loads(p.read_text()) for p in result_paths()}
     softness = json.loads(SOFTNESS.read_text()) if SOFTNESS.is_file() else None
-    return md_records.write(NAME, record(results, softness), path)
+    return br.write_record(NAME, record(results, softness), path)
 
 
 def plot(rows, path: Path, title: str = "OBELiX ordered CIFs") -> None:
@@ -784,7 +784,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--plot", type=Path, default=None,
                         help="[docs/img/md_vs_experiment(_disordered).png]")
-    md_records.add_record_arguments(parser, NAME)
+    br.add_record_options(parser, NAME)
     args = parser.parse_args()
     if args.record_only:
         print(f"wrote {write_record(args.record)}")
@@ -858,7 +858,7 @@ def main() -> None:
         "n_selected": len(materials), "n_md_done": len(docs),
         "extended": {"max_production_steps": cap,
                      "materials": [m["id"] for m in to_run]} if suffix else None,
-        "date": time.strftime("%Y-%m-%d"), "machine": md_records.machine(),
+        "date": time.strftime("%Y-%m-%d"), "machine": br.machine(),
     })
     out = args.out or ROOT / (
         f"benchmarks/results/md_vs_experiment_{args.engine}{kind}{suffix}.json")

@@ -30,7 +30,7 @@ import time
 import warnings
 from pathlib import Path
 
-import md_records
+import benchrecord as br
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -107,13 +107,6 @@ def _run_one(engine, material, temperature, args) -> dict:
 
 def _load(path: Path) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
-
-
-def _save(path: Path, results: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(results, indent=1, sort_keys=True))
-    tmp.replace(path)
 
 
 def _fit(points):
@@ -219,10 +212,10 @@ def record(stored: dict, result_path: Path = RESULT) -> str:
     """The Markdown record of a stored result (``{"meta": ..., "runs": ...}``)."""
     meta = stored.get("meta") or {}
     return "\n".join([
-        md_records.header(NAME, "Universal potentials against the authors' AIMD",
-                          [result_path], {"date": meta.get("date"),
-                                          "machine": meta.get("device"),
-                                          "protocol": meta.get("protocol")}),
+        br.header(NAME, "Universal potentials against the authors' AIMD",
+                  [result_path], {"date": meta.get("date"),
+                                  "machine": meta.get("device"),
+                                  "protocol": meta.get("protocol")}),
         "D ratios compare the MLIP with the AIMD where both hosts are stable; \"agree\": the "
         "same host verdict and, where both hosts hold, the same diffusive flag.", "",
         table(stored.get("runs", {})),
@@ -243,7 +236,7 @@ def main(argv=None) -> int:
     parser.add_argument("--results",
                         default=str(ROOT / "benchmarks" / "results" / "mlip_vs_aimd.json"))
     parser.add_argument("--table-only", action="store_true", help=argparse.SUPPRESS)
-    md_records.add_record_arguments(parser, NAME)
+    br.add_record_options(parser, NAME)
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
     results_path = Path(args.results)
@@ -280,13 +273,13 @@ def main(argv=None) -> int:
                         "framework_state": entry.framework.state if entry.framework else None,
                     }
                     results[key] = row
-                    _save(results_path, {"meta": meta, "runs": results})
+                    br.write_json(results_path, {"meta": meta, "runs": results}, sort_keys=True)
                     print(f"  D {row.get('D_cm2_s')} vs AIMD {entry.D_cm2_s:.2e}; host "
                           f"{row.get('framework_state')} vs {row['aimd']['framework_state']}; "
                           f"{row.get('elapsed_s', 0):.0f} s", flush=True)
     if results:
-        path = md_records.write(NAME, record({"meta": meta, "runs": results}, results_path),
-                                args.record)
+        path = br.write_record(NAME, record({"meta": meta, "runs": results}, results_path),
+                               args.record)
         print(f"wrote {path}")
     return 0
 

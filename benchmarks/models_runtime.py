@@ -47,8 +47,8 @@ def _params_text(params: dict) -> str:
     return ", ".join(f"{k.rpartition('__')[2]} {v}" for k, v in params.items())
 
 
-def write_record(result: dict, path: Path | None = None) -> Path:
-    """docs/benchmarks/models_runtime.md from the JSON."""
+def record(result: dict) -> str:
+    """The text of docs/benchmarks/models_runtime.md, from the JSON."""
     protocol = [
         f"Paper recipe on the packaged training table ({result['training_rows']} rows, "
         f"majority rate {br.fmt(result['majority_rate'])}): every algorithm with nested "
@@ -96,9 +96,8 @@ def write_record(result: dict, path: Path | None = None) -> Path:
             ],
         ),
     ]  # fmt: skip
-    return br.write_record(
+    return br.render(
         NAME, "Paper recipe: nested evaluation and runtime", result, RESULT, protocol, body,
-        path=path,
     )  # fmt: skip
 
 
@@ -126,8 +125,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULT)
     br.add_record_options(parser, NAME)
     args = parser.parse_args()
-    if args.record_only:
-        print(f"wrote {write_record(br.read_json(args.out), args.record)}")
+    if br.record_only(args, NAME, args.out, record):
         return
 
     from sse_flows.models.ensemble import train_ensemble
@@ -205,7 +203,7 @@ def main() -> None:
         result["load_average"] = ", ".join(f"{x:.1f}" for x in info["machine"]["load_average"])
         result.update(info)
         br.write_json(args.out, result)
-        print(f"wrote {args.out} and {write_record(result, args.record)}")
+        print(f"wrote {args.out} and {br.write_record(NAME, record(result), args.record)}")
 
 
 if __name__ == "__main__":

@@ -65,8 +65,8 @@ POOL_COLUMNS = (
 )
 
 
-def write_record(result: dict, path: Path | None = None) -> Path:
-    """docs/benchmarks/obelix_benchmark.md from the JSON."""
+def record(result: dict) -> str:
+    """The text of docs/benchmarks/obelix_benchmark.md, from the JSON."""
     f2 = lambda v: br.fmt(v, 2)  # noqa: E731
     opn = result["open"]
     protocol = [
@@ -192,7 +192,7 @@ def write_record(result: dict, path: Path | None = None) -> Path:
             ],
             pool_rows,
         )
-    return br.write_record(
+    return br.render(
         NAME,
         "OBELiX benchmark: both recipes on the OBELiX test split",
         result,
@@ -200,7 +200,6 @@ def write_record(result: dict, path: Path | None = None) -> Path:
         protocol,
         body,
         figure="obelix_parity.png",
-        path=path,
     )
 
 
@@ -309,8 +308,7 @@ def main() -> None:
     parser.add_argument("--plot", type=Path, default=ROOT / "docs/img/obelix_parity.png")
     br.add_record_options(parser, NAME)
     args = parser.parse_args()
-    if args.record_only:
-        print(f"wrote {write_record(br.read_json(args.out), args.record)}")
+    if br.record_only(args, NAME, args.out, record):
         return
 
     from sklearn.metrics import balanced_accuracy_score
@@ -442,7 +440,7 @@ def main() -> None:
         br.write_json(args.out, report)
         print(json.dumps(report, indent=1, default=float))
         if args.out == RESULT:
-            write_record(report, args.record)
+            br.write_record(NAME, record(report), args.record)
         return
     # --- paper recipe ---------------------------------------------------------------------
     start = time.perf_counter()
@@ -486,7 +484,7 @@ def main() -> None:
     br.write_json(args.out, report)
     print(json.dumps(report, indent=1, default=float))
     if args.out == RESULT:
-        print(f"wrote {write_record(report, args.record)}")
+        print(f"wrote {br.write_record(NAME, record(report), args.record)}")
 
 
 if __name__ == "__main__":

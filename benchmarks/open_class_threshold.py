@@ -31,8 +31,8 @@ NAME = "open_class_threshold"
 RESULT = ROOT / "benchmarks/results/open_class_threshold.json"
 
 
-def write_record(result: dict, path: Path | None = None) -> Path:
-    """docs/benchmarks/open_class_threshold.md from the JSON."""
+def record(result: dict) -> str:
+    """The text of docs/benchmarks/open_class_threshold.md, from the JSON."""
     mean, spread = result["mean"], result["seed_range"]
     seeds = ", ".join(str(r["seed"]) for r in result["per_seed"])
     protocol = [
@@ -57,14 +57,13 @@ def write_record(result: dict, path: Path | None = None) -> Path:
         f"crosses p = 0.5 at log10 sigma = {br.fmt(mean['platt_crossing_log10'], 2)} "
         f"(seed range {br.fmt(spread['platt_crossing_log10'], 2)}).",
     ]
-    return br.write_record(
+    return br.render(
         NAME,
         "Open recipe: class threshold on log10 sigma",
         result,
         RESULT,
         protocol,
         body,
-        path=path,
     )
 
 
@@ -75,8 +74,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULT)
     br.add_record_options(parser, NAME)
     args = parser.parse_args()
-    if args.record_only:
-        print(f"wrote {write_record(br.read_json(args.out), args.record)}")
+    if br.record_only(args, NAME, args.out, record):
         return
     warnings.simplefilter("ignore")
 
@@ -128,7 +126,7 @@ def main() -> None:
         **br.run_info(),
     }
     br.write_json(args.out, result)
-    print(f"wrote {args.out} and {write_record(result, args.record)}")
+    print(f"wrote {args.out} and {br.write_record(NAME, record(result), args.record)}")
 
 
 if __name__ == "__main__":

@@ -34,8 +34,8 @@ RESULT = ROOT / "benchmarks/results/open_li_rows.json"
 SCORES = ("mae", "spearman", "balanced_acc", "auc", "r2")
 
 
-def write_record(result: dict, path: Path | None = None) -> Path:
-    """docs/benchmarks/open_li_rows.md from the JSON."""
+def record(result: dict) -> str:
+    """The text of docs/benchmarks/open_li_rows.md, from the JSON."""
     protocol = [
         f"The {result['li_rows']} Li rows of `training_v2` ({result['folds']}, fold seeds "
         + ", ".join(str(p["seed"]) for p in next(iter(result["variants"].values()))["per_seed"])
@@ -54,9 +54,7 @@ def write_record(result: dict, path: Path | None = None) -> Path:
     body = br.table(
         ["trained on", "MAE", "Spearman", "balanced acc", "ROC-AUC", "R2", "MAE seed range"], rows
     )
-    return br.write_record(
-        NAME, "Open recipe: Li rows only or every row", result, RESULT, protocol, body, path=path
-    )
+    return br.render(NAME, "Open recipe: Li rows only or every row", result, RESULT, protocol, body)
 
 
 def main() -> None:
@@ -66,8 +64,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULT)
     br.add_record_options(parser, NAME)
     args = parser.parse_args()
-    if args.record_only:
-        print(f"wrote {write_record(br.read_json(args.out), args.record)}")
+    if br.record_only(args, NAME, args.out, record):
         return
     warnings.simplefilter("ignore")
     from joblib import Parallel, delayed
@@ -126,7 +123,7 @@ def main() -> None:
         )
     print(f"predict the Li rows' median: MAE {result['median_mae']:.3f}")
     br.write_json(args.out, result)
-    print(f"wrote {args.out} and {write_record(result, args.record)}")
+    print(f"wrote {args.out} and {br.write_record(NAME, record(result), args.record)}")
 
 
 if __name__ == "__main__":

@@ -46,8 +46,8 @@ SUBSET_COLUMNS = (
 )
 
 
-def write_record(result: dict, path: Path | None = None) -> Path:
-    """docs/benchmarks/open_model_study.md from the JSON."""
+def record(result: dict) -> str:
+    """The text of docs/benchmarks/open_model_study.md, from the JSON."""
     protocol = [
         f"{result['n_rows']} rows of `training_v2` (Li and Na), {result['protocol']}. "
         f"{result['rows_with_space_group']} rows have an OBELiX space group and lattice hint, "
@@ -79,9 +79,8 @@ def write_record(result: dict, path: Path | None = None) -> Path:
             ]
         )
     body = br.table(header, rows)
-    return br.write_record(
+    return br.render(
         NAME, "Open recipe: grouped-CV study of the regressors", result, RESULT, protocol, body,
-        path=path,
     )  # fmt: skip
 
 
@@ -420,8 +419,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULT)
     br.add_record_options(parser, NAME)
     args = parser.parse_args()
-    if args.record_only:
-        print(f"wrote {write_record(br.read_json(args.out), args.record)}")
+    if br.record_only(args, NAME, args.out, record):
         return
 
     from joblib import Parallel, delayed
@@ -533,7 +531,7 @@ def main() -> None:
                   "variants": old["variants"]}  # fmt: skip
     br.write_json(args.out, report)
     if args.out == RESULT:
-        print(f"wrote {write_record(report, args.record)}")
+        print(f"wrote {br.write_record(NAME, record(report), args.record)}")
     print(
         f"{'variant':60s} {'MAE':>6s} {'rho':>6s} {'bACC':>6s} {'AUC':>6s} | sg/no sg, cif/no cif"
         " | Li rows: MAE, AUC"

@@ -29,7 +29,7 @@ import time
 import warnings
 from pathlib import Path
 
-import md_records
+import benchrecord as br
 import numpy as np
 
 NAME = "ordering_survey"
@@ -147,18 +147,18 @@ def record(result: dict, result_path: Path) -> str:
         ["time (s)", f"{lgps['seconds_ours']:.2f}", f"{lgps['seconds_pymatgen']:.2f}"],
     ]
     return "\n".join([
-        md_records.header(NAME, "Ordering the disordered OBELiX CIFs for MD", [result_path],
-                          {"date": result["date"], "machine": result.get("machine"),
-                           "protocol": "`order_structure` defaults (max_atoms 400, 8 "
-                                       "placements, 20 swaps per disordered site, seed 0)"}),
-        md_records.table(["", "CIFs"], survey), "",
+        br.header(NAME, "Ordering the disordered OBELiX CIFs for MD", [result_path],
+                  {"date": result["date"], "machine": result.get("machine"),
+                   "protocol": "`order_structure` defaults (max_atoms 400, 8 "
+                               "placements, 20 swaps per disordered site, seed 0)"}),
+        *br.table(["", "CIFs"], survey), "",
         "Refused: " + "; ".join(f"{k}: {v.split(':')[0]}" for k, v in s["refused"].items())
         + ".", "",
         "## CIFs whose composition moves by more than 0.01", "",
-        md_records.table(["OBELiX id", "CIF formula", "ordered cell", "largest change"],
-                         moved_rows), "",
+        *br.table(["OBELiX id", "CIF formula", "ordered cell", "largest change"],
+                  moved_rows), "",
         "## LGPS against pymatgen's `OrderDisorderedStructureTransformation`", "",
-        md_records.table(["", "order_structure", "pymatgen (fast, lowest Ewald)"], lgps_rows),
+        *br.table(["", "order_structure", "pymatgen (fast, lowest Ewald)"], lgps_rows),
         "",
         f"Random placements (20 seeds, no swaps): median "
         f"{lgps['ewald_eV_per_atom_random_median']:.2f}, lowest "
@@ -173,12 +173,10 @@ def main() -> None:
     parser.add_argument("--raw", type=Path, default=ROOT.parent / "shared" / "data" / "raw")
     parser.add_argument("--out", type=Path,
                         default=ROOT / "benchmarks" / "results" / "ordering_survey.json")
-    md_records.add_record_arguments(parser, NAME)
+    br.add_record_options(parser, NAME)
     args = parser.parse_args()
     warnings.simplefilter("ignore")
-    if args.record_only:
-        result = md_records.load(args.out)
-        print(f"wrote {md_records.write(NAME, record(result, args.out), args.record)}")
+    if br.record_only(args, NAME, args.out, lambda result: record(result, args.out)):
         return
     rows = survey(args.raw)
     ordered = [r for r in rows if "refused" not in r]
@@ -201,12 +199,11 @@ def main() -> None:
     lgps = lgps_against_pymatgen()
     print(json.dumps(summary, indent=1))
     print(json.dumps(lgps, indent=1))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     result = {"benchmark": NAME, "date": time.strftime("%Y-%m-%d"),
-              "machine": md_records.machine(), "summary": summary,
+              "machine": br.machine(), "summary": summary,
               "lgps_against_pymatgen": lgps, "rows": rows}
-    args.out.write_text(json.dumps(result, indent=1))
-    print(f"wrote {args.out} and {md_records.write(NAME, record(result, args.out), args.record)}")
+    br.write_json(args.out, result)
+    print(f"wrote {args.out} and {br.write_record(NAME, record(result, args.out), args.record)}")
 
 
 if __name__ == "__main__":

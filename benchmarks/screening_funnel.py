@@ -70,8 +70,8 @@ def _library_ratio(lib: dict) -> float:
     return lib["pymatgen_s"] / lib["ours_s"]
 
 
-def write_record(result: dict, path: Path | None = None) -> Path:
-    """docs/benchmarks/screening_funnel.md from the JSON."""
+def record(result: dict) -> str:
+    """The text of docs/benchmarks/screening_funnel.md, from the JSON."""
     lib = result["library_check"]
     protocol = [
         f"The offline funnel (default `ScreeningCriteria`) over every Li record of the "
@@ -158,9 +158,9 @@ def write_record(result: dict, path: Path | None = None) -> Path:
     if cc:
         body += ["", "### matsci176 cross-check (2025 MP pool, steps 1-3)", "", "```json",
                  json.dumps(cc, indent=1), "```"]  # fmt: skip
-    return br.write_record(
+    return br.render(
         NAME, "Screening funnel: counts, hulls, windows and time", result, RESULT, protocol,
-        body, figure="screening_funnel.png" if result.get("figure") else None, path=path,
+        body, figure="screening_funnel.png" if result.get("figure") else None,
     )  # fmt: skip
 
 
@@ -173,8 +173,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULT)
     br.add_record_options(parser, NAME)
     args = parser.parse_args()
-    if args.record_only:
-        print(f"wrote {write_record(br.read_json(args.out), args.record)}")
+    if br.record_only(args, NAME, args.out, record):
         return
     from sse_flows.constants import PAPER_ANION_CLASSES
 
@@ -310,7 +309,7 @@ def main() -> None:
     if args.all_hulls and args.crosscheck:  # the recorded run
         result.update(br.run_info())
         br.write_json(args.out, result)
-        print(f"wrote {args.out} and {write_record(result, args.record)}")
+        print(f"wrote {args.out} and {br.write_record(NAME, record(result), args.record)}")
 
 
 if __name__ == "__main__":

@@ -365,8 +365,8 @@ def _ms(timing: dict) -> str:
     )
 
 
-def write_record(result: dict, path: Path | None = None) -> Path:
-    """docs/benchmarks/structure_stage.md from the JSON."""
+def record(result: dict) -> str:
+    """The text of docs/benchmarks/structure_stage.md, from the JSON."""
     sc, beyond = result["scores"], result["beyond_model_train"]
     model_row = "open model (formula only)"
     names = [n for n in sc["train"] if n != model_row]
@@ -486,9 +486,9 @@ def write_record(result: dict, path: Path | None = None) -> Path:
             f"with {e3['n_superionic']} superionic (base rate {br.fmt(e3['base_rate'], 2)}); "
             f"{e3['n_with_model_p_ge_0.5']} of them have model p >= 0.5.",
         ]
-    return br.write_record(
+    return br.render(
         NAME, "Structure stage: descriptors against experiment and the model", result, RESULT,
-        protocol, body, path=path,
+        protocol, body,
     )  # fmt: skip
 
 
@@ -503,8 +503,7 @@ def main() -> None:  # noqa: C901 - a linear script
     parser.add_argument("--out", type=Path, default=RESULT)
     br.add_record_options(parser, NAME)
     args = parser.parse_args()
-    if args.record_only:
-        print(f"wrote {write_record(br.read_json(args.out), args.record)}")
+    if br.record_only(args, NAME, args.out, record):
         return
 
     from scipy.stats import spearmanr
@@ -774,7 +773,7 @@ def main() -> None:  # noqa: C901 - a linear script
     print(json.dumps({k: report[k] for k in ("scores", "beyond_model_train", "test_once")},
                      indent=1, default=float))  # fmt: skip
     if args.out == RESULT:
-        print(f"wrote {write_record(report, args.record)}")
+        print(f"wrote {br.write_record(NAME, record(report), args.record)}")
 
 
 if __name__ == "__main__":

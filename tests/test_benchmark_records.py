@@ -37,7 +37,7 @@ def _script(name: str):
 
 
 def _records():
-    return _script("md_records")
+    return _script("benchrecord")
 
 
 def _load(name: str) -> dict:
@@ -71,7 +71,7 @@ RECORD_NAMES += [n for n in ("analysis_random_walk", "analysis_reference_table")
 
 @pytest.mark.parametrize("name", RECORD_NAMES)
 def test_record_is_what_its_script_writes_from_the_json(name, tmp_path):
-    written = _records().write(name, _rendered(name), tmp_path / f"{name}.md")
+    written = _records().write_record(name, _rendered(name), tmp_path / f"{name}.md")
     assert (RECORDS / f"{name}.md").read_text() == written.read_text(), (
         f"docs/benchmarks/{name}.md is stale: run `python benchmarks/{name}.py --record-only`"
     )
@@ -147,10 +147,8 @@ def test_ordering_survey_record_matches_the_json():
     assert int(survey["disordered CIFs (train + test)"]) == summary["disordered_cifs"]
 
 
-def test_a_transcribed_result_says_so_in_its_record():
+def test_chgnet_overhead_rates_match_the_json():
     result = _load("md_chgnet_overhead")
-    text = (RECORDS / "md_chgnet_overhead.md").read_text()
-    assert ("transcribed from" in text) == bool(result.get("transcribed_from"))
     rates = [r["steps/s"] for r in _tables("md_chgnet_overhead")[0]]
     for rate, row in zip(rates, result["rows"], strict=True):
         stored = row["steps_per_s"]
@@ -210,7 +208,31 @@ def test_fmt_leaves_missing_values_visible():
     records = _records()
     assert records.fmt(None) == "-"
     assert records.fmt(math.nan) == "-"
+    assert records.fmt(math.nan, ".2f") == "-"
+    assert records.fmt(None, ".1e", missing="n/a") == "n/a"
+    assert records.fmt(math.inf) == "-"
     assert records.fmt(0.12345, ".1e") == "1.2e-01"
+    assert records.fmt(0.12345) == "0.123"
+    assert records.fmt(0.12345, 1) == "0.1"
+    assert records.fmt(7) == "7"
+    assert records.fmt(True) == "True"
+
+
+def test_machine_text_shows_old_strings_as_they_are():
+    records = _records()
+    assert records.machine_text("x86_64, 2 cores") == "x86_64, 2 cores"
+    assert records.machine_text(None) == "not recorded"
+    text = records.machine_text({"cpus": 2, "platform": "Linux", "load_average": [1.234]})
+    assert text == "2 CPUs; Linux; load average 1.2"
+    header = records.header("x", "X", [], {"machine": {"cpus": 4, "platform": "P"}})
+    assert "- machine: 4 CPUs; P" in header.splitlines()
+
+
+def test_no_record_is_transcribed():
+    for path in RECORDS.glob("*.md"):
+        assert "transcribed from" not in path.read_text().lower(), path.name
+    for path in RESULTS.glob("*.json"):
+        assert "transcribed_from" not in json.loads(path.read_text()), path.name
 
 
 def test_demo_design_record_decides_on_the_interval_low_end():
