@@ -101,6 +101,7 @@ class MagpieFeaturizer:
         self,
         formulas: Sequence[Any],
         on_error: Literal["raise", "skip"] = "raise",
+        log_skipped: bool = True,
     ) -> tuple[pd.DataFrame, list[tuple[int, str, str]]]:
         """Feature frame of many formulas.
 
@@ -112,6 +113,10 @@ class MagpieFeaturizer:
             ``"raise"``: the first invalid formula raises :class:`FeaturizationError`
             naming it. ``"skip"``: invalid formulas are left out of the frame and listed
             in the returned errors.
+        log_skipped
+            With ``"skip"``: log one warning naming the first skipped formulas. A caller
+            that reports the returned errors itself (per row) turns it off, so each
+            reason is told once.
 
         Returns
         -------
@@ -150,7 +155,7 @@ class MagpieFeaturizer:
             positions.append(position)
             parsed_symbols.append(parsed[0])
             parsed_amounts.append(parsed[1])
-        if errors:
+        if errors and log_skipped:
             shown = "; ".join(message for _, _, message in errors[:3])
             logger.warning(
                 "skipped %d of %d formulas that cannot be featurized (%s%s)",
@@ -193,7 +198,9 @@ _DEFAULT_FEATURIZER = MagpieFeaturizer()
 
 
 def featurize_formulas(
-    formulas: Sequence[Any], on_error: Literal["raise", "skip"] = "raise"
+    formulas: Sequence[Any],
+    on_error: Literal["raise", "skip"] = "raise",
+    log_skipped: bool = True,
 ) -> tuple[pd.DataFrame, list[tuple[int, str, str]]]:
     """The 145 Magpie features of ``formulas`` (see :meth:`MagpieFeaturizer.featurize_formulas`).
 
@@ -203,7 +210,9 @@ def featurize_formulas(
     >>> list(frame.index), [e[0] for e in errors]
     ([0], [1, 2])
     """
-    return _DEFAULT_FEATURIZER.featurize_formulas(formulas, on_error=on_error)
+    return _DEFAULT_FEATURIZER.featurize_formulas(
+        formulas, on_error=on_error, log_skipped=log_skipped
+    )
 
 
 def _padded(

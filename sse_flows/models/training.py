@@ -113,7 +113,8 @@ def featurize_rows(formulas: list[str]) -> tuple[pd.DataFrame, list[int], dict[i
     """
     from sse_flows.features import featurize_formulas
 
-    features, error_list = featurize_formulas(list(formulas), on_error="skip")
+    # the callers keep each message with its row (the vote's ``error``): no second report
+    features, error_list = featurize_formulas(list(formulas), on_error="skip", log_skipped=False)
     errors = {int(pos): str(msg) for pos, _formula, msg in error_list}
     positions = [i for i in range(len(formulas)) if i not in errors]
     if len(features) == len(formulas) and errors:  # featurizer kept placeholder rows

@@ -49,6 +49,20 @@ def test_predict_keeps_every_row_in_order_and_reports_invalid_formulas(sse_home,
     assert p.iloc[0] > 0.5 and p.iloc[2] < 0.5
 
 
+def test_predict_tells_each_unfeaturizable_formula_once(sse_home, tmp_path, caplog):
+    source = tmp_path / "formulas.csv"
+    pd.DataFrame({"formula": ["Li3PS4", "Xx2O", "Li7La3Zr2O12"]}).to_csv(source, index=False)
+    args = ["predict", str(source), "-o", str(tmp_path / "o.csv"), "--splits", "2",
+            "--n-jobs", "1"]  # fmt: skip
+    with caplog.at_level("WARNING"):
+        result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    told = result.stderr + caplog.text
+    # the summary counts it, one line names it with its reason
+    assert "1 not featurizable" in result.stdout
+    assert told.count("unknown element 'Xx'") == 1, told
+
+
 def test_predict_rejects_a_table_without_formula_column(sse_home, tmp_path):
     source = tmp_path / "bad.csv"
     source.write_text("composition\nLi3PS4\n")
