@@ -26,10 +26,11 @@ import re
 import signal
 import sys
 import threading
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TextIO
 
 from sse_flows.processes import (
     CommandInterrupted,
@@ -328,8 +329,13 @@ def run_worker(
                 interrupts.running_fw_id = None
                 interrupts.running_name = ""
                 error_log = launch_dir / ERROR_LOG
+                launch_log = launch_dir / LAUNCH_LOG
                 try:
-                    with open(error_log, "w", encoding="utf-8") as err_file:
+                    # FireWorks' and jobflow's INFO lines and the job's prints go to the
+                    # launch folder: the worker's stdout holds only its JSON summary
+                    with open(error_log, "w", encoding="utf-8") as err_file, open(
+                        launch_log, "w", encoding="utf-8"
+                    ) as out_file, _LAUNCH_OUTPUT.into(out_file), redirect_stdout(_LAUNCH_OUTPUT):
                         ran = launch_rocket(lpad, fworker, strm_lvl="ERROR", err_file=err_file)
                 except WorkerInterrupted:
                     ran = True
@@ -344,6 +350,7 @@ def run_worker(
                     break
                 session.flush()
                 if not ran:
+                    launch_log.unlink(missing_ok=True)  # "no FireWorks are ready", nothing run
                     if not any(launch_dir.iterdir()):
                         launch_dir.rmdir()
                     break
@@ -363,8 +370,45 @@ def run_worker(
     return report
 
 
+class _LaunchOutput(io.TextIOBase):
+    """The worker's stdout while a rocket runs: the current launch folder's log.
+
+    FireWorks and jobflow bind their log handlers to ``sys.stdout`` as they find it, and
+    jobflow's handler outlives the launch; this stream stays open and, between launches,
+    drops what it is given instead of writing to a closed file.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._target: TextIO | None = None
+
+    @contextmanager
+    def into(self, target: TextIO):
+        self._target = target
+        try:
+            yield self
+        finally:
+            self._target = None
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        if self._target is not None and not self._target.closed:
+            self._target.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        if self._target is not None and not self._target.closed:
+            self._target.flush()
+
+
+_LAUNCH_OUTPUT = _LaunchOutput()
+
 #: file in a launch folder that holds the traceback of the job that failed there
 ERROR_LOG = "error.log"
+#: the launch folder's log: FireWorks' and jobflow's INFO lines and what the job printed
+LAUNCH_LOG = "launch.log"
 
 
 def _finished_run(lpad, interrupts: _Interrupts, error_log: Path) -> FireworkRun | None:

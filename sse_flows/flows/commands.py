@@ -49,7 +49,9 @@ def worker(max_fireworks: int | None, category: str | None, quiet: bool) -> None
     LaunchPad is saved after every Firework, and Fireworks left RUNNING by a killed worker
     are re-queued on start. Ctrl-C (SIGINT) or SIGTERM puts the running Firework back to
     READY and exits 130 or 143; the next worker runs it again. Exits 3 when a Firework it
-    ran FIZZLED (the last stdout line is still the JSON summary).
+    ran FIZZLED. Its stdout is one line, the JSON summary; the progress lines go to stderr,
+    and each launch folder under $SSE_FLOWS_HOME/launches keeps FireWorks' log and the
+    job's output (launch.log) and a failed job's traceback (error.log).
     """
     from sse_flows.launcher import run_worker
 

@@ -16,7 +16,7 @@ from typing import Any
 from sse_flows.flows.discovery import default_stage_names
 from sse_flows.launcher import stale_running_fireworks
 from sse_flows.settings import SseFlowsSettings, get_settings
-from sse_flows.stores import StoreError, get_job_store, get_launchpad
+from sse_flows.stores import StoreError, get_job_store, get_launchpad, launchpad_file
 
 
 class RunNotFoundError(StoreError):
@@ -44,7 +44,18 @@ def stage_names(workflow: dict[str, Any] | None = None) -> dict[str, str]:
 
 
 def find_workflow(workflow_id: int | None = None, settings: SseFlowsSettings | None = None):
-    """The LaunchPad's workflow document (latest discovery run when no id is given)."""
+    """The LaunchPad's workflow document (latest discovery run when no id is given).
+
+    Reads only: an embedded home with no LaunchPad file yet gets :class:`RunNotFoundError`
+    and no file (a status or results call never creates the store).
+    """
+    settings = settings or get_settings()
+    if settings.embedded and not launchpad_file(settings).exists():
+        raise RunNotFoundError(
+            f"No discovery workflow in SSE_FLOWS_HOME={settings.HOME} (it has no LaunchPad "
+            "file yet): run `sse-flows submit` (then `sse-flows worker`) or `sse-flows demo`, "
+            "or set SSE_FLOWS_HOME to the folder you submitted from."
+        )
     lpad = get_launchpad(settings)
     if workflow_id is not None:
         wf = lpad.workflows.find_one({"nodes": int(workflow_id)})

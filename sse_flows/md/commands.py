@@ -232,7 +232,7 @@ def read_structure(path: Path | str, order: bool = False):
     :class:`~sse_flows.md.schemas.OrderingDoc` or None when nothing was ordered.
     """
     from sse_flows.md.ordering import order_structure
-    from sse_flows.md.protocol import MDNoHostError, MDStructureError, check_md_structure
+    from sse_flows.md.protocol import MDStructureError, check_md_structure
     from sse_flows.sources.structures import StructureFileError
 
     with click_errors(StructureFileError), warnings.catch_warnings():
@@ -243,10 +243,8 @@ def read_structure(path: Path | str, order: bool = False):
         if order and not structure.is_ordered:
             structure, ordering = order_structure(structure)
         check_md_structure(structure)
-    except MDNoHostError as exc:  # an argument that cannot work: refused as usage (exit 2)
+    except MDStructureError as exc:  # an argument MD cannot run: refused as usage (exit 2)
         raise click.UsageError(f"the structure in {path}: {exc}") from None
-    except MDStructureError as exc:
-        raise click.ClickException(f"the structure in {path}: {exc}") from None
     return structure, ordering
 
 

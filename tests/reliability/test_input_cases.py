@@ -333,3 +333,18 @@ def test_status_on_an_empty_read_only_home_says_nothing_was_submitted(tmp_path):
     assert f"No discovery workflow in SSE_FLOWS_HOME={home}" in done.stderr
     assert "Traceback" not in done.stderr
     assert list(home.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["status", "results"])
+def test_reading_an_empty_home_creates_nothing(tmp_path, command):
+    home = tmp_path / "empty_home"
+    env = {**os.environ, "SSE_FLOWS_HOME": str(home)}
+    for var in ("SSE_FLOWS_MONGODB_URI", "SSE_FLOWS_CONFIG_FILE"):
+        env.pop(var, None)
+    done = subprocess.run([sys.executable, "-m", "sse_flows.cli", command], env=env,
+                          capture_output=True, text=True)
+    assert done.returncode == 1, done.stderr
+    assert f"No discovery workflow in SSE_FLOWS_HOME={home}" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not home.exists()
+

@@ -162,7 +162,7 @@ CASES = [
          "--temperatures must be in (0, 5000] K"),
     Case("md-steps-zero", ["md", "{tmp}/Li2O.json", "--device", "cpu", "--steps", "0"], 2,
          "--steps must be >= 1"),
-    Case("md-no-lithium", ["md", "{tmp}/NaCl.json", "--device", "cpu"], 1, "has no Li"),
+    Case("md-no-lithium", ["md", "{tmp}/NaCl.json", "--device", "cpu"], 2, "has no Li"),
     # ---- analyze -----------------------------------------------------------------------
     Case("analyze-plot-under-a-file",
          ["analyze", "{tmp}/runs", "--plot", "{tmp}/a_file/plot.png"], 2, "a file, not a folder"),

@@ -58,7 +58,8 @@ def test_worker_exits_3_naming_the_fizzled_firework(sse_home, tmp_path, quick_jo
     result = CliRunner().invoke(cli, ["worker"])
     assert result.exit_code == 3, result.output
     assert "Traceback" not in result.stderr
-    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    (only_line,) = result.stdout.strip().splitlines()  # stdout: the JSON summary alone
+    summary = json.loads(only_line)
     assert summary["fireworks_run"] == 2 and summary["fizzled"] == [ids["boom"]]
     lines = result.stderr.strip().splitlines()
     assert f"[worker] done: ok (fw {ids['ok']})" in lines
@@ -67,6 +68,8 @@ def test_worker_exits_3_naming_the_fizzled_firework(sse_home, tmp_path, quick_jo
     assert progress.startswith(f"[worker] FIZZLED: {boom} (full error: ")
     error_log = Path(progress.rsplit("(full error: ", 1)[1].rstrip(")"))
     assert "Traceback" in error_log.read_text()  # the traceback is kept, off the terminal
+    # FireWorks' and jobflow's INFO lines are kept in the launch folder too
+    assert f"RUNNING fw_id: {ids['boom']}" in (error_log.parent / "launch.log").read_text()
     assert lines[-1].startswith(f"worker ran 2 Fireworks; FIZZLED: {boom}.")
     assert "see `sse-flows status`" in lines[-1]
     assert len(lines) == 3, result.stderr  # two progress lines and the verdict, nothing else
