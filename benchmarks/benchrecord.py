@@ -213,6 +213,17 @@ def add_record_options(parser: argparse.ArgumentParser, name: str) -> None:
     )
 
 
+def open_study_parser(doc: str, name: str, result: Path) -> argparse.ArgumentParser:
+    """The options of the open-recipe studies: ``--seeds`` (comma-separated), ``--n-jobs``,
+    ``--out`` (the JSON) and the record options."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds")
+    parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=result)
+    add_record_options(parser, name)
+    return parser
+
+
 def record_only(
     args: argparse.Namespace, name: str, json_path: Path, render: Callable[[dict], str]
 ) -> bool:

@@ -18,7 +18,6 @@ Writes ``benchmarks/results/open_class_threshold.json`` and
 
 from __future__ import annotations
 
-import argparse
 import warnings
 from pathlib import Path
 
@@ -68,12 +67,7 @@ def record(result: dict) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--n-jobs", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=RESULT)
-    br.add_record_options(parser, NAME)
-    args = parser.parse_args()
+    args = br.open_study_parser(__doc__, NAME, RESULT).parse_args()
     if br.record_only(args, NAME, args.out, record):
         return
     warnings.simplefilter("ignore")

@@ -24,7 +24,6 @@ training_v2). Writes
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import tempfile
@@ -407,17 +406,13 @@ def make_model(alg: str, params: dict, seed: int):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n-jobs", type=int, default=2)
-    parser.add_argument("--seeds", default="0,1,2")
+    parser = br.open_study_parser(__doc__, NAME, RESULT)
     parser.add_argument("--only", default=None, help="comma-separated variant-name prefixes")
     parser.add_argument(
         "--cache",
         default=str(Path(tempfile.gettempdir()) / "open_model_study_oof.npz"),
         help="out-of-fold predictions cache (variants already there are not refitted)",
     )
-    parser.add_argument("--out", type=Path, default=RESULT)
-    br.add_record_options(parser, NAME)
     args = parser.parse_args()
     if br.record_only(args, NAME, args.out, record):
         return
