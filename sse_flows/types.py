@@ -19,7 +19,13 @@ def _as_dict(value: Any) -> Any:
 StructureDict = Annotated[dict[str, Any], BeforeValidator(_as_dict)]
 
 #: a material's Materials Project id, when it has one (default it to None)
-MaterialId = Annotated[str | None, Field(description="Materials Project id, when known.")]
+MaterialId = Annotated[
+    str | None,
+    Field(
+        description="Material id, when known: a Materials Project id (e.g. 'mp-1234') or "
+        "the id the user gave."
+    ),
+]
 
 #: a material's reduced formula, pymatgen style (required)
 ReducedFormula = Annotated[str, Field(description="Reduced formula.")]

@@ -24,7 +24,7 @@ EXPECTED: dict[str, tuple[set[str], str]] = {
             'sigma_rt_is_upper_bound', 'sigma_rt_library_S_cm', 'sigma_rt_low', 'specie',
             'superionic', 'temperatures', 'volume_A3'
         },
-        "d8953193992cb0b5",
+        "47a4716411621591",
     ),
     "sse_flows.analysis.schemas.TemperatureDiffusion": (
         {
@@ -59,7 +59,7 @@ EXPECTED: dict[str, tuple[set[str], str]] = {
             'provenance', 'reason', 'reduced_protocol', 'relaxation', 'runs', 'status',
             'structure', 'supercell_scaling', 'warnings'
         },
-        "e0b515c10f0e29ea",
+        "d4fbbacb60351261",
     ),
     "sse_flows.md.schemas.MDTemperatureRun": (
         {
@@ -129,7 +129,7 @@ EXPECTED: dict[str, tuple[set[str], str]] = {
             'candidate', 'error', 'formula', 'in_domain', 'log10_sigma', 'log10_sigma_high',
             'log10_sigma_low', 'material_id', 'p_superionic', 'reason', 'votes'
         },
-        "2447b9051b2eb74f",
+        "a751895e2df2f038",
     ),
     "sse_flows.models.schemas.ModelEvaluationDoc": (
         {
@@ -172,7 +172,7 @@ EXPECTED: dict[str, tuple[set[str], str]] = {
             'sigma_rt_high', 'sigma_rt_low', 'structure_origin', 'v_ox', 'v_red', 'verdict',
             'votes_gb', 'votes_lgbm'
         },
-        "d34df7784be3cda1",
+        "3b03678291de3914",
     ),
     "sse_flows.ranking.schemas.MDValidationDoc": (
         {'results'},
@@ -192,7 +192,7 @@ EXPECTED: dict[str, tuple[set[str], str]] = {
     ),
     "sse_flows.ranking.selection.MDTarget": (
         {'formula', 'label', 'material_id', 'role', 'structure', 'structure_origin'},
-        "daed1650d4b65cf0",
+        "ca04832fa684f126",
     ),
     "sse_flows.ranking.selection.SelectionDoc": (
         {
@@ -218,7 +218,7 @@ EXPECTED: dict[str, tuple[set[str], str]] = {
             'anion_class', 'anion_elements', 'band_gap', 'e_above_hull', 'e_above_hull_source',
             'formula', 'material_id', 'structure_origin', 'v_ox', 'v_red'
         },
-        "34d404e0a5ac233b",
+        "6cbc909eceb042da",
     ),
     "sse_flows.screening.schemas.ScreeningDoc": (
         {
@@ -248,7 +248,7 @@ EXPECTED: dict[str, tuple[set[str], str]] = {
             'li_percolation_3d_A', 'material_id', 'n_sites', 'ordered', 'oxidation_states',
             'seconds', 'structure_score', 'volume_per_anion_A3'
         },
-        "e5d19aa14b2659dc",
+        "04e26b2d95eb11e9",
     ),
     "sse_flows.structure_stage.schemas.StructureStageDoc": (
         {'documents', 'n_failed', 'n_materials', 'n_ok', 'provenance', 'seconds'},
