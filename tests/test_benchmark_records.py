@@ -91,6 +91,13 @@ def test_record_is_what_its_script_writes_from_the_json(name, tmp_path):
     )
 
 
+def test_demo_record_is_what_its_script_writes_from_the_json():
+    written = _written(_script("demo_run").record, _load("demo_run"))
+    assert (RECORDS / "demo.md").read_text() == written, (
+        "docs/benchmarks/demo.md is stale: run `python benchmarks/demo_run.py --record-only`"
+    )
+
+
 def _tables(name: str):
     return _records().parse_tables((RECORDS / f"{name}.md").read_text())
 
