@@ -306,7 +306,8 @@ def main() -> None:
     parser.add_argument("--chunk-steps", dest="chunk_steps", type=int, default=None)
     parser.add_argument("--workdir", default=str(ROOT / "benchmarks" / "work" / "verdicts"))
     parser.add_argument("--reanalyze", action="store_true",
-                        help="recompute the stored runs' analysis only (no MD)")
+                        help="recompute the stored runs' analysis only (no MD); with --keep, "
+                        "the results file's other runs stay")
     parser.add_argument("--log", type=Path, default=None,
                         help="with --reanalyze: the output of an interrupted run, for the "
                         "wall times of the runs it finished")
@@ -325,9 +326,17 @@ def main() -> None:
     controls = [c for c in args.controls.split(",") if c]
     start = time.perf_counter()
     runs: dict[str, dict[str, dict]] = {c: {} for c in controls}
+    kept_note = {}
     if args.reanalyze:
         folders = [p for c in controls for p in sorted((Path(args.workdir) / c).glob("seed*"))
                    if (p / "md_run_doc.json").exists()]
+        if args.keep:  # the results file's runs whose folders are not in --workdir stay
+            runs = _kept_runs(args, controls)
+            found = {(p.parent.name, p.name[4:]) for p in folders}
+            kept_note = {"kept_seeds": "; ".join(
+                f"{c} {', '.join(s for s in sorted(rows, key=int) if (c, s) not in found)}"
+                for c, rows in runs.items() if any((c, s) not in found for s in rows)),
+                "kept_load_average": _kept_note(args)["kept_load_average"]}
         old = json.loads(args.out.read_text()) if args.out and args.out.exists() else {}
         walls = _walls_from_log(args.log) if args.log else {}
         for formula, seed, row in map(_reanalyze, folders):
@@ -360,7 +369,7 @@ def main() -> None:
         "threads": args.threads,
         "wall_s": time.perf_counter() - start,
         "reanalyzed": bool(args.reanalyze),
-        **(_kept_note(args) if args.keep and not args.reanalyze else {}),
+        **(_kept_note(args) if args.keep and not args.reanalyze else kept_note),
         "load_average": " / ".join(f"{x:.1f}" for x in os.getloadavg()),
         "results_file": out.name,
         "summary": summary,
