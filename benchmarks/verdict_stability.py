@@ -30,12 +30,13 @@ import dataclasses
 import json
 import math
 import os
-import platform
 import statistics
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+
+import benchrecord as br
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTROLS = {"Li10GeP2S12": "positive_control", "Li3PO4": "negative_control"}
@@ -224,8 +225,8 @@ def _targets(summary: dict) -> dict:
     return out
 
 
-def _record(result: dict, path: Path) -> None:
-    """The Markdown record of the run (docs/benchmarks/verdict_stability.md)."""
+def record(result: dict) -> str:
+    """The text of the Markdown record of the run (docs/benchmarks/verdict_stability.md)."""
     lines = [
         "# Verdict stability of the MD controls",
         "",
@@ -233,7 +234,7 @@ def _record(result: dict, path: Path) -> None:
         f"`benchmarks/results/{result['results_file']}` (`python benchmarks/verdict_stability.py "
         "--record-only` rewrites it from the JSON).",
         "",
-        f"- date: {result['date']}; machine: {result['machine']}",
+        f"- date: {result['date']}; machine: {br.machine_text(result['machine'])}",
         f"- engine: {result['engine']}; protocol: {result['protocol']}",
         f"- seeds per control: {result['n_seeds']}; runs side by side: {result['jobs']} "
         f"({result['threads']} torch thread(s) each); "
@@ -283,8 +284,7 @@ def _record(result: dict, path: Path) -> None:
             p = "-" if r["p_superionic_md"] is None else f"{r['p_superionic_md']:.2f}"
             lines.append(f"| {formula} | {seed} | {r['verdict']} | {sigma} | {ea} | {p} | "
                          f"{temps} |")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -312,15 +312,9 @@ def main() -> None:
                         help="with --reanalyze: the output of an interrupted run, for the "
                         "wall times of the runs it finished")
     parser.add_argument("--out", type=Path, default=None)
-    parser.add_argument("--record", type=Path,
-                        default=ROOT / "docs" / "benchmarks" / "verdict_stability.md")
-    parser.add_argument("--record-only", action="store_true",
-                        help="rewrite the record from the stored JSON (--out, or the "
-                        "engine's default); run nothing")
+    br.add_record_options(parser, "verdict_stability")
     args = parser.parse_args()
-    if args.record_only:
-        _record(json.loads(_results_path(args).read_text()), args.record)
-        print(f"wrote {args.record}")
+    if br.record_only(args, "verdict_stability", _results_path(args), record):
         return
     warnings.simplefilter("ignore")
     controls = [c for c in args.controls.split(",") if c]
@@ -360,7 +354,7 @@ def main() -> None:
     result = {
         "benchmark": "verdict_stability",
         "date": time.strftime("%Y-%m-%d"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "machine": br.machine(),
         "engine": args.engine,
         "protocol": _protocol(args, 0).describe(args.engine),
         "protocol_fields": {k: v for k, v in _protocol(args, 0).as_dict().items() if k != "seed"},
@@ -378,7 +372,7 @@ def main() -> None:
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2))
-    _record(result, args.record)
+    br.write_record("verdict_stability", record(result), args.record)
     for name, (value, met) in result["targets"].items():
         print(f"{name}: {value} -> {'met' if met else 'MISSED'}")
     print(f"wrote {out} and {args.record}")

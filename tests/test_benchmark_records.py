@@ -13,7 +13,6 @@ import json
 import math
 import re
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -59,19 +58,9 @@ def _rendered(name: str) -> str:
         return module.record(json.loads(path.read_text()), path)
     if name in ("md_throughput", "ordering_survey", "md_chgnet_overhead"):
         return module.record(_load(name), RESULTS / f"{name}.json")
-    if name == "msd_estimator":  # these two write their record file themselves
-        return _written(module.record, _load(name))
     if name == "verdict_stability":
-        return _written(module._record, _load("verdict_stability_chgnet"))
+        return module.record(_load("verdict_stability_chgnet"))
     return module.record(_load(name))
-
-
-def _written(write, result: dict) -> str:
-    """The text a script's ``write(result, path)`` puts in its record file."""
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "record.md"
-        write(result, path)
-        return path.read_text()
 
 
 RECORD_NAMES = [
@@ -91,8 +80,9 @@ def test_record_is_what_its_script_writes_from_the_json(name, tmp_path):
     )
 
 
-def test_demo_record_is_what_its_script_writes_from_the_json():
-    written = _written(_script("demo_run").record, _load("demo_run"))
+def test_demo_record_is_what_its_script_writes_from_the_json(tmp_path):
+    text = _script("demo_run").record(_load("demo_run"))
+    written = _records().write_record("demo", text, tmp_path / "demo.md").read_text()
     assert (RECORDS / "demo.md").read_text() == written, (
         "docs/benchmarks/demo.md is stale: run `python benchmarks/demo_run.py --record-only`"
     )
