@@ -179,14 +179,9 @@ def rank_candidates_job(
         The ranked candidate table.
     """
     parameters = {"engine": engine, "protocol": protocol, "reduced_protocol": reduced_protocol}
-    return rank(
-        SelectionDoc.model_validate(selection),
-        MDValidationDoc.model_validate(md_results or {}).documents(),
-        engine=engine,
-        protocol=protocol,
-        reduced_protocol=reduced_protocol,
-        parameters=parameters,
-    )
+    md_documents = MDValidationDoc.model_validate(md_results or {}).documents()
+    selection_doc = SelectionDoc.model_validate(selection)
+    return rank(selection_doc, md_documents, **parameters, parameters=parameters)
 
 
 @dataclass
