@@ -75,24 +75,13 @@ def limiting_temperature(
     diffusion: DiffusionDoc,
     room_temperature: float = ROOM_TEMPERATURE_K,
     min_rel_err: float = 0.05,
-    min_hops: int | None = None,
 ) -> float | None:
-    """The temperature whose longer run narrows the sigma_RT interval most.
+    """The temperature whose doubled sampling narrows the sigma_RT interval most.
 
-    With an Arrhenius fit (two or more fitted temperatures), each temperature that could
-    help is scored by how much it lowers the variance of ln D(``room_temperature``) of the
-    weighted fit:
-
-    * a fitted temperature by its weight doubled (twice the run: its variance halves);
-      usually the coldest, whose lever arm to 300 K is shortest;
-    * a temperature left out of the fit although its Li hopped (at least ``min_hops``
-      hops, host intact, D > 0: the MSD was not linear yet, or D sat near the detection
-      limit) by its point joining the fit with its current D and error. Such a run is
-      one longer run away from a diffusive verdict, and a colder one lengthens the
-      lever arm: when two close temperatures (e.g. a fallback's 800 K beside 1000 K)
-      leave Ea loose, the refused 600 K run gains more than either doubles.
-
-    The highest score wins. With fewer than two fitted temperatures: the coldest
+    With an Arrhenius fit (two or more fitted temperatures): the fitted temperature whose
+    weight, doubled (twice the run: its variance halves), lowers the variance of
+    ln D(``room_temperature``) of the weighted fit the most; usually the coldest, whose
+    lever arm to 300 K is shortest. With fewer than two fitted temperatures: the coldest
     temperature with an intact host that is not diffusive yet (its hops decide whether a
     second point exists). None when nothing can be extended usefully.
 
@@ -104,9 +93,6 @@ def limiting_temperature(
         Temperature of the extrapolation (K).
     min_rel_err
         Floor of the relative error of D (as the fit's).
-    min_hops
-        Hops a left-out run needs to be scored (default: the analysis's
-        ``DiffusionSettings.min_hops``).
     """
     fitted = [t for t in diffusion.temperatures if t.used_in_fit and t.D_cm2_s > 0]
     if len(fitted) < 2:
@@ -116,30 +102,19 @@ def limiting_temperature(
         )
         return waiting[0].T if waiting else None
     from sse_flows.analysis.arrhenius import arrhenius_design, arrhenius_weights
-    from sse_flows.analysis.diffusion import DiffusionSettings
 
-    min_hops = DiffusionSettings().min_hops if min_hops is None else min_hops
-    left_out = [
-        t for t in diffusion.temperatures
-        if not t.used_in_fit and t.framework_stable and t.li_hops >= min_hops
-        and t.D_cm2_s > 0 and t.D_err > 0
-    ]  # fmt: skip
     x = arrhenius_design([t.T for t in fitted])
     weights = arrhenius_weights([t.D_cm2_s for t in fitted], [t.D_err for t in fitted],
                                 min_rel_err)
     target = arrhenius_design([room_temperature])[0]
 
-    def variance(design: np.ndarray, w: np.ndarray) -> float:
-        return float(target @ np.linalg.inv(design.T @ (w[:, None] * design)) @ target)
+    def variance(w: np.ndarray) -> float:
+        return float(target @ np.linalg.inv(x.T @ (w[:, None] * x)) @ target)
 
-    base = variance(x, weights)
-    gains = {}
-    for i, entry in enumerate(fitted):
+    base = variance(weights)
+    gains = []
+    for i in range(len(fitted)):
         doubled = weights.copy()
         doubled[i] *= 2
-        gains[entry.T] = base - variance(x, doubled)
-    for entry in left_out:
-        joined = np.vstack([x, arrhenius_design([entry.T])])
-        weight = arrhenius_weights([entry.D_cm2_s], [entry.D_err], min_rel_err)
-        gains[entry.T] = base - variance(joined, np.append(weights, weight))
-    return max(gains, key=gains.get)
+        gains.append(base - variance(doubled))
+    return fitted[int(np.argmax(gains))].T

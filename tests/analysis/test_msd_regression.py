@@ -140,31 +140,3 @@ def test_limiting_temperature_is_the_one_whose_longer_run_helps_most():
     bound = analyze_runs([*frozen, runs[2]])
     assert bound.n_fit == 1
     assert limiting_temperature(bound) == 600.0
-
-
-def test_a_left_out_colder_run_with_hops_is_extended_before_a_close_pair_is_doubled():
-    """Two close fitted temperatures (800/1000 K, a fallback's pair) leave Ea loose; a
-    600 K run left out of the fit although its Li hopped (MSD not linear yet) widens the
-    lever arm more than either fitted run doubled, so it earns the longer run. With too
-    few hops to be one run from diffusive, it does not."""
-    from sse_flows.analysis import analyze_runs
-    from sse_flows.analysis.verdict import limiting_temperature
-
-    runs = [
-        random_walk_run(arrhenius_hop_rate(t, 0.2), temperature=t, n_frames=600,
-                        time_step_fs=50.0, seed=i)
-        for i, t in enumerate((600.0, 800.0, 1000.0))
-    ]
-    doc = analyze_runs(runs)
-    assert doc.n_fit == 3
-    cold = doc.temperatures[0]
-    assert cold.T == 600.0 and cold.li_hops >= 10
-    refused = cold.model_copy(update={"used_in_fit": False, "diffusive": False})
-    pair = doc.model_copy(update={"temperatures": [refused, *doc.temperatures[1:]]})
-    assert limiting_temperature(pair) == 600.0
-    few_hops = refused.model_copy(update={"li_hops": 3})
-    pair_few = doc.model_copy(update={"temperatures": [few_hops, *doc.temperatures[1:]]})
-    assert limiting_temperature(pair_few) in (800.0, 1000.0)
-    melted = refused.model_copy(update={"framework_stable": False})
-    pair_melted = doc.model_copy(update={"temperatures": [melted, *doc.temperatures[1:]]})
-    assert limiting_temperature(pair_melted) in (800.0, 1000.0)
