@@ -241,8 +241,8 @@ def record(result: dict) -> str:
         + ("analysis recomputed from the stored trajectories (`--reanalyze`); MD wall "
            "times from the run that made them" if result.get("reanalyzed")
            else f"wall time {result['wall_s']:.0f} s")
-        + (f"; seeds {result['kept_seeds']} kept from an earlier run of the same protocol "
-           f"(load average then: {result['kept_load_average']})"
+        + (f"; seeds {result['kept_seeds']} kept from earlier runs of the same protocol "
+           f"(load average during the first of them: {result['kept_load_average']})"
            if result.get("kept_seeds") else ""),
         "- wall times are per run with one torch thread, while other jobs shared the 2 "
         "cores when the load average says so: "
