@@ -115,29 +115,54 @@ def _results_path(args) -> Path:
     return args.out or ROOT / f"benchmarks/results/verdict_stability_{args.engine}.json"
 
 
-def _kept_runs(args, controls: list[str]) -> dict[str, dict[str, dict]]:
-    """The runs of the results file, refused when its protocol is not this run's."""
+def _unused_fallback(old_fields: dict, fields: dict) -> set[float] | None:
+    """The old fallback temperatures when the protocols differ in those alone, else None.
+
+    A fallback temperature runs only after the protocol temperatures left no Arrhenius fit
+    (``fallback_needed``), so a seed that ran none of the old ones made the same runs as it
+    would under the new ones: it can be kept.
+    """
+    changed = {k for k in old_fields.keys() | fields.keys() if old_fields.get(k) != fields.get(k)}
+    if changed != {"fallback_temperatures"}:
+        return None
+    return {float(t) for t in old_fields["fallback_temperatures"]}
+
+
+def _kept_runs(args, controls: list[str], rerun: set[tuple[str, str]]) -> tuple[dict, dict]:
+    """The runs of the results file that this run keeps, and the record's note on them.
+
+    Refused when the results file's protocol is not this run's, except for a change of the
+    fallback temperatures alone: then the seeds that ran an old fallback temperature are
+    dropped (they must be run again) and the others kept (:func:`_unused_fallback`).
+    ``rerun`` holds the (control, seed) runs this invocation makes again.
+    """
     path = _results_path(args)
     old = json.loads(path.read_text()) if path.exists() else {}
     fields = {k: v for k, v in _protocol(args, 0).as_dict().items() if k != "seed"}
-    if old and old.get("protocol_fields") != fields:
-        raise SystemExit(f"--keep: {path} was made with another protocol; rerun all seeds")
-    kept = {c: dict(rows) for c, rows in old.get("runs", {}).items()}
-    for control in controls:
-        kept.setdefault(control, {})
-    return kept
-
-
-def _kept_note(args) -> dict:
-    """Which seeds a ``--keep`` run took from the results file, and that run's load."""
-    path = _results_path(args)
-    old = json.loads(path.read_text()) if path.exists() else {}
-    controls = [c for c in args.controls.split(",") if c]
-    kept = {c: sorted(int(s) for s in rows if c not in controls or int(s) < args.first_seed)
-            for c, rows in old.get("runs", {}).items()}
-    return {"kept_seeds": "; ".join(f"{c} {', '.join(map(str, seeds))}"
-                                    for c, seeds in kept.items() if seeds),
-            "kept_load_average": old.get("kept_load_average") or old.get("load_average")}
+    old_fields = old.get("protocol_fields", fields)
+    note: dict[str, str] = {}
+    unused: set[float] = set()
+    if old and old_fields != fields:
+        unused = _unused_fallback(old_fields, fields)
+        if unused is None:
+            raise SystemExit(f"--keep: {path} was made with another protocol; rerun all seeds")
+        note["kept_protocol_note"] = (
+            "made with the fallback temperature(s) "
+            f"{'/'.join(f'{t:g}' for t in sorted(unused))} K, which they did not run (a "
+            "fallback runs only when the protocol temperatures leave no Arrhenius fit), so "
+            "they are the runs of this protocol; the seeds that ran one were run again")
+    kept: dict[str, dict[str, dict]] = {c: {} for c in controls}
+    for control, rows in old.get("runs", {}).items():
+        kept[control] = {
+            seed: row for seed, row in rows.items()
+            if (control, seed) not in rerun and not unused & set(map(float, row["temperatures"]))
+        }
+    listed = "; ".join(f"{c} {', '.join(sorted(rows, key=int))}"
+                       for c, rows in kept.items() if rows)
+    if listed:
+        note["kept_seeds"] = listed
+        note["kept_load_average"] = old.get("kept_load_average") or old.get("load_average")
+    return kept, note
 
 
 def _reanalyze(workdir: Path) -> tuple[str, int, dict]:
@@ -241,8 +266,10 @@ def record(result: dict) -> str:
         + ("analysis recomputed from the stored trajectories (`--reanalyze`); MD wall "
            "times from the run that made them" if result.get("reanalyzed")
            else f"wall time {result['wall_s']:.0f} s")
-        + (f"; seeds {result['kept_seeds']} kept from earlier runs of the same protocol "
-           f"(load average during the first of them: {result['kept_load_average']})"
+        + (f"; seeds {result['kept_seeds']} kept from earlier runs "
+           + (result["kept_protocol_note"] if result.get("kept_protocol_note")
+              else "of the same protocol")
+           + f" (load average during the first of them: {result['kept_load_average']})"
            if result.get("kept_seeds") else ""),
         "- wall times are per run with one torch thread, while other jobs shared the 2 "
         "cores when the load average says so: "
@@ -325,12 +352,8 @@ def main() -> None:
         folders = [p for c in controls for p in sorted((Path(args.workdir) / c).glob("seed*"))
                    if (p / "md_run_doc.json").exists()]
         if args.keep:  # the results file's runs whose folders are not in --workdir stay
-            runs = _kept_runs(args, controls)
-            found = {(p.parent.name, p.name[4:]) for p in folders}
-            kept_note = {"kept_seeds": "; ".join(
-                f"{c} {', '.join(s for s in sorted(rows, key=int) if (c, s) not in found)}"
-                for c, rows in runs.items() if any((c, s) not in found for s in rows)),
-                "kept_load_average": _kept_note(args)["kept_load_average"]}
+            runs, kept_note = _kept_runs(
+                args, controls, {(p.parent.name, p.name[4:]) for p in folders})
         old = json.loads(args.out.read_text()) if args.out and args.out.exists() else {}
         walls = _walls_from_log(args.log) if args.log else {}
         for formula, seed, row in map(_reanalyze, folders):
@@ -338,10 +361,10 @@ def main() -> None:
                 "wall_s", walls.get((formula, seed)))
             runs[formula][str(seed)] = row
     else:
-        if args.keep:
-            runs = _kept_runs(args, controls)
         tasks = [(c, seed, args) for seed in range(args.first_seed, args.seeds)
                  for c in controls]
+        if args.keep:
+            runs, kept_note = _kept_runs(args, controls, {(c, str(s)) for c, s, _ in tasks})
         os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
         with ProcessPoolExecutor(max_workers=args.jobs) as pool:
             for formula, seed, row in pool.map(_run_one, tasks):
@@ -363,7 +386,7 @@ def main() -> None:
         "threads": args.threads,
         "wall_s": time.perf_counter() - start,
         "reanalyzed": bool(args.reanalyze),
-        **(_kept_note(args) if args.keep and not args.reanalyze else kept_note),
+        **kept_note,
         "load_average": " / ".join(f"{x:.1f}" for x in os.getloadavg()),
         "results_file": out.name,
         "summary": summary,

@@ -254,3 +254,36 @@ def test_demo_design_record_decides_on_the_interval_low_end():
     text = module.record({"date": "d", "machine": "m", "protocol": "p", "rows": rows})
     verdicts = [r["verdict"] for r in _records().parse_tables(text)[0]]
     assert verdicts == ["superionic", "not decided", "not decided"]
+
+
+def test_verdict_stability_keeps_seeds_across_a_fallback_change_only_when_unused(tmp_path):
+    """`--keep` across a change of the fallback temperatures alone keeps the seeds that ran
+    none of the old fallbacks (the same runs under either protocol) and drops those that
+    ran one; any other protocol change refuses to keep anything."""
+    import argparse
+    import dataclasses
+
+    from sse_flows.md.protocol import DEMO_PROTOCOL
+
+    module = _script("verdict_stability")
+    out = tmp_path / "results.json"
+    args = argparse.Namespace(
+        engine="chgnet", out=out, temperatures=None, production_steps=None,
+        max_production_steps=None, target_d_relative_error=None, equilibration_steps=None,
+        chunk_steps=None,
+    )
+    old = dataclasses.replace(DEMO_PROTOCOL, fallback_temperatures=(800.0,))
+    fields = {k: v for k, v in old.as_dict().items() if k != "seed"}
+    rows = {"0": {"temperatures": {"600": {}, "1000": {}}},
+            "3": {"temperatures": {"600": {}, "800": {}, "1000": {}}},
+            "4": {"temperatures": {"600": {}, "1000": {}}}}
+    out.write_text(json.dumps({"protocol_fields": fields, "load_average": "1.0",
+                               "runs": {"Li10GeP2S12": rows, "Li3PO4": {"0": rows["0"]}}}))
+    kept, note = module._kept_runs(args, ["Li10GeP2S12"], {("Li10GeP2S12", "4")})
+    assert set(kept["Li10GeP2S12"]) == {"0"} and set(kept["Li3PO4"]) == {"0"}
+    assert note["kept_seeds"] == "Li10GeP2S12 0; Li3PO4 0"
+    assert "800 K" in note["kept_protocol_note"]
+
+    args.max_production_steps = 4000
+    with pytest.raises(SystemExit, match="another protocol"):
+        module._kept_runs(args, ["Li10GeP2S12"], set())

@@ -463,7 +463,7 @@ def demo(out: str | None, **opts) -> None:
     given, the demo uses: --evaluation-splits 2 --evaluation-cluster-repeats 1 (the
     nine-algorithm evaluation on 2 random, 5 composition-cluster and the family splits),
     --max-md 1, --md-max-atoms 100, --md-engine chgnet, --md-processes 2 (two materials
-    side by side, one thread each), and MD at 1000 and 600 K (800 K as fallback) with 150
+    side by side, one thread each), and MD at 1000 and 600 K (700 K as fallback) with 150
     equilibration + 500-2,000 production steps (continued until D is known to 15 %, up to
     2 more chunks for an undetermined verdict) in >= 8 A cells; the defaults shown below
     are those of `submit`. Besides the vote's candidates it MD-tests the 3 best screened

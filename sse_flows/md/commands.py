@@ -55,8 +55,9 @@ def md_protocol_options(func):
         ),
         unset_option(
             "--fallback-temperatures",
-            help="Force fields: temperatures (K) run only when the hottest one's host melts, "
-            "e.g. 800; 'none' for no fallback [paper: none; demo: 800].",
+            help="Temperatures (K) run only when the others leave no Arrhenius fit (the "
+            "hottest one's host melts, or it alone diffuses), e.g. 700; 'none' for no "
+            "fallback [paper: none; demo: 700].",
         ),
         unset_option(
             "--steps", type=int,

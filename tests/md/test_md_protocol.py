@@ -192,15 +192,29 @@ def test_one_flag_name_per_parameter_old_spellings_still_parse():
     assert ctx.params["min_lattice_length"] == 9.0 and ctx.params["trajectory_interval"] == 4
 
 
+def test_demo_fallback_keeps_most_of_the_lever():
+    """The demo's fallback replaces a lost coldest run: with the hottest temperature it must
+    keep at least half the protocol's 1/T lever, or Ea from two 4-ps runs is too loose to
+    decide a verdict (800 K beside 600/1000 K keeps 38 %, and an LGPS seed that lost
+    600 K came out undetermined)."""
+    from sse_flows.md.protocol import DEMO_PROTOCOL
+
+    hottest, coldest = max(DEMO_PROTOCOL.temperatures), min(DEMO_PROTOCOL.temperatures)
+    (fallback,) = DEMO_PROTOCOL.fallback_temperatures
+    assert coldest < fallback < hottest
+    kept = (1 / fallback - 1 / hottest) / (1 / coldest - 1 / hottest)
+    assert kept >= 0.5
+
+
 def test_fallback_temperatures_option():
-    """`--fallback-temperatures 900` sets them, `none` clears the demo's 800 K, and a value
-    above the hottest temperature is a usage error that names the option."""
+    """`--fallback-temperatures 900` sets them, `none` clears the demo's fallback, and a
+    value above the hottest temperature is a usage error that names the option."""
     import click
 
     from sse_flows.md.commands import protocol_from_options
     from sse_flows.md.protocol import DEMO_PROTOCOL
 
-    assert DEMO_PROTOCOL.fallback_temperatures == (800.0,)
+    assert DEMO_PROTOCOL.fallback_temperatures
     assert protocol_from_options(DEMO_PROTOCOL, {"fallback_temperatures": "900"}
                                  ).fallback_temperatures == (900.0,)
     assert protocol_from_options(DEMO_PROTOCOL, {"fallback_temperatures": "none"}
