@@ -115,13 +115,16 @@ def _results_path(args) -> Path:
     return args.out or ROOT / f"benchmarks/results/verdict_stability_{args.engine}.json"
 
 
-def _unused_fallback(old_fields: dict, fields: dict) -> set[float] | None:
-    """The old fallback temperatures when the protocols differ in those alone, else None.
+def _unused_fallback(old_fields: dict | None, fields: dict) -> set[float] | None:
+    """The old fallback temperatures when the protocols differ in those alone, else None
+    (also when the results file records no protocol).
 
     A fallback temperature runs only after the protocol temperatures left no Arrhenius fit
     (``fallback_needed``), so a seed that ran none of the old ones made the same runs as it
     would under the new ones: it can be kept.
     """
+    if old_fields is None:
+        return None
     changed = {k for k in old_fields.keys() | fields.keys() if old_fields.get(k) != fields.get(k)}
     if changed != {"fallback_temperatures"}:
         return None
@@ -139,11 +142,10 @@ def _kept_runs(args, controls: list[str], rerun: set[tuple[str, str]]) -> tuple[
     path = _results_path(args)
     old = json.loads(path.read_text()) if path.exists() else {}
     fields = {k: v for k, v in _protocol(args, 0).as_dict().items() if k != "seed"}
-    old_fields = old.get("protocol_fields", fields)
     note: dict[str, str] = {}
     unused: set[float] = set()
-    if old and old_fields != fields:
-        unused = _unused_fallback(old_fields, fields)
+    if old and old.get("protocol_fields") != fields:
+        unused = _unused_fallback(old.get("protocol_fields"), fields)
         if unused is None:
             raise SystemExit(f"--keep: {path} was made with another protocol; rerun all seeds")
         note["kept_protocol_note"] = (

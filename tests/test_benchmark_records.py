@@ -287,3 +287,8 @@ def test_verdict_stability_keeps_seeds_across_a_fallback_change_only_when_unused
     args.max_production_steps = 4000
     with pytest.raises(SystemExit, match="another protocol"):
         module._kept_runs(args, ["Li10GeP2S12"], set())
+
+    args.max_production_steps = None  # a results file that records no protocol
+    out.write_text(json.dumps({"runs": {"Li10GeP2S12": {"0": rows["0"]}}}))
+    with pytest.raises(SystemExit, match="another protocol"):
+        module._kept_runs(args, ["Li10GeP2S12"], set())
