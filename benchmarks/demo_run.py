@@ -119,6 +119,10 @@ def record(result: dict) -> str:
                              for s in run["selection_funnel"])
         if funnel:
             lines += ["", f"Selection funnel: {funnel}."]
+        timed = [s for s in run["stages"] if s.get("run_s") is not None]
+        if timed:
+            lines += ["", "Stage run times (s): "
+                      + ", ".join(f"{s['name']} {s['run_s']:.0f}" for s in timed) + "."]
     return "\n".join(lines)
 
 

@@ -278,8 +278,9 @@ def submit(allow_duplicate: bool, as_json: bool, **opts) -> None:
 def status(workflow_id: int | None, as_json: bool) -> None:
     """Stage-by-stage state of the latest (or the given) discovery workflow.
 
-    A Firework RUNNING while no worker holds the embedded LaunchPad is marked stale (a
-    killed worker's; the next `sse-flows worker` re-queues it)."""
+    Each finished stage shows its run time (its latest finished launch). A Firework
+    RUNNING while no worker holds the embedded LaunchPad is marked stale (a killed
+    worker's; the next `sse-flows worker` re-queues it)."""
     from sse_flows.flows.results import workflow_status
 
     info = from_store(workflow_status, workflow_id)
@@ -295,8 +296,16 @@ def _status_lines(info: dict) -> Iterator[str]:
     for stage in info["stages"]:
         yield (
             f"  {stage['fw_id']:>5}  {stage['state']:<10} {stage['category'] or '':<7} "
-            f"{stage['name']}" + ("  (stale: no worker runs it)" if stage.get("stale") else "")
+            f"{_run_time_text(stage.get('run_s')):>8}  {stage['name']}"
+            + ("  (stale: no worker runs it)" if stage.get("stale") else "")
         )
+
+
+def _run_time_text(seconds: float | None) -> str:
+    """A stage's run time for the status table: '12 s', '3.4 min', or '' before it ends."""
+    if seconds is None:
+        return ""
+    return f"{seconds:.0f} s" if seconds < 100 else f"{seconds / 60:.1f} min"
 
 
 def _exit_if_failed(info: dict) -> None:

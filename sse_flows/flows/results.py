@@ -81,9 +81,10 @@ def workflow_status(workflow_id: int | None = None, settings: SseFlowsSettings |
     -------
     dict
         ``workflow_id``, ``name``, ``state``, ``flow_uuid`` and ``stages``: one entry per
-        Firework (``fw_id``, ``name``, ``state``, ``category``, ``stale``), in stage order,
-        MD runs last. ``stale_fw_ids``: Fireworks shown RUNNING that no worker runs (a
-        killed worker's, re-queued by the next worker; see
+        Firework (``fw_id``, ``name``, ``state``, ``category``, ``stale``, ``run_s``: the
+        seconds from RUNNING to COMPLETED or FIZZLED of its latest finished launch, None
+        while it has none), in stage order, MD runs last. ``stale_fw_ids``: Fireworks
+        shown RUNNING that no worker runs (a killed worker's, re-queued by the next worker; see
         :func:`sse_flows.launcher.stale_running_fireworks`).
     """
     lpad, wf = find_workflow(workflow_id, settings)
@@ -96,6 +97,11 @@ def workflow_status(workflow_id: int | None = None, settings: SseFlowsSettings |
 
     names = list(stage_names(wf).values())
     stale = stale_running_fireworks(fireworks, settings)
+    run_seconds = finished_run_seconds(
+        lpad.launches.find(
+            {"fw_id": {"$in": wf["nodes"]}}, {"fw_id": 1, "launch_id": 1, "runtime_secs": 1}
+        )
+    )
 
     def order(fw: dict) -> tuple:  # stages in flow order, the MD runs before the ranking
         name = fw["name"]
@@ -108,6 +114,7 @@ def workflow_status(workflow_id: int | None = None, settings: SseFlowsSettings |
             "state": fw["state"],
             "category": (fw.get("spec") or {}).get("_category"),
             "stale": fw["fw_id"] in stale,
+            "run_s": run_seconds.get(fw["fw_id"]),
         }
         for fw in sorted(fireworks, key=order)
     ]
@@ -123,6 +130,32 @@ def workflow_status(workflow_id: int | None = None, settings: SseFlowsSettings |
         "stage_names": stage_names(wf),
         "stages": stages,
     }
+
+
+def finished_run_seconds(launches) -> dict[int, float]:
+    """Firework id -> run time (s) of its latest finished launch.
+
+    Parameters
+    ----------
+    launches : iterable of dict
+        LaunchPad launch documents (``fw_id``, ``launch_id``, ``runtime_secs``: FireWorks'
+        seconds from RUNNING to COMPLETED or FIZZLED, None for an unfinished launch).
+
+    Returns
+    -------
+    dict of int to float
+        Only Fireworks with a finished launch; a re-run (after a killed worker, or
+        ``lpad rerun_fws``) counts by its latest finished launch, not the sum.
+    """
+    latest: dict[int, tuple[int, float]] = {}
+    for launch in launches:
+        seconds = launch.get("runtime_secs")
+        if seconds is None:
+            continue
+        fw_id, launch_id = launch["fw_id"], launch["launch_id"]
+        if fw_id not in latest or launch_id > latest[fw_id][0]:
+            latest[fw_id] = (launch_id, float(seconds))
+    return {fw_id: seconds for fw_id, (_, seconds) in latest.items()}
 
 
 #: what a stale RUNNING state means, and the fix

@@ -80,6 +80,7 @@ def test_flow_survives_worker_kill_and_completes_without_rerunning_stages(env):
     )
     assert again["duplicate"] and again["workflow_id"] == submitted["workflow_id"]
 
+    started = time.monotonic()
     worker = subprocess.Popen(
         [sys.executable, "-m", "sse_flows.cli", "worker"],
         env=env,
@@ -103,9 +104,15 @@ def test_flow_survives_worker_kill_and_completes_without_rerunning_stages(env):
     ids = {fw["name"]: fw["fw_id"] for fw in lpad.fireworks.find({}, {"name": 1, "fw_id": 1})}
 
     restarted = _cli("worker", env=env)
+    worked_s = time.monotonic() - started
     assert json.loads(restarted.stdout.splitlines()[-1])["fireworks_run"] >= 1
     status = workflow_status()
     assert status["state"] == "COMPLETED", status
+    # each stage's run time is its finished launch's: all there, and together no longer
+    # than the two workers ran (the killed launch never finished, so it is not counted)
+    run_s = [s["run_s"] for s in status["stages"]]
+    assert all(seconds is not None and seconds >= 0 for seconds in run_s), status["stages"]
+    assert 0 < sum(run_s) <= worked_s
     names = [s["name"] for s in status["stages"]]
     assert any(n.startswith("chgnet md ") for n in names)  # the dynamic fan-out
     categories = {s["name"]: s["category"] for s in status["stages"]}
@@ -127,3 +134,29 @@ def test_flow_survives_worker_kill_and_completes_without_rerunning_stages(env):
     assert control["md_status"] in ("ok", "failed")  # ran; a failure carries its reason
     assert control["md_status"] == "ok" or control["md_reason"]
     assert results["md_reduced_protocol"] is True
+
+
+def test_a_rerun_stage_reports_its_latest_finished_launch_not_the_sum():
+    from datetime import datetime, timedelta, timezone
+
+    from fireworks.core.firework import Launch
+
+    from sse_flows.flows.results import finished_run_seconds
+
+    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+    def launch(launch_id, fw_id, ran_s, end_state="COMPLETED"):
+        history = [{"state": "RUNNING", "created_on": t0}]
+        if end_state:
+            history.append({"state": end_state, "created_on": t0 + timedelta(seconds=ran_s)})
+        return Launch(state=end_state or "RUNNING", launch_dir=".", fw_id=fw_id,
+                      launch_id=launch_id, state_history=history).to_db_dict()
+
+    launches = [
+        launch(1, 5, 40.0, end_state=None),  # killed worker: never finished
+        launch(2, 5, 3.0),
+        launch(3, 6, 10.0, end_state="FIZZLED"),
+        launch(4, 6, 2.5),  # rerun after the failure
+        launch(5, 7, 0.0, end_state=None),  # still running
+    ]
+    assert finished_run_seconds(launches) == pytest.approx({5: 3.0, 6: 2.5})
