@@ -26,6 +26,8 @@ from pathlib import Path
 
 import benchrecord as br
 
+from sse_flows.flows.results import material_label
+
 ROOT = Path(__file__).resolve().parents[1]
 CLI = str(Path(sys.executable).with_name("sse-flows"))
 
@@ -53,6 +55,7 @@ def one_run(home: Path, extra: list[str]) -> dict:
                                        capture_output=True, text=True).stdout)
     tested = [
         {key: row.get(key) for key in ("material_id", "formula", "role", "selection_reason",
+                                       "structure_origin",
                                        "md_verdict", "verdict", "sigma_rt_S_cm", "sigma_rt_low",
                                        "sigma_rt_high", "ea_eV", "li_hops")}
         for row in results.get("candidates", []) if row.get("md_status") == "ok"
@@ -112,7 +115,7 @@ def record(result: dict) -> str:
             elif row["sigma_rt_high"] is not None:
                 sigma = f"<= {row['sigma_rt_high']:.1e}"
             ea = "-" if row["ea_eV"] is None else f"{row['ea_eV']:.2f}"
-            lines.append(f"| {row['material_id'] or '-'} | {row['formula']} | "
+            lines.append(f"| {material_label(row)} | {row['formula']} | "
                          f"{row['selection_reason'] or '-'} | {row['md_verdict']} | {sigma} | "
                          f"{ea} | {row['li_hops']} |")
         funnel = " -> ".join(f"{s['name'].replace('_', ' ')} {s['count']}"

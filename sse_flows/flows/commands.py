@@ -361,7 +361,7 @@ def results(workflow_id: int | None, as_json: bool, check_controls: bool = False
     from sse_flows.flows.results import load_results, results_rows
 
     info, ranking = from_store(load_results, workflow_id)
-    rows = _with_selection(results_rows(ranking), ranking)
+    rows = results_rows(ranking)
     summary = {
         "workflow_id": info["workflow_id"],
         "state": info["state"],
@@ -381,7 +381,7 @@ def results(workflow_id: int | None, as_json: bool, check_controls: bool = False
 def _results_lines(info: dict, ranking: dict | None, rows: list[dict]) -> Iterator[str]:
     """The text of ``results``: the candidate table, the selection funnel and the control
     checks (one line when the workflow has no ranking yet)."""
-    from sse_flows.flows.results import state_label
+    from sse_flows.flows.results import material_label, state_label
 
     if ranking is None:
         yield (
@@ -404,8 +404,7 @@ def _results_lines(info: dict, ranking: dict | None, rows: list[dict]) -> Iterat
         sigma = _fmt(row["sigma_rt_S_cm"], ".1e")
         if row["sigma_rt_S_cm"] is None and row["sigma_rt_high"] is not None:
             sigma = f"<={row['sigma_rt_high']:.1e}"  # an upper bound, not a value
-        name = row["material_id"] or {"positive_control": "control+",
-                                       "negative_control": "control-"}.get(row["role"], "-")
+        name = material_label(row)
         yield (
             f"{name:<12} {row['formula']:<16} {_fmt(row['votes_gb'], 'd'):>4} "
             f"{_fmt(row['votes_lgbm'], 'd'):>4} {_fmt(row['p_superionic'], '.2f'):>5} "
@@ -423,22 +422,6 @@ def _results_lines(info: dict, ranking: dict | None, rows: list[dict]) -> Iterat
         yield f"control check: {line}"
     if ranking.get("md_reduced_protocol"):
         yield "note: MD used a REDUCED protocol; sigma_RT is indicative only."
-
-
-#: fields of a ranking row that `results` adds to the candidate table's columns
-SELECTION_KEYS = ("selection_reason", "acquisition_score", "acquisition_rank", "in_domain")
-
-
-def _with_selection(rows: list[dict], ranking: dict | None) -> list[dict]:
-    """The table's rows with why each was selected, its acquisition and its MD verdict
-    label (``md_verdict``: "MD: superionic", ..., "not MD-tested")."""
-    from sse_flows.ranking.selection import md_verdict_label
-
-    candidates = (ranking or {}).get("candidates") or []
-    for row, candidate in zip(rows, candidates, strict=False):
-        row.update({key: candidate.get(key) for key in SELECTION_KEYS})
-        row["md_verdict"] = md_verdict_label(row.get("md_status"), row.get("verdict"))
-    return rows
 
 
 #: the demo's settings (CPU, < 20 minutes on 2 cores); all are CLI options

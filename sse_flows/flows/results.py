@@ -304,34 +304,29 @@ def write_workflow_report(
     return write_report(inputs, out_dir)
 
 
+def material_label(row: dict[str, Any]) -> str:
+    """A candidate row's name in the tables: its MP id; for a row without one (a
+    formula-level snapshot row), the MP id of the structure it was matched to, in
+    parentheses; the controls as ``control+`` and ``control-``; else ``-``."""
+    if row.get("material_id"):
+        return row["material_id"]
+    control = {"positive_control": "control+", "negative_control": "control-"}
+    if row.get("role") in control:
+        return control[row["role"]]
+    tier, _, structure_id = (row.get("structure_origin") or "").partition(":")
+    return f"({structure_id})" if tier == "mp_structures" else "-"
+
+
 def results_rows(ranking: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """The candidate table's rows as flat dicts (what `sse-flows results --json` prints)."""
-    if not ranking:
-        return []
-    keys = (
-        "material_id",
-        "formula",
-        "role",
-        "anion_class",
-        "votes_gb",
-        "votes_lgbm",
-        "p_superionic",
-        "v_ox",
-        "e_hull",
-        "sigma_rt_S_cm",
-        "sigma_rt_low",
-        "sigma_rt_high",
-        "ea_eV",
-        "ea_err_eV",
-        "li_hops",
-        "md_status",
-        "verdict",
-        "md_reason",
-        "passed_vote",
-        "log10_sigma_model",
-        "log10_sigma_combined",
-        "p_combined",
-        "combined_from",
-        "log10_sigma_combined_is_upper_bound",
-    )
-    return [{key: row.get(key) for key in keys} for row in ranking.get("candidates", [])]
+    """The candidate table's rows (what `sse-flows results --json` prints).
+
+    Each row is the stored :class:`~sse_flows.ranking.schemas.CandidateDoc`, every field,
+    with its MD verdict label added (``md_verdict``: "MD: superionic", ..., "not
+    MD-tested").
+    """
+    from sse_flows.ranking.selection import md_verdict_label
+
+    return [
+        {**row, "md_verdict": md_verdict_label(row.get("md_status"), row.get("verdict"))}
+        for row in (ranking or {}).get("candidates", [])
+    ]

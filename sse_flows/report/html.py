@@ -133,6 +133,15 @@ def _material_id(material_id: str | None) -> Safe:
     return Safe(escape(material_id))
 
 
+def _candidate_material(row: Any) -> Safe:
+    """A candidate row's MP id; for a row without one, the MP id of the structure it was
+    matched to, in parentheses (as in `sse-flows results`)."""
+    tier, _, structure_id = (row.structure_origin or "").partition(":")
+    if not row.material_id and tier == "mp_structures":
+        return Safe(f"({_material_id(structure_id)})")
+    return _material_id(row.material_id)
+
+
 def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]], css_class: str = "") -> Safe:
     head = "".join(f"<th>{_esc(h)}</th>" for h in headers)
     body = "".join(
@@ -467,7 +476,7 @@ class _Renderer:
             role = c.role.replace("_", " ")
             plot = plots.get(i - 1)
             rows.append((
-                i, _material_id(c.material_id), _formula(c.formula), role,
+                i, _candidate_material(c), _formula(c.formula), role,
                 _reason_cell(c.selection_reason),
                 c.votes_gb if c.votes_gb is not None else "–",
                 c.votes_lgbm if c.votes_lgbm is not None else "–",
@@ -544,7 +553,7 @@ class _Renderer:
             "diffusive but excluded, crosses = not diffusive), titled with the MD verdict.",
         )
         items = [
-            (i, _material_id(r.material_id), _formula(r.formula),
+            (i, _candidate_material(r), _formula(r.formula),
              _md_verdict(r.md_status, r.verdict), _reason_cell(r.selection_reason))
             for i, r in enumerate(rows, start=1)
         ]  # fmt: skip

@@ -220,3 +220,12 @@ def test_subtitle_names_the_workflow_id_of_the_status(tmp_path):
     assert "workflow 17 run A" in html
     html = render_html(ReportInputs(workflow={"id": 17, "name": "run A"}), tmp_path)
     assert "workflow 17" not in html and "· workflow run A" in html
+
+
+def test_a_row_without_an_id_links_the_mp_structure_it_was_matched_to(full_inputs, tmp_path):
+    ranking = full_inputs.ranking.model_copy(deep=True)
+    row = next(r for r in ranking.candidates if r.role == "candidate")
+    row.material_id, row.structure_origin = None, "mp_structures:mp-22905"
+    index = write_report(ReportInputs(ranking=ranking), tmp_path / "r")
+    assert "(mp-22905)" in _parse(index).section_text("candidates").replace(" ", "")
+    assert 'href="https://next-gen.materialsproject.org/materials/mp-22905"' in index.read_text()
