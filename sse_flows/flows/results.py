@@ -16,6 +16,7 @@ from typing import Any
 from sse_flows.flows.discovery import default_stage_names
 from sse_flows.launcher import stale_running_fireworks
 from sse_flows.settings import SseFlowsSettings, get_settings
+from sse_flows.sources.structures import mp_structure_id
 from sse_flows.stores import StoreError, get_job_store, get_launchpad, launchpad_file
 
 
@@ -313,8 +314,8 @@ def material_label(row: dict[str, Any]) -> str:
     control = {"positive_control": "control+", "negative_control": "control-"}
     if row.get("role") in control:
         return control[row["role"]]
-    tier, _, structure_id = (row.get("structure_origin") or "").partition(":")
-    return f"({structure_id})" if tier == "mp_structures" else "-"
+    structure_id = mp_structure_id(row.get("structure_origin"))
+    return f"({structure_id})" if structure_id else "-"
 
 
 def results_rows(ranking: dict[str, Any] | None) -> list[dict[str, Any]]:

@@ -36,6 +36,7 @@ from sse_flows.models import plotting as model_plotting
 from sse_flows.report import plotting as report_plotting
 from sse_flows.report.inputs import ReportInputs
 from sse_flows.report.paper import PAPER_FUNNEL
+from sse_flows.sources.structures import mp_structure_id
 
 __all__ = [
     "FIGURE_PREFIX",
@@ -136,8 +137,8 @@ def _material_id(material_id: str | None) -> Safe:
 def _candidate_material(row: Any) -> Safe:
     """A candidate row's MP id; for a row without one, the MP id of the structure it was
     matched to, in parentheses (as in `sse-flows results`)."""
-    tier, _, structure_id = (row.structure_origin or "").partition(":")
-    if not row.material_id and tier == "mp_structures":
+    structure_id = mp_structure_id(row.structure_origin)
+    if not row.material_id and structure_id:
         return Safe(f"({_material_id(structure_id)})")
     return _material_id(row.material_id)
 
@@ -659,9 +660,8 @@ class _Renderer:
         """The credit line of the Materials Project structures the MD ran on, when any did."""
         ranking = self.inputs.ranking
         used = sorted({
-            c.structure_origin.split(":", 1)[1] for c in (ranking.candidates if ranking else [])
-            if (c.structure_origin or "").startswith("mp_structures:")
-        })
+            mp_structure_id(c.structure_origin) for c in (ranking.candidates if ranking else [])
+        } - {None})
         if not used:
             return Safe("")
         return _paragraph(

@@ -70,6 +70,19 @@ def _reduced(formula: str) -> str:
 TIERS = ("user", "package", "mp_structures", "pymatgen")
 
 
+def mp_structure_id(origin: str | None) -> str | None:
+    """The MP id in a ``structure_origin`` of the ``mp_structures`` tier, else None.
+
+    Parameters
+    ----------
+    origin : str or None
+        A :attr:`StructureHit.origin` as stored in the documents, e.g.
+        ``"mp_structures:mp-22905"`` or ``"package:Li3PO4.json"``.
+    """
+    tier, _, name = (origin or "").partition(":")
+    return name if tier == "mp_structures" else None
+
+
 @dataclass
 class StructureHit:
     """A structure found for a material, with where it came from.

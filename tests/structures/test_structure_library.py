@@ -66,6 +66,12 @@ def test_mp_structure_table_finds_screened_materials_by_id_and_by_formula():
     assert min(licl.structure.distance_matrix[0][1:]) == pytest.approx(2.57, abs=0.05)
     # an id the table does not hold (another LiCl polymorph) falls back to the formula
     assert library.find("mp-1185319", "LiCl").origin == "mp_structures:mp-22905"
+    # the documents store the origin; the MP id of the matched structure reads back from it
+    from sse_flows.sources.structures import mp_structure_id
+
+    assert mp_structure_id(licl.origin) == "mp-22905"
+    assert mp_structure_id(library.find("mp-13725", "Li3PO4").origin) is None  # package tier
+    assert mp_structure_id(None) is None
 
 
 def test_tiers_are_user_then_package_then_mp_table_then_pymatgen(tmp_path):
