@@ -225,13 +225,34 @@ def stage_output(store, flow_uuid: str, name: str) -> dict[str, Any] | None:
 
 
 def md_outputs(store, flow_uuid: str) -> list[dict[str, Any]]:
-    """Every MD document of one discovery flow (one per material and engine run)."""
-    docs = store.query(
-        {"hosts": flow_uuid, "output.runs": {"$exists": True}},
-        properties=["output", "name"],
-        load=True,
+    """Every MD document (``MDRunDoc`` dict) of one discovery flow, one per material run.
+
+    The one-material MD flows store each document as the output of their collect job;
+    the side-by-side (``md parallel``) and batched (``md batch <n>``) jobs store a
+    ``PoolMDDoc`` whose ``results`` map each MD target's label to its document (in the
+    data store, loaded here).
+    """
+    single = store.query(
+        {"hosts": flow_uuid, "output.runs": {"$exists": True}}, properties=["output"], load=True
     )
-    return [doc["output"] for doc in docs]
+    docs = [doc["output"] for doc in single]
+    pools = store.query(
+        {"hosts": flow_uuid, "output.@class": "PoolMDDoc"}, properties=["output"], load=True
+    )
+    for pool in pools:
+        docs.extend(pool["output"]["results"].values())
+    return docs
+
+
+def md_diffusion_documents(store, flow_uuid: str) -> dict[str, dict[str, Any]]:
+    """The diffusion document of every MD run of one flow that has one, keyed
+    ``"<formula> (<material id or formula>)"`` (the report matches these keys to its rows)."""
+    diffusion = {}
+    for md_doc in md_outputs(store, flow_uuid):
+        if md_doc.get("diffusion"):
+            label = md_doc.get("material_id") or md_doc.get("formula")
+            diffusion[f"{md_doc.get('formula')} ({label})"] = md_doc["diffusion"]
+    return diffusion
 
 
 def load_results(workflow_id: int | None = None, settings: SseFlowsSettings | None = None):
@@ -260,17 +281,12 @@ def load_report_inputs(workflow_id: int | None = None, settings: SseFlowsSetting
         store = get_job_store(settings, read_only=True)
         uuid = status["flow_uuid"]
         names = status["stage_names"]
-        diffusion = {}
-        for md_doc in md_outputs(store, uuid):
-            if md_doc.get("diffusion"):
-                label = md_doc.get("material_id") or md_doc.get("formula")
-                diffusion[f"{md_doc.get('formula')} ({label})"] = md_doc["diffusion"]
         return ReportInputs.from_documents(
             screening=stage_output(store, uuid, names["screening"]),
             evaluation=stage_output(store, uuid, names["evaluation"]),
             votes=stage_output(store, uuid, names["vote"]),
             ranking=stage_output(store, uuid, names["ranking"]),
-            diffusion=diffusion,
+            diffusion=md_diffusion_documents(store, uuid),
             workflow=status,
         )
 

@@ -143,6 +143,16 @@ def _candidate_material(row: Any) -> Safe:
     return _material_id(row.material_id)
 
 
+def _panel_material(row: Any, doc: Any, key: str) -> Safe | str:
+    """The material of an Arrhenius panel: its ranking row's (a control's role), else the
+    diffusion document's material id, else the document's key."""
+    if row is not None and row.role != "candidate":
+        return row.role.replace("_", " ")
+    if row is not None and (row.material_id or mp_structure_id(row.structure_origin)):
+        return _candidate_material(row)
+    return _material_id(doc.material_id) if doc.material_id else key
+
+
 def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]], css_class: str = "") -> Safe:
     head = "".join(f"<th>{_esc(h)}</th>" for h in headers)
     body = "".join(
@@ -610,7 +620,7 @@ class _Renderer:
                 )
             )
             rows.append((
-                panel, _material_id(d.material_id) if d.material_id else label,
+                panel, _panel_material(row, d, label),
                 _formula(d.formula),
                 _md_verdict(row.md_status, row.verdict) if row is not None else "–",
                 _reason_cell(row.selection_reason) if row is not None else "–",

@@ -209,7 +209,12 @@ def test_the_architecture_map_in_the_docs_matches_the_code():
 def test_md_scope_pool_runs_every_screened_material_in_batched_jobs(sse_home, tmp_path):
     """--md-scope pool: every screened material is a row (vote or not), MD runs in batched
     jobs (category gpu on CUDA), and the ranking joins MD with the model."""
+    from pymatgen.core import Composition
+
     from sse_flows.flows.md_validation import GPU_CATEGORY, MD_CATEGORY
+    from sse_flows.flows.results import md_diffusion_documents
+    from sse_flows.report.html import render_html
+    from sse_flows.report.inputs import ReportInputs
 
     tiny_md = MDProtocol(
         temperatures=(1000.0,), equilibration_steps=4, production_steps=8, chunk_steps=8,
@@ -248,6 +253,14 @@ def test_md_scope_pool_runs_every_screened_material_in_batched_jobs(sse_home, tm
     controls = [r for r in ranking.candidates if r.role != "candidate"]
     assert [r.md_status for r in controls] == ["ok", "ok"]
     assert all(r.combined_from in ("md", "md bound") for r in controls)  # paper: no log10
+    # the report reads the batched job's MD documents and plots each tested row from them
+    diffusion = md_diffusion_documents(store, flow.uuid)
+    assert sorted(Composition(d["formula"]).reduced_formula for d in diffusion.values()) == \
+        sorted(Composition(r.formula).reduced_formula for r in ranking.candidates)
+    html = render_html(ReportInputs.from_documents(ranking=ranking, diffusion=diffusion),
+                       tmp_path)  # fmt: skip
+    assert "ranking panel" not in html
+    assert [html.count(f'<a href="#arrhenius">panel {i}</a>') for i in range(1, 6)] == [1] * 5
 
 
 def test_md_top_is_hashed_only_when_given_and_reaches_the_selection_job():
@@ -307,7 +320,7 @@ def test_md_top_sends_the_best_screened_material_to_md_and_the_report_plots_it(
 ):
     """--md-top 1 MD-tests the best screened material outside the vote that has a
     structure, and its MD document reaches the ranking and the report."""
-    from sse_flows.flows.results import md_outputs
+    from sse_flows.flows.results import md_diffusion_documents
     from sse_flows.report.html import render_html
     from sse_flows.report.inputs import ReportInputs
 
@@ -337,10 +350,7 @@ def test_md_top_sends_the_best_screened_material_to_md_and_the_report_plots_it(
     assert funnel["vote_candidates"] == 0
     assert funnel["acquisition_top"] == funnel["md_targets"] == 1
     # the report reads the MD documents as `sse-flows report` does, and plots this one
-    diffusion = {
-        f"{doc['formula']} ({doc.get('material_id') or doc['formula']})": doc["diffusion"]
-        for doc in md_outputs(store, flow.uuid) if doc.get("diffusion")
-    }
+    diffusion = md_diffusion_documents(store, flow.uuid)
     assert list(diffusion) == [f"{tested[0].formula} ({tested[0].material_id})"]
     inputs = ReportInputs.from_documents(ranking=ranking, diffusion=diffusion)
     html = render_html(inputs, tmp_path)
