@@ -702,10 +702,16 @@ def _stage_table(stages: Any) -> Safe:
 
 
 def _jsonish(value: Any) -> str:
+    """A workflow field as text: floats to 3 significant digits (whole above 1,000), an
+    empty list or mapping as "none", other structures as JSON."""
     if value is None:
         return "–"
-    if isinstance(value, str | int | float | bool):
+    if isinstance(value, float):
+        return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
+    if isinstance(value, str | int | bool):
         return str(value)
+    if isinstance(value, list | tuple | dict) and not value:
+        return "none"
     return json.dumps(value, default=str, sort_keys=True)
 
 

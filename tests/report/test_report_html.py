@@ -229,3 +229,17 @@ def test_a_row_without_an_id_links_the_mp_structure_it_was_matched_to(full_input
     index = write_report(ReportInputs(ranking=ranking), tmp_path / "r")
     assert "(mp-22905)" in _parse(index).section_text("candidates").replace(" ", "")
     assert 'href="https://next-gen.materialsproject.org/materials/mp-22905"' in index.read_text()
+
+
+def test_the_summary_shows_run_times_and_empty_lists_as_people_read_them(tmp_path):
+    """status's stage run times are rounded, its empty lists say "none"."""
+    status = {
+        "workflow_id": 3, "failed_stages": [], "stale_fw_ids": [],
+        "stages": [{"fw_id": 6, "name": "screen", "run_s": 4.631361},
+                   {"fw_id": 8, "name": "md parallel", "run_s": 1663.481651}],
+    }  # fmt: skip
+    index = write_report(ReportInputs(workflow=status), tmp_path / "r")
+    summary = _parse(index).section_text("summary")
+    assert "4.63" in summary and "4.631361" not in summary
+    assert "1,663" in summary and "1663.48" not in summary
+    assert "failed stages none" in " ".join(summary.split()) and "[]" not in summary
