@@ -26,7 +26,7 @@ import re
 import signal
 import sys
 import threading
-from contextlib import contextmanager, redirect_stdout
+from contextlib import contextmanager, nullcontext, redirect_stdout
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -37,6 +37,7 @@ from sse_flows.processes import (
     silence_abort_noise,
     terminate_children,
 )
+from sse_flows.progress import echo_progress
 from sse_flows.settings import SseFlowsSettings, get_settings
 from sse_flows.stores import LOCK_FILE, get_job_store, launchpad_session
 
@@ -205,12 +206,12 @@ class _Interrupts:
                 signal.signal(sig, old)
 
 
-def _track_jobs(lpad, interrupts: _Interrupts, flush) -> None:
+def _track_jobs(lpad, interrupts: _Interrupts, flush, on_start=None) -> None:
     """Wrap this LaunchPad's checkout/complete so the worker knows when a job runs.
 
     The LaunchPad is written to disk right after the checkout (so the Firework is seen
     RUNNING by other processes), and a signal already received stops the worker before
-    the job starts.
+    the job starts; ``on_start(firework)`` is called just before the job starts.
     """
     checkout, complete = lpad.checkout_fw, lpad.complete_launch
 
@@ -224,6 +225,8 @@ def _track_jobs(lpad, interrupts: _Interrupts, flush) -> None:
             if interrupts.signum is not None:
                 raise WorkerInterrupted(interrupts.signum)
             interrupts.in_job = True
+            if on_start is not None:
+                on_start(firework)
         return result
 
     def complete_launch(*args, **kwargs):
@@ -283,9 +286,13 @@ def run_worker(
     lost_run_seconds
         MongoDB back end only: a RUNNING Firework without heartbeat for this long is lost.
     progress
-        Print one line per Firework to stderr (``[worker] done: <name> (fw <id>)``, or
-        ``[worker] FIZZLED: <name> (fw <id>): <error> (full error: <file>)``). The traceback
-        of a failed job goes to ``error.log`` in its launch folder, not to the terminal.
+        Print to stderr one line when a Firework starts (``[worker] running: <name> (fw
+        <id>), log: <launch folder>/launch.log``) and one when it ends (``[worker] done:
+        <name> (fw <id>)``, or ``[worker] FIZZLED: <name> (fw <id>): <error> (full error:
+        <file>)``), and echo the jobs' own progress lines
+        (:func:`sse_flows.progress.report_progress`, e.g. ``[md] <label>: <verdict> (<s>
+        s)``). The traceback of a failed job goes to ``error.log`` in its launch folder,
+        not to the terminal.
 
     Returns
     -------
@@ -311,13 +318,20 @@ def run_worker(
     base_dir.mkdir(parents=True, exist_ok=True)
     cwd = Path.cwd()
     interrupts = _Interrupts()
+    terminal = sys.stderr
+
+    def started(firework) -> None:
+        log = Path.cwd() / LAUNCH_LOG  # the rocket runs in its launch folder
+        print(f"[worker] running: {firework.name} (fw {firework.fw_id}), log: {log}",
+              file=terminal, flush=True)  # fmt: skip
+
     with interrupts.installed(), launchpad_session(
         settings, purpose=f"worker '{worker_name}'"
-    ) as session:
+    ) as session, echo_progress(terminal) if progress else nullcontext():
         lpad = session.launchpad
         report.requeued = requeue_lost_runs(lpad, settings.embedded, lost_run_seconds)
         session.flush()
-        _track_jobs(lpad, interrupts, session.flush)
+        _track_jobs(lpad, interrupts, session.flush, on_start=started if progress else None)
         try:
             while max_fireworks is None or report.fireworks_run < max_fireworks:
                 if interrupts.signum is not None:

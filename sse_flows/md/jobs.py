@@ -253,13 +253,13 @@ def parallel_md_job(
 
     from sse_flows.analysis.verdict import diffusion_verdict
     from sse_flows.md.parallel import run_parallel_md
+    from sse_flows.progress import report_progress
 
     start = time.perf_counter()
 
     def done(label: str, doc) -> None:
         summary = diffusion_verdict(doc.diffusion) if doc.diffusion is not None else doc.status
-        print(f"[md] {label}: {summary} ({time.perf_counter() - start:.0f} s)",  # noqa: T201
-              flush=True)
+        report_progress(f"[md] {label}: {summary} ({time.perf_counter() - start:.0f} s)")
 
     return _run_targets(
         run_parallel_md, targets, protocol, engine, "cpu", processes=processes,

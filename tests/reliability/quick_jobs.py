@@ -28,6 +28,22 @@ def broken(name: str) -> str:
     raise RuntimeError(f"{name} failed on purpose")
 
 
+@job
+def chatty(name: str) -> str:
+    """A job that reports its progress once (``[<name>] halfway``)."""
+    from sse_flows.progress import report_progress
+
+    report_progress(f"[{name}] halfway")
+    return name
+
+
+def progress_flow() -> Flow:
+    """One job, ``chatty``, that reports its progress."""
+    talk = chatty("chatty")
+    talk.name = "chatty"
+    return Flow([talk], name="reliability-progress")
+
+
 def chain(steps: list[tuple[str, float]], log_dir: str) -> Flow:
     """Jobs ``(name, seconds)`` that run one after the other, each waiting for the last."""
     jobs = []

@@ -63,6 +63,10 @@ def test_worker_exits_3_naming_the_fizzled_firework(sse_home, tmp_path, quick_jo
     assert summary["fireworks_run"] == 2 and summary["fizzled"] == [ids["boom"]]
     lines = result.stderr.strip().splitlines()
     assert f"[worker] done: ok (fw {ids['ok']})" in lines
+    for name in ("ok", "boom"):  # each Firework's start is named before its end
+        start = next(i for i, line in enumerate(lines)
+                     if line.startswith(f"[worker] running: {name} (fw {ids[name]}), log: "))
+        assert f"(fw {ids[name]})" in lines[start + 1] and "running" not in lines[start + 1]
     boom = f"boom (fw {ids['boom']}): RuntimeError: boom failed on purpose"
     progress = next(line for line in lines if line.startswith("[worker] FIZZLED:"))
     assert progress.startswith(f"[worker] FIZZLED: {boom} (full error: ")
@@ -72,7 +76,7 @@ def test_worker_exits_3_naming_the_fizzled_firework(sse_home, tmp_path, quick_jo
     assert f"RUNNING fw_id: {ids['boom']}" in (error_log.parent / "launch.log").read_text()
     assert lines[-1].startswith(f"worker ran 2 Fireworks; FIZZLED: {boom}.")
     assert "see `sse-flows status`" in lines[-1]
-    assert len(lines) == 3, result.stderr  # two progress lines and the verdict, nothing else
+    assert len(lines) == 5, result.stderr  # start and end of each, the verdict, nothing else
 
 
 def test_worker_exits_0_when_every_firework_completes(sse_home, tmp_path, quick_jobs):
@@ -85,6 +89,33 @@ def test_worker_exits_0_when_every_firework_completes(sse_home, tmp_path, quick_
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout.strip().splitlines()[-1])["fizzled"] == []
     assert "FIZZLED" not in result.stderr
+
+
+def test_the_worker_shows_what_runs_and_echoes_the_jobs_progress_lines(
+    sse_home, quick_jobs
+):
+    """Whoever watches a worker sees which Firework runs, where its log is, and the job's
+    own progress lines (also kept in that log); --quiet shows none of them."""
+    from sse_flows.cli import cli
+    from sse_flows.launcher import submit_flow
+
+    submit_flow(quick_jobs.progress_flow())
+    fw_id = _fw_ids()["chatty"]
+    result = CliRunner().invoke(cli, ["worker"])
+    assert result.exit_code == 0, result.output
+    running, progress, done = result.stderr.strip().splitlines()
+    assert running.startswith(f"[worker] running: chatty (fw {fw_id}), log: ")
+    assert progress == "[chatty] halfway"
+    assert done == f"[worker] done: chatty (fw {fw_id})"
+    log = Path(running.split(", log: ", 1)[1])
+    assert "[chatty] halfway" in log.read_text() and f"RUNNING fw_id: {fw_id}" in log.read_text()
+    assert len(result.stdout.strip().splitlines()) == 1  # stdout: the JSON summary alone
+
+    submit_flow(quick_jobs.progress_flow())
+    quiet = CliRunner().invoke(cli, ["worker", "--quiet"])
+    assert quiet.exit_code == 0, quiet.output
+    assert json.loads(quiet.stdout.strip().splitlines()[-1])["fireworks_run"] == 1
+    assert "[chatty]" not in quiet.stderr and "[worker]" not in quiet.stderr
 
 
 def _kill9_worker_while_running(env: dict, logs: Path) -> int:
