@@ -252,6 +252,10 @@ def _targets(summary: dict) -> dict:
     return out
 
 
+def _fmt(value, spec: str = ".2f") -> str:
+    return "-" if value is None else format(value, spec)
+
+
 def record(result: dict) -> str:
     """The text of the Markdown record of the run (docs/benchmarks/verdict_stability.md)."""
     lines = [
@@ -284,13 +288,10 @@ def record(result: dict) -> str:
     for formula, s in result["summary"].items():
         shares = ", ".join(f"{v} {share:.0%}" for v, share in s["verdict_shares"].items())
 
-        def fmt(value, spec=".2f"):
-            return "-" if value is None else format(value, spec)
-
         lines.append(
-            f"| {formula} | {s['seeds']} | {shares} | {fmt(s['log10_sigma_rt_median'])} | "
-            f"{fmt(s['log10_sigma_rt_sd'])} | {fmt(s['ea_median_eV'])} | {fmt(s['ea_sd_eV'])} "
-            f"| {fmt(s['wall_s_median'], '.0f')} |"
+            f"| {formula} | {s['seeds']} | {shares} | {_fmt(s['log10_sigma_rt_median'])} | "
+            f"{_fmt(s['log10_sigma_rt_sd'])} | {_fmt(s['ea_median_eV'])} | {_fmt(s['ea_sd_eV'])} "
+            f"| {_fmt(s['wall_s_median'], '.0f')} |"
         )
     lines += ["", "| target | value | met |", "|---|---|---|"]
     for name, (value, met) in result["targets"].items():
@@ -313,7 +314,62 @@ def record(result: dict) -> str:
             p = "-" if r["p_superionic_md"] is None else f"{r['p_superionic_md']:.2f}"
             lines.append(f"| {formula} | {seed} | {r['verdict']} | {sigma} | {ea} | {p} | "
                          f"{temps} |")
+    for variant in _variants(result):
+        lines += _paired_section(result, variant)
     return "\n".join(lines)
+
+
+def _variants(result: dict) -> list[dict]:
+    """The results of other protocols run on the same seeds, beside this results file
+    (``verdict_stability_<engine>_<name>.json``, written with ``--out``)."""
+    main = ROOT / "benchmarks" / "results" / result["results_file"]
+    paths = sorted(main.parent.glob(f"{main.stem}_*.json"))
+    return [json.loads(path.read_text()) for path in paths]
+
+
+def _paired_section(result: dict, variant: dict) -> list[str]:
+    """The variant protocol beside this one, seed by seed (same seed: same start)."""
+    lines = [
+        "", f"## Paired: {variant['protocol']}", "",
+        f"- source: `benchmarks/results/{variant['results_file']}`; date: {variant['date']}; "
+        f"machine: {br.machine_text(variant['machine'])}; wall time {variant['wall_s']:.0f} s "
+        f"for {variant['n_seeds']} seed(s), {variant['jobs']} side by side",
+        "- the same seed starts the same trajectory: the variant's runs continue this "
+        "record's runs where only the production length differs",
+        "- targets under the variant: " + "; ".join(
+            f"{name}: {_fmt(value)} ({'met' if met else 'missed'})"
+            for name, (value, met) in variant["targets"].items()),
+        "",
+        "| control | seeds | median log10 sigma_RT: this record -> variant | sd | median Ea (eV) "
+        "| sd Ea | median wall (s) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for formula, rows in variant["runs"].items():
+        mine = {seed: r for seed, r in result["runs"].get(formula, {}).items() if seed in rows}
+        before = _control_summary(formula, list(mine.values())) if mine else {}
+        after = _control_summary(formula, list(rows.values()))
+        lines.append(
+            f"| {formula} | {', '.join(sorted(rows, key=int))} | "
+            f"{_fmt(before.get('log10_sigma_rt_median'))} -> "
+            f"{_fmt(after['log10_sigma_rt_median'])} | {_fmt(before.get('log10_sigma_rt_sd'))} "
+            f"-> {_fmt(after['log10_sigma_rt_sd'])} | {_fmt(before.get('ea_median_eV'))} -> "
+            f"{_fmt(after['ea_median_eV'])} | {_fmt(before.get('ea_sd_eV'))} -> "
+            f"{_fmt(after['ea_sd_eV'])} | {_fmt(before.get('wall_s_median'), '.0f')} -> "
+            f"{_fmt(after['wall_s_median'], '.0f')} |"
+        )
+    lines += ["", "| control | seed | verdict | sigma_RT | Ea | T: ps, hops, D |",
+              "|---|---|---|---|---|---|"]
+    for formula, rows in variant["runs"].items():
+        for seed, r in sorted(rows.items(), key=lambda kv: int(kv[0])):
+            old = result["runs"].get(formula, {}).get(seed)
+            pairs = [(old, "this record"), (r, "variant")] if old else [(r, "variant")]
+            for run, label in pairs:
+                temps = "; ".join(f"{t} K: {v['ps']:.1f}, {v['li_hops']}, {v['D_cm2_s']:.1e}"
+                                  for t, v in run["temperatures"].items())
+                lines.append(f"| {formula} | {seed} ({label}) | {run['verdict']} | "
+                             f"{_fmt(run['sigma_rt_S_cm'], '.1e')} | {_fmt(run['ea_eV'])} | "
+                             f"{temps} |")
+    return lines
 
 
 def main() -> None:
