@@ -21,6 +21,10 @@ from its trajectories with the current analysis (no MD). Writes
     python benchmarks/verdict_stability.py --seeds 5 --jobs 2     # 2 CPU cores
     python benchmarks/verdict_stability.py --seeds 5 --first-seed 3 --keep   # add seeds 3, 4
     python benchmarks/verdict_stability.py --record-only   # the record from the JSON
+    python benchmarks/verdict_stability.py --seeds 8 --max-steps 3000 \
+        --out benchmarks/results/verdict_stability_chgnet_max3000.json --record /tmp/v.md
+        # another protocol on the same seeds: the main record shows it as a paired section
+        # (``verdict_stability_<engine>_<name>.json`` beside the main results file)
 """
 
 from __future__ import annotations
@@ -334,8 +338,8 @@ def _paired_section(result: dict, variant: dict) -> list[str]:
         f"- source: `benchmarks/results/{variant['results_file']}`; date: {variant['date']}; "
         f"machine: {br.machine_text(variant['machine'])}; wall time {variant['wall_s']:.0f} s "
         f"for {variant['n_seeds']} seed(s), {variant['jobs']} side by side",
-        "- the same seed starts the same trajectory: the variant's runs continue this "
-        "record's runs where only the production length differs",
+        "- a seed starts from the same velocities in both; where the protocols differ only "
+        "in production length, the variant's runs extend this record's trajectories",
         "- targets under the variant: " + "; ".join(
             f"{name}: {_fmt(value)} ({'met' if met else 'missed'})"
             for name, (value, met) in variant["targets"].items()),
